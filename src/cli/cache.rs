@@ -1,0 +1,76 @@
+//! `entratool cache list|clear`: what is cached, never the token itself.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{ListFormat, table, write_output};
+use crate::error::Result;
+use crate::token::{self, cache::Cache};
+
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// List cached tokens (profile, resource, expiry; never the token)
+    List {
+        #[arg(long, value_enum, default_value_t)]
+        output: ListFormat,
+    },
+    /// Remove cached tokens, of one profile or all
+    Clear {
+        #[arg(short = 'p', long = "profile", value_name = "NAME")]
+        profile: Option<String>,
+    },
+}
+
+pub fn run(cmd: CacheCommand) -> Result<()> {
+    let cache = Cache::open()?;
+    match cmd {
+        CacheCommand::List { output } => list(&cache, output),
+        CacheCommand::Clear { profile } => {
+            let n = cache.clear(profile.as_deref());
+            println!("Removed {n} cache files from {}", cache.dir.display());
+            Ok(())
+        }
+    }
+}
+
+fn status(expires_on: i64, now: i64) -> &'static str {
+    if expires_on <= now {
+        "expired"
+    } else if expires_on - token::DEFAULT_MIN_VALIDITY <= now {
+        "renew due"
+    } else {
+        "valid"
+    }
+}
+
+fn list(cache: &Cache, output: ListFormat) -> Result<()> {
+    let now = token::now();
+    let entries = cache.list();
+    if output == ListFormat::Json {
+        let items: Vec<_> = entries
+            .iter()
+            .map(|(_, e)| {
+                json!({"profile": e.profile, "kind": e.kind, "resource": e.resource, "credential": e.credential,
+                       "expiresOn": crate::protocols::rfc3339_utc(e.expires_on), "expires_on": e.expires_on,
+                       "status": status(e.expires_on, now)})
+            })
+            .collect();
+        return write_output(None, &crate::protocols::plain::pretty(&json!(items)));
+    }
+    if entries.is_empty() {
+        println!("No cached tokens in {}", cache.dir.display());
+        return Ok(());
+    }
+    let mut rows = vec![vec!["PROFILE".into(), "KIND".into(), "RESOURCE".into(), "CREDENTIAL".into(), "EXPIRES (UTC)".into(), "STATUS".into()]];
+    for (_, e) in &entries {
+        rows.push(vec![
+            e.profile.clone(),
+            e.kind.clone(),
+            e.resource.clone(),
+            e.credential.clone(),
+            crate::protocols::rfc3339_utc(e.expires_on),
+            status(e.expires_on, now).into(),
+        ]);
+    }
+    write_output(None, &table(&rows))
+}

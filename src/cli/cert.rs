@@ -1,0 +1,151 @@
+//! `entratool cert info|check`: what the Azure portal shows, and expiry watch.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{ListFormat, table, write_output};
+use crate::credential::certificate::{self, LoadError, LoadedCertificate};
+use crate::credential::secrets::{self, SecretKind};
+use crate::credential::{AuthContext, CertificateCredential};
+use crate::error::{Error, Result};
+use crate::profile::{self, AuthMethod};
+
+#[derive(Subcommand, Debug)]
+pub enum CertCommand {
+    /// Subject, issuer, thumbprints, validity and key of a certificate file or a profile's certificate
+    Info {
+        /// Certificate file (.pfx/.p12/.pem)
+        #[arg(value_name = "PATH", required_unless_present = "profile")]
+        path: Option<PathBuf>,
+        #[arg(short = 'p', long = "profile", value_name = "NAME", conflicts_with = "path")]
+        profile: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        output: ListFormat,
+    },
+    /// Exit 1 when a profile's certificate expires within DAYS (for monitoring)
+    Check {
+        #[arg(short = 'p', long = "profile", value_name = "NAME")]
+        profile: Option<String>,
+        #[arg(long, value_name = "DAYS", default_value_t = 30)]
+        within: i64,
+    },
+}
+
+pub fn run(cmd: CertCommand) -> Result<()> {
+    match cmd {
+        CertCommand::Info { path, profile, output } => info(path, profile, output),
+        CertCommand::Check { profile, within } => check(profile, within),
+    }
+}
+
+fn open_file(path: &PathBuf) -> Result<LoadedCertificate> {
+    let env = secrets::from_env(SecretKind::CertificatePassword);
+    match certificate::load(path, None, env.as_deref().map(|s| s.as_str())) {
+        Err(LoadError::NeedsPassword) if super::stdin_is_terminal() => {
+            let pw = crate::credential::prompt_hidden("Certificate password: ")?;
+            certificate::load(path, None, Some(&pw)).map_err(|e| e.into_error(path))
+        }
+        other => other.map_err(|e| e.into_error(path)),
+    }
+}
+
+fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> Result<()> {
+    let (cert, name) = match (path, profile) {
+        (Some(p), _) => (open_file(&p)?, None),
+        (None, Some(name)) => {
+            let (_, p) = super::load_profile(Some(&name))?;
+            if p.auth_method() != AuthMethod::Certificate {
+                return Err(Error::config(format!("profile '{name}' uses a client secret, not a certificate")));
+            }
+            let mut ctx = AuthContext {
+                allow_prompt: super::stdin_is_terminal(),
+                ..Default::default()
+            };
+            (CertificateCredential::new(&p)?.load(&mut ctx)?, Some(name))
+        }
+        (None, None) => return Err(Error::usage("give a certificate PATH or -p NAME")),
+    };
+    let now = Utc::now();
+    let (key_type, key_bits) = cert.key_description();
+    let v = json!({
+        "profile": name,
+        "path": cert.path.display().to_string(),
+        "subject": cert.subject(),
+        "issuer": cert.issuer(),
+        "thumbprint": cert.thumbprint_hex(),
+        "x5t": cert.x5t(),
+        "x5t#S256": cert.x5t_s256(),
+        "notBefore": cert.not_before().to_rfc3339(),
+        "notAfter": cert.not_after().to_rfc3339(),
+        "daysLeft": cert.days_left(now),
+        "keyType": key_type,
+        "keySize": key_bits,
+        "chainLength": cert.chain.len(),
+    });
+    if output == ListFormat::Json {
+        return write_output(None, &crate::protocols::plain::pretty(&v));
+    }
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    if let Some(n) = &name {
+        rows.push(vec!["Profile:".into(), n.clone()]);
+    }
+    rows.extend([
+        vec!["Path:".into(), cert.path.display().to_string()],
+        vec!["Subject:".into(), cert.subject()],
+        vec!["Issuer:".into(), cert.issuer()],
+        vec!["Thumbprint (SHA-1):".into(), cert.thumbprint_hex()],
+        vec!["x5t:".into(), cert.x5t()],
+        vec!["x5t#S256:".into(), cert.x5t_s256()],
+        vec!["Not before:".into(), cert.not_before().format("%Y-%m-%d %H:%M:%S UTC").to_string()],
+        vec!["Not after:".into(), cert.not_after().format("%Y-%m-%d %H:%M:%S UTC").to_string()],
+        vec!["Days left:".into(), cert.days_left(now).to_string()],
+        vec!["Key:".into(), format!("{key_type} {key_bits} bits")],
+    ]);
+    write_output(None, &table(&rows))
+}
+
+/// One line per certificate profile; exit 1 when any expires within the
+/// window, 4 when one cannot be opened at all.
+fn check(only: Option<String>, within: i64) -> Result<()> {
+    let store = profile::Store::open()?;
+    let doc = store.load()?;
+    let profiles: Vec<_> = match &only {
+        Some(name) => vec![doc.get(name, &store.path)?.clone()],
+        None => doc.profiles.iter().filter(|p| p.auth_method() == AuthMethod::Certificate).cloned().collect(),
+    };
+    let now = Utc::now();
+    let (mut expiring, mut broken) = (0, 0);
+    for p in &profiles {
+        let loaded = CertificateCredential::new(p).and_then(|c| c.load(&mut AuthContext::default()));
+        match loaded {
+            Ok(cert) => {
+                let days = cert.days_left(now);
+                let when = cert.not_after().format("%Y-%m-%d");
+                if now > cert.not_after() {
+                    expiring += 1;
+                    println!("✗ {}: certificate {} expired on {when}", p.name, cert.thumbprint_hex());
+                } else if days < within {
+                    expiring += 1;
+                    println!("✗ {}: certificate {} expires in {days} days ({when})", p.name, cert.thumbprint_hex());
+                } else {
+                    println!("✓ {}: certificate {} valid for {days} more days ({when})", p.name, cert.thumbprint_hex());
+                }
+            }
+            Err(e) => {
+                broken += 1;
+                println!("✗ {}: {e}", p.name);
+            }
+        }
+    }
+    if broken > 0 {
+        return Err(Error::credential(format!("{broken} certificate(s) could not be opened")));
+    }
+    if expiring > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+

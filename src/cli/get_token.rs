@@ -1,0 +1,101 @@
+//! `entratool get-token`: the plain invocation, and kubectl's exec plugin.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::{ProfileArg, load_profile, print_warnings, write_output};
+use crate::error::{Error, Result};
+use crate::protocols::{az, kubectl, plain};
+use crate::token::{self, DEFAULT_MIN_VALIDITY, TokenRequest};
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenFormat {
+    /// The bare access token
+    #[default]
+    Token,
+    /// JSON with expiry, scope and profile
+    Json,
+    /// What `az account get-access-token -o json` prints
+    Az,
+    /// What `azd auth token -o json` prints
+    Azd,
+    /// A kubectl ExecCredential
+    ExecCredential,
+    /// An HTTP Authorization header line
+    Header,
+}
+
+#[derive(Args, Debug)]
+pub struct GetTokenArgs {
+    #[command(flatten)]
+    pub profile: ProfileArg,
+    /// Scope to request, e.g. https://management.azure.com/.default (default: the profile's)
+    #[arg(long, conflicts_with = "server_id")]
+    pub scope: Option<String>,
+    /// Resource application id; means scope ID/.default (kubelogin's flag; AKS: 6dae42f8-4368-4678-94ff-3960e28e3630)
+    #[arg(long, value_name = "ID")]
+    pub server_id: Option<String>,
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: TokenFormat,
+    /// Print nothing but the requested output
+    #[arg(long)]
+    pub silent: bool,
+    /// Ignore the cache and ask Entra ID for a new token
+    #[arg(long)]
+    pub force_refresh: bool,
+    /// Reuse a cached token only while it has more than this many seconds left
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MIN_VALIDITY)]
+    pub min_validity: i64,
+    /// Try this certificate for the profile without saving it (bypasses the cache)
+    #[arg(long, value_name = "PATH")]
+    pub certificate: Option<PathBuf>,
+}
+
+pub fn run(args: GetTokenArgs) -> Result<()> {
+    // Read kubectl's request first: a bad one is an error before any work.
+    let exec_info = match args.output {
+        TokenFormat::ExecCredential => Some(kubectl::exec_info(std::env::var("KUBERNETES_EXEC_INFO").ok().as_deref())?),
+        _ => None,
+    };
+    let (_, profile) = load_profile(args.profile.profile.as_deref())?;
+    let scope = match (&args.scope, &args.server_id) {
+        (Some(s), _) => s.clone(),
+        (None, Some(id)) => format!("{}/.default", id.trim_end_matches('/')),
+        (None, None) => profile.default_scope().map(str::to_string).ok_or_else(|| {
+            Error::usage(format!(
+                "profile '{}' has no default scope: pass --scope (e.g. https://graph.microsoft.com/.default) or set one \
+                 with `entratool config edit -p {} --scope SCOPE`",
+                profile.name, profile.name
+            ))
+        })?,
+    };
+    if args.min_validity < 0 {
+        return Err(Error::usage("--min-validity must be zero or more seconds"));
+    }
+    let interactive_ok = exec_info.as_ref().is_none_or(|i| i.interactive);
+    let request = TokenRequest {
+        profile: &profile,
+        scope: &scope,
+        force_refresh: args.force_refresh,
+        min_validity: args.min_validity,
+        certificate_override: args.certificate.as_deref(),
+        allow_prompt: interactive_ok && !args.silent && super::stdin_is_terminal(),
+    };
+    let mut warnings = Vec::new();
+    let result = token::acquire(&request, &mut warnings);
+    print_warnings(&warnings, args.silent);
+    let t = result?;
+    let text = match args.output {
+        TokenFormat::Token => plain::token(&t),
+        TokenFormat::Json => plain::json(&t, &scope, &profile),
+        TokenFormat::Az => az::access_token_json(&t, &profile.tenant_id, profile.subscription_id.as_deref()),
+        TokenFormat::Azd => plain::azd(&t),
+        TokenFormat::Header => plain::header(&t),
+        TokenFormat::ExecCredential => match &exec_info {
+            Some(info) => kubectl::exec_credential(&t, info),
+            None => unreachable!("exec_info is read for this format"),
+        },
+    };
+    write_output(None, &text)
+}

@@ -1,0 +1,77 @@
+//! kubectl's exec credential plugin protocol (client.authentication.k8s.io).
+
+use serde_json::{Value, json};
+
+use super::rfc3339_utc;
+use crate::error::{Error, Result};
+use crate::token::Token;
+
+pub const V1: &str = "client.authentication.k8s.io/v1";
+pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+/// The AKS server application id (kubelogin's default `--server-id`).
+pub const AKS_SERVER_ID: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
+
+/// What kubectl said in `KUBERNETES_EXEC_INFO`.
+#[derive(Debug, PartialEq)]
+pub struct ExecInfo {
+    pub api_version: &'static str,
+    pub interactive: bool,
+}
+
+/// Reads `KUBERNETES_EXEC_INFO`: v1beta1 when unset or empty (as kubelogin);
+/// v1 or v1beta1 when given; anything else is an error.
+pub fn exec_info(raw: Option<&str>) -> Result<ExecInfo> {
+    let raw = raw.map(str::trim).unwrap_or("");
+    if raw.is_empty() {
+        return Ok(ExecInfo {
+            api_version: V1BETA1,
+            interactive: false,
+        });
+    }
+    let v: Value = serde_json::from_str(raw).map_err(|e| {
+        Error::usage(format!(
+            "KUBERNETES_EXEC_INFO is not valid JSON ({e}); it is set by kubectl: run entratool through kubectl, or \
+             unset it"
+        ))
+    })?;
+    let api_version = match v.get("apiVersion").and_then(Value::as_str) {
+        Some(V1) => V1,
+        Some(V1BETA1) => V1BETA1,
+        other => {
+            return Err(Error::usage(format!(
+                "KUBERNETES_EXEC_INFO asks for apiVersion {}: entratool speaks {V1} and {V1BETA1}; set \
+                 apiVersion in the kubeconfig's exec section to one of them",
+                other.unwrap_or("(none)")
+            )));
+        }
+    };
+    let interactive = v.pointer("/spec/interactive").and_then(Value::as_bool).unwrap_or(false);
+    Ok(ExecInfo {
+        api_version,
+        interactive,
+    })
+}
+
+pub fn exec_credential(t: &Token, info: &ExecInfo) -> String {
+    let v = json!({
+        "apiVersion": info.api_version,
+        "kind": "ExecCredential",
+        "status": {"token": t.access_token, "expirationTimestamp": rfc3339_utc(t.expires_on)},
+    });
+    super::plain::pretty(&v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_info_rules() {
+        assert_eq!(exec_info(None).unwrap().api_version, V1BETA1);
+        assert_eq!(exec_info(Some("")).unwrap().api_version, V1BETA1);
+        let v1 = exec_info(Some(r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}"#)).unwrap();
+        assert_eq!(v1, ExecInfo { api_version: V1, interactive: true });
+        assert!(exec_info(Some(r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#)).is_err());
+        assert!(exec_info(Some("\u{0}garbage")).is_err());
+    }
+}

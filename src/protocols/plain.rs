@@ -1,0 +1,40 @@
+//! `get-token`'s own output formats: token, json, azd, header.
+
+use serde_json::json;
+
+use super::rfc3339_utc;
+use crate::profile::Profile;
+use crate::token::Token;
+
+pub fn token(t: &Token) -> String {
+    format!("{}\n", t.access_token)
+}
+
+pub fn header(t: &Token) -> String {
+    format!("Authorization: Bearer {}\n", t.access_token)
+}
+
+pub fn json(t: &Token, scope: &str, profile: &Profile) -> String {
+    let v = json!({
+        "accessToken": t.access_token,
+        "tokenType": "Bearer",
+        "expiresOn": rfc3339_utc(t.expires_on),
+        "expires_on": t.expires_on,
+        "scope": scope,
+        "profile": profile.name,
+        "tenantId": profile.tenant_id,
+        "clientId": profile.client_id,
+    });
+    pretty(&v)
+}
+
+/// What `azd auth token --output json` prints (AzureDeveloperCliCredential).
+pub fn azd(t: &Token) -> String {
+    pretty(&json!({"token": t.access_token, "expiresOn": rfc3339_utc(t.expires_on)}))
+}
+
+pub fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -1,0 +1,181 @@
+//! The Entra ID v2.0 token endpoint: where it is, what to send, and what its
+//! answers mean (AADSTS errors become messages with a remedy).
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::http;
+use crate::profile::Profile;
+
+pub const PUBLIC_CLOUD: &str = "https://login.microsoftonline.com";
+
+/// Authority host: profile `authorityHost`, else `cloud`, else
+/// `$AZURE_AUTHORITY_HOST`, else the public cloud. No trailing slash.
+pub fn authority_host(profile: &Profile) -> Result<String> {
+    let host = if let Some(h) = profile.authority_host.as_deref().filter(|h| !h.is_empty()) {
+        h.to_string()
+    } else if let Some(cloud) = profile.cloud.as_deref().filter(|c| !c.is_empty()) {
+        cloud_authority(cloud)?.to_string()
+    } else if let Some(env) = std::env::var("AZURE_AUTHORITY_HOST").ok().filter(|h| !h.is_empty()) {
+        env
+    } else {
+        PUBLIC_CLOUD.to_string()
+    };
+    let host = host.trim_end_matches('/').to_string();
+    http::check_url(&host)?;
+    Ok(host)
+}
+
+pub fn cloud_authority(cloud: &str) -> Result<&'static str> {
+    match cloud.to_ascii_lowercase().as_str() {
+        "azurepubliccloud" | "azurecloud" | "public" => Ok(PUBLIC_CLOUD),
+        "azureusgovernment" | "azureusgovernmentcloud" | "usgov" => Ok("https://login.microsoftonline.us"),
+        "azurechinacloud" | "china" => Ok("https://login.chinacloudapi.cn"),
+        other => Err(Error::config(format!(
+            "unknown cloud '{other}': use AzurePublicCloud, AzureUSGovernment or AzureChinaCloud, or set authorityHost"
+        ))),
+    }
+}
+
+pub fn token_endpoint(authority: &str, tenant: &str) -> String {
+    format!("{authority}/{tenant}/oauth2/v2.0/token")
+}
+
+/// A successful answer.
+#[derive(Debug, Clone)]
+pub struct Granted {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: i64,
+    pub refresh_in: Option<i64>,
+}
+
+/// POSTs the client-credentials form and reads the answer.
+pub fn request(endpoint: &str, form: &[(&str, &str)], client_id: &str) -> Result<Granted> {
+    let url = http::check_url(endpoint)?;
+    let resp = http::post_form(&url, form, "Entra ID")?;
+    let body: Value = serde_json::from_str(&resp.body).map_err(|_| {
+        Error::unavailable(format!(
+            "Entra ID at {endpoint} answered HTTP {} with something that is not JSON; check authorityHost and any \
+             proxy in between",
+            resp.status
+        ))
+    })?;
+    if resp.status == 200 {
+        return parse_granted(&body, endpoint);
+    }
+    Err(rejection(&body, resp.status, client_id))
+}
+
+fn seconds(v: &Value) -> Option<i64> {
+    // Some endpoints send numbers as strings.
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+fn parse_granted(body: &Value, endpoint: &str) -> Result<Granted> {
+    let token = body["access_token"].as_str().filter(|t| !t.is_empty());
+    let expires_in = seconds(&body["expires_in"]);
+    match (token, expires_in) {
+        (Some(t), Some(e)) => Ok(Granted {
+            access_token: t.to_string(),
+            token_type: body["token_type"].as_str().unwrap_or("Bearer").to_string(),
+            expires_in: e,
+            refresh_in: seconds(&body["refresh_in"]),
+        }),
+        _ => Err(Error::unavailable(format!(
+            "Entra ID at {endpoint} answered 200 without access_token/expires_in; check authorityHost"
+        ))),
+    }
+}
+
+/// Turns an error answer into the user's message: code, Entra's own
+/// description (first line, without trace ids) and a hint.
+fn rejection(body: &Value, status: u16, client_id: &str) -> Error {
+    let description = body["error_description"].as_str().unwrap_or("");
+    let first_line = description.lines().next().unwrap_or("").trim();
+    let code = body["error_codes"]
+        .as_array()
+        .and_then(|c| c.first())
+        .and_then(Value::as_i64)
+        .or_else(|| aadsts_code(first_line));
+    let error = body["error"].as_str().unwrap_or("error");
+    let mut message = match code {
+        Some(_) if !first_line.is_empty() => format!("Entra ID rejected the request: {first_line}"),
+        _ => format!("Entra ID rejected the request (HTTP {status}, {error}): {first_line}"),
+    };
+    if let Some(hint) = code.and_then(|c| hint(c, client_id)) {
+        message.push_str("\nhint: ");
+        message.push_str(&hint);
+    }
+    if let Some(id) = body["correlation_id"].as_str() {
+        message.push_str(&format!("\n(correlation id {id})"));
+    }
+    Error::rejected(message)
+}
+
+fn aadsts_code(text: &str) -> Option<i64> {
+    let rest = text.strip_prefix("AADSTS")?;
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+fn hint(code: i64, client_id: &str) -> Option<String> {
+    Some(match code {
+        700027 => "the certificate is not registered on the app, or has expired there. Compare the SHA-1 thumbprint \
+                   from `entratool cert info -p NAME` with the app registration's Certificates & secrets page"
+            .to_string(),
+        700016 => format!(
+            "no application {client_id} in this tenant: check the profile's tenantId and clientId (the app's Overview \
+             page in the portal)"
+        ),
+        7000215 => "the client secret is wrong or expired. Use the secret's Value, not its ID, and store it with \
+                    `entratool config edit -p NAME --secret-stdin`"
+            .to_string(),
+        90002 => "tenant not found: check tenantId, and the cloud (AzureUSGovernment and AzureChinaCloud tenants are \
+                  not in the public cloud)"
+            .to_string(),
+        700024 => "the assertion's time range was refused: this machine's clock is probably off; sync it (NTP) and \
+                   retry"
+            .to_string(),
+        7000213 | 700030 => "subject name/issuer authentication failed: the certificate chain or subject name does not \
+                             match what the app trusts; check sendCertificateChain and the app's trusted subject"
+            .to_string(),
+        1002012 | 70011 => "client credentials need a scope of the form <resource>/.default, e.g. \
+                            https://graph.microsoft.com/.default"
+            .to_string(),
+        500011 => "the resource is not known in this tenant: check the scope's resource, and that its service \
+                   principal exists in the tenant"
+            .to_string(),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejection_has_code_description_and_hint() {
+        let body = serde_json::json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS700027: Client assertion contains an invalid signature.\r\nTrace ID: x\r\nCorrelation ID: y",
+            "error_codes": [700027],
+            "correlation_id": "y"
+        });
+        let e = rejection(&body, 401, "c");
+        assert!(e.message.contains("AADSTS700027: Client assertion contains an invalid signature."));
+        assert!(!e.message.contains("Trace ID"));
+        assert!(e.message.contains("SHA-1 thumbprint"));
+    }
+
+    #[test]
+    fn expires_in_as_string() {
+        let body = serde_json::json!({"access_token": "a", "expires_in": "3599", "token_type": "Bearer"});
+        assert_eq!(parse_granted(&body, "e").unwrap().expires_in, 3599);
+    }
+
+    #[test]
+    fn clouds() {
+        assert_eq!(cloud_authority("AzureUSGovernment").unwrap(), "https://login.microsoftonline.us");
+        assert!(cloud_authority("Mars").is_err());
+    }
+}
