@@ -68,40 +68,131 @@ pub fn backend() -> Result<Backend> {
     }
 }
 
+/// A place secrets can live.
+pub enum Store {
+    /// A keyring-core store: Secret Service, Keychain or Credential Manager.
+    Core(Arc<CredentialStore>, &'static str),
+    /// The Linux kernel's per-user keyring (keyutils), used directly: the
+    /// keyring-core keyutils store insists on linking into the persistent
+    /// keyring, which containers often forbid.
+    #[cfg(target_os = "linux")]
+    Kernel,
+}
+
+impl Store {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Store::Core(_, name) => name,
+            #[cfg(target_os = "linux")]
+            Store::Kernel => "kernel keyring",
+        }
+    }
+
+    fn get(&self, account: &str) -> std::result::Result<Option<Zeroizing<String>>, String> {
+        match self {
+            Store::Core(store, _) => match core_entry(store, account)?.get_password() {
+                Ok(p) => Ok(Some(Zeroizing::new(p))),
+                Err(keyring_core::Error::NoEntry) => Ok(None),
+                Err(e) => Err(e.to_string()),
+            },
+            #[cfg(target_os = "linux")]
+            Store::Kernel => kernel::get(account),
+        }
+    }
+
+    fn set(&self, account: &str, secret: &str) -> std::result::Result<(), String> {
+        match self {
+            Store::Core(store, _) => core_entry(store, account)?.set_password(secret).map_err(|e| e.to_string()),
+            #[cfg(target_os = "linux")]
+            Store::Kernel => kernel::set(account, secret),
+        }
+    }
+
+    fn delete(&self, account: &str) -> std::result::Result<(), String> {
+        match self {
+            Store::Core(store, _) => match core_entry(store, account)?.delete_credential() {
+                Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            },
+            #[cfg(target_os = "linux")]
+            Store::Kernel => kernel::delete(account),
+        }
+    }
+}
+
+fn core_entry(store: &Arc<CredentialStore>, account: &str) -> std::result::Result<Entry, String> {
+    Entry::new_in_store(store, SERVICE, account).map_err(|e| e.to_string())
+}
+
 /// Opens the store the environment asks for. `Ok(None)` means "no keyring" by choice.
-pub fn open_store() -> Result<Option<(Arc<CredentialStore>, &'static str)>> {
+pub fn open_store() -> Result<Option<Store>> {
     match backend()? {
         Backend::None => Ok(None),
         chosen => platform::open(chosen).map(Some),
     }
 }
 
+fn unusable(name: &str, e: impl std::fmt::Display) -> Error {
+    Error::credential(format!(
+        "the {name} cannot be used: {e}. Set ENTRATOOL_KEYRING to another store (auto, secret-service, keyutils), \
+         or pass the secret in the environment for this run"
+    ))
+}
+
 #[cfg(target_os = "linux")]
 mod platform {
     use super::*;
 
-    pub fn open(chosen: Backend) -> Result<(Arc<CredentialStore>, &'static str)> {
+    pub fn open(chosen: Backend) -> Result<Store> {
         let secret_service = || {
             zbus_secret_service_keyring_store::Store::new()
-                .map(|s| (s as Arc<CredentialStore>, "Secret Service"))
-        };
-        let keyutils = || {
-            linux_keyutils_keyring_store::Store::new().map(|s| (s as Arc<CredentialStore>, "kernel keyring"))
-        };
-        let unusable = |name: &str, e: keyring_core::Error| {
-            Error::credential(format!(
-                "the {name} cannot be used: {e}. Set ENTRATOOL_KEYRING to another store (auto, secret-service, \
-                 keyutils), or pass the secret in the environment for this run"
-            ))
+                .map(|s| Store::Core(s as Arc<CredentialStore>, "Secret Service"))
+                .map_err(|e| unusable("Secret Service", e))
         };
         match chosen {
-            Backend::SecretService => secret_service().map_err(|e| unusable("Secret Service", e)),
-            Backend::Keyutils => keyutils().map_err(|e| unusable("kernel keyring", e)),
-            // The Secret Service needs a session bus; without one, go straight to keyutils.
-            _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => {
-                secret_service().or_else(|_| keyutils()).map_err(|e| unusable("kernel keyring", e))
-            }
-            _ => keyutils().map_err(|e| unusable("kernel keyring", e)),
+            Backend::SecretService => secret_service(),
+            Backend::Keyutils => Ok(Store::Kernel),
+            // The Secret Service needs a session bus; without one, use the kernel keyring.
+            _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => secret_service().or(Ok(Store::Kernel)),
+            _ => Ok(Store::Kernel),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod kernel {
+    use linux_keyutils::{KeyError, KeyRing, KeyRingIdentifier};
+    use zeroize::Zeroizing;
+
+    fn ring() -> Result<KeyRing, String> {
+        KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(|e| format!("{e:?}"))
+    }
+
+    fn description(account: &str) -> String {
+        format!("{}:{account}", super::SERVICE)
+    }
+
+    pub fn get(account: &str) -> Result<Option<Zeroizing<String>>, String> {
+        let key = match ring()?.search(&description(account)) {
+            Ok(k) => k,
+            Err(KeyError::KeyDoesNotExist) => return Ok(None),
+            Err(e) => return Err(format!("{e:?}")),
+        };
+        let bytes = Zeroizing::new(key.read_to_vec().map_err(|e| format!("{e:?}"))?);
+        let text = std::str::from_utf8(&bytes).map_err(|_| "the stored value is not UTF-8".to_string())?;
+        Ok(Some(Zeroizing::new(text.to_string())))
+    }
+
+    pub fn set(account: &str, secret: &str) -> Result<(), String> {
+        // add_key replaces the payload of a key with the same description.
+        ring()?.add_key(&description(account), secret.as_bytes()).map(|_| ()).map_err(|e| format!("{e:?}"))
+    }
+
+    pub fn delete(account: &str) -> Result<(), String> {
+        match ring()?.search(&description(account)) {
+            Ok(key) => key.invalidate().map_err(|e| format!("{e:?}")),
+            Err(KeyError::KeyDoesNotExist) => Ok(()),
+            Err(e) => Err(format!("{e:?}")),
         }
     }
 }
@@ -109,85 +200,78 @@ mod platform {
 #[cfg(target_os = "macos")]
 mod platform {
     use super::*;
-    pub fn open(_: Backend) -> Result<(Arc<CredentialStore>, &'static str)> {
+    pub fn open(_: Backend) -> Result<Store> {
         apple_native_keyring_store::keychain::Store::new()
-            .map(|s| (s as Arc<CredentialStore>, "Keychain"))
-            .map_err(|e| Error::credential(format!("the Keychain cannot be used: {e}")))
+            .map(|s| Store::Core(s as Arc<CredentialStore>, "Keychain"))
+            .map_err(|e| unusable("Keychain", e))
     }
 }
 
 #[cfg(windows)]
 mod platform {
     use super::*;
-    pub fn open(_: Backend) -> Result<(Arc<CredentialStore>, &'static str)> {
+    pub fn open(_: Backend) -> Result<Store> {
         windows_native_keyring_store::Store::new()
-            .map(|s| (s as Arc<CredentialStore>, "Credential Manager"))
-            .map_err(|e| Error::credential(format!("the Credential Manager cannot be used: {e}")))
+            .map(|s| Store::Core(s as Arc<CredentialStore>, "Credential Manager"))
+            .map_err(|e| unusable("Credential Manager", e))
     }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 mod platform {
     use super::*;
-    pub fn open(_: Backend) -> Result<(Arc<CredentialStore>, &'static str)> {
-        Err(Error::credential(
-            "no OS keyring is supported on this platform: pass secrets in the environment (ENTRATOOL_CERTIFICATE_PASSWORD, ENTRATOOL_CLIENT_SECRET)",
-        ))
+    pub fn open(_: Backend) -> Result<Store> {
+        Err(unusable("OS keyring", "none is supported on this platform"))
     }
-}
-
-fn entry(store: &Arc<CredentialStore>, profile: &str, kind: SecretKind) -> Result<Entry> {
-    Entry::new_in_store(store, SERVICE, &account(profile, kind))
-        .map_err(|e| Error::credential(format!("cannot address the keyring entry for profile '{profile}': {e}")))
 }
 
 /// The stored secret; `Ok(None)` when there is none (or no keyring by choice).
 pub fn load(profile: &str, kind: SecretKind) -> Result<Option<Zeroizing<String>>> {
-    let Some((store, _)) = open_store()? else {
+    let Some(store) = open_store()? else {
         return Ok(None);
     };
-    match entry(&store, profile, kind)?.get_password() {
-        Ok(p) => Ok(Some(Zeroizing::new(p))),
-        Err(keyring_core::Error::NoEntry) => Ok(None),
-        Err(e) => Err(Error::credential(format!(
-            "cannot read the {} of profile '{profile}' from the keyring: {e}. Set {} for this run instead",
+    store.get(&account(profile, kind)).map_err(|e| {
+        Error::credential(format!(
+            "cannot read the {} of profile '{profile}' from the {}: {e}. Set {} for this run instead",
             kind.label(),
+            store.name(),
             kind.env_var()
-        ))),
-    }
+        ))
+    })
 }
 
 /// Stores a secret; returns the name of the store used.
 pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static str> {
-    let Some((store, name)) = open_store()? else {
+    let Some(store) = open_store()? else {
         return Err(Error::credential(format!(
             "ENTRATOOL_KEYRING=none: the {} cannot be stored. Unset it to use the OS keyring, or pass {} on each run",
             kind.label(),
             kind.env_var()
         )));
     };
-    entry(&store, profile, kind)?.set_password(secret).map_err(|e| {
+    store.set(&account(profile, kind), secret).map_err(|e| {
         Error::credential(format!(
-            "cannot store the {} in the {name}: {e}. Pass {} on each run instead",
+            "cannot store the {} in the {}: {e}. Pass {} on each run instead",
             kind.label(),
+            store.name(),
             kind.env_var()
         ))
     })?;
-    Ok(name)
+    Ok(store.name())
 }
 
 /// Removes a stored secret; a missing one is fine.
 pub fn delete(profile: &str, kind: SecretKind) -> Result<()> {
-    let Some((store, name)) = open_store()? else {
+    let Some(store) = open_store()? else {
         return Ok(());
     };
-    match entry(&store, profile, kind)?.delete_credential() {
-        Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
-        Err(e) => Err(Error::credential(format!(
-            "cannot remove the {} of profile '{profile}' from the {name}: {e}",
-            kind.label()
-        ))),
-    }
+    store.delete(&account(profile, kind)).map_err(|e| {
+        Error::credential(format!(
+            "cannot remove the {} of profile '{profile}' from the {}: {e}",
+            kind.label(),
+            store.name()
+        ))
+    })
 }
 
 /// Reads one secret from stdin (first line, without its line ending).

@@ -1,0 +1,442 @@
+//! entra-emulator: a local stand-in for the Entra ID v2.0 token endpoint, for
+//! entratool's tests and offline demo. It verifies client assertions and
+//! secrets like Entra ID, answers AADSTS errors in Entra's JSON shape, issues
+//! RS256 access tokens with a JWKS endpoint, counts requests and injects
+//! faults. Loopback only.
+//!
+//! Usage: entra-emulator [--port N] [--config FILE] [--tls-cert PEM --tls-key PEM]
+//! It prints `entra-emulator listening on <URL>` as its first line.
+
+mod aadsts;
+mod state;
+mod verify;
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
+use openssl::sign::Signer;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tiny_http::{Header, Method, Request, Response, Server};
+
+use aadsts::Aadsts;
+use state::{ClientSpec, Fault, State};
+
+struct Emulator {
+    state: Mutex<State>,
+    signing_key: PKey<Private>,
+    kid: String,
+    base_url: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ConfigFile {
+    #[serde(default)]
+    clients: Vec<ClientSpec>,
+    #[serde(default)]
+    resources: Vec<String>,
+    #[serde(default)]
+    token_lifetime: Option<i64>,
+}
+
+struct Options {
+    port: u16,
+    config: Option<String>,
+    tls: Option<(String, String)>,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let mut opts = Options {
+        port: 0,
+        config: None,
+        tls: None,
+    };
+    let (mut cert, mut key) = (None, None);
+    while let Some(a) = args.next() {
+        let mut value = || args.next().ok_or(format!("{a} needs a value"));
+        match a.as_str() {
+            "--port" => opts.port = value()?.parse().map_err(|_| "--port takes a number".to_string())?,
+            "--config" => opts.config = Some(value()?),
+            "--tls-cert" => cert = Some(value()?),
+            "--tls-key" => key = Some(value()?),
+            "-h" | "--help" => {
+                println!("usage: entra-emulator [--port N] [--config FILE] [--tls-cert PEM --tls-key PEM]");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if let (Some(c), Some(k)) = (cert, key) {
+        opts.tls = Some((c, k));
+    }
+    Ok(opts)
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("entra-emulator: {e}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let opts = parse_args()?;
+    let addr = ("127.0.0.1", opts.port);
+    let (server, scheme) = match &opts.tls {
+        Some((cert, key)) => {
+            let ssl = tiny_http::SslConfig {
+                certificate: std::fs::read(cert).map_err(|e| format!("{cert}: {e}"))?,
+                private_key: std::fs::read(key).map_err(|e| format!("{key}: {e}"))?,
+            };
+            (Server::https(addr, ssl).map_err(|e| e.to_string())?, "https")
+        }
+        None => (Server::http(addr).map_err(|e| e.to_string())?, "http"),
+    };
+    let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(0);
+    let host = if scheme == "https" { "localhost" } else { "127.0.0.1" };
+    let base_url = format!("{scheme}://{host}:{port}");
+    let mut state = State::default();
+    if let Some(path) = &opts.config {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        let cfg: ConfigFile = serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+        for c in &cfg.clients {
+            state.register(c)?;
+        }
+        state.settings.resources.extend(cfg.resources);
+        if let Some(l) = cfg.token_lifetime {
+            state.settings.token_lifetime = l;
+        }
+    }
+    let rsa = Rsa::generate(2048).map_err(|e| e.to_string())?;
+    let signing_key = PKey::from_rsa(rsa).map_err(|e| e.to_string())?;
+    let emulator = Arc::new(Emulator {
+        state: Mutex::new(state),
+        signing_key,
+        kid: uuid::Uuid::new_v4().simple().to_string(),
+        base_url: base_url.clone(),
+    });
+    println!("entra-emulator listening on {base_url}");
+    let _ = std::io::stdout().flush();
+    for request in server.incoming_requests() {
+        let emu = emulator.clone();
+        std::thread::spawn(move || handle(&emu, request));
+    }
+    Ok(())
+}
+
+fn json_response(status: u16, body: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
+    let header = Header::from_bytes("Content-Type", "application/json; charset=utf-8").expect("static header");
+    Response::from_data(serde_json::to_vec(body).unwrap_or_default())
+        .with_status_code(status)
+        .with_header(header)
+}
+
+fn reply(request: Request, status: u16, body: &Value) {
+    let _ = request.respond(json_response(status, body));
+}
+
+fn handle(emu: &Emulator, mut request: Request) {
+    let mut body = String::new();
+    if request.as_reader().take(1 << 20).read_to_string(&mut body).is_err() {
+        return reply(request, 400, &json!({"error": "invalid_request"}));
+    }
+    let url = request.url().to_string();
+    let path = url.split('?').next().unwrap_or("").to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = request.method().clone();
+    match (method, segments.as_slice()) {
+        (Method::Post, [tenant, "oauth2", "v2.0", "token"]) => token_endpoint(emu, request, tenant, &body),
+        (Method::Get, [tenant, "v2.0", ".well-known", "openid-configuration"]) => discovery(emu, request, tenant),
+        (Method::Get, [_, "discovery", "v2.0", "keys"]) => reply(request, 200, &jwks(emu)),
+        (Method::Get, ["_emulator", "stats"]) => {
+            let stats = lock(emu).stats();
+            reply(request, 200, &stats)
+        }
+        (Method::Post, ["_emulator", rest @ ..]) => admin(emu, request, rest, &body),
+        _ => reply(request, 404, &json!({"error": "not_found", "path": path})),
+    }
+}
+
+fn lock(emu: &Emulator) -> std::sync::MutexGuard<'_, State> {
+    emu.state.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn admin(emu: &Emulator, request: Request, rest: &[&str], body: &str) {
+    let result: Result<(), String> = (|| {
+        let mut st = lock(emu);
+        match rest {
+            ["clients"] => {
+                let spec: ClientSpec = serde_json::from_str(body).map_err(|e| e.to_string())?;
+                st.register(&spec)
+            }
+            ["faults"] => {
+                let fault: Fault = serde_json::from_str(body).map_err(|e| e.to_string())?;
+                st.faults.push_back(fault);
+                Ok(())
+            }
+            ["settings"] => {
+                let v: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+                if let Some(l) = v["tokenLifetime"].as_i64() {
+                    st.settings.token_lifetime = l;
+                }
+                if v.get("refreshIn").is_some() {
+                    st.settings.refresh_in = v["refreshIn"].as_i64();
+                }
+                if let Some(b) = v["rejectReplayedJti"].as_bool() {
+                    st.settings.reject_replayed_jti = b;
+                }
+                if let Some(o) = v["clockOffset"].as_i64() {
+                    st.settings.clock_offset = o;
+                }
+                if let Some(r) = v["resources"].as_array() {
+                    st.settings.resources.extend(r.iter().filter_map(|x| x.as_str().map(String::from)));
+                }
+                Ok(())
+            }
+            ["reset"] => {
+                st.token_requests = 0;
+                st.issued = 0;
+                st.rejected = 0;
+                st.events.clear();
+                st.faults.clear();
+                Ok(())
+            }
+            _ => Err("unknown admin endpoint".into()),
+        }
+    })();
+    match result {
+        Ok(()) => reply(request, 200, &json!({"ok": true})),
+        Err(e) => reply(request, 400, &json!({"ok": false, "error": e})),
+    }
+}
+
+fn discovery(emu: &Emulator, request: Request, tenant: &str) {
+    let tid = lock(emu).tenant(tenant).map(|t| t.id.clone());
+    let Some(tid) = tid else {
+        let err = aadsts::tenant_not_found(tenant);
+        return reply(request, err.status, &err.body());
+    };
+    let base = &emu.base_url;
+    reply(
+        request,
+        200,
+        &json!({
+            "issuer": format!("{base}/{tid}/v2.0"),
+            "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
+            "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
+            "device_authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/devicecode"),
+            "jwks_uri": format!("{base}/{tenant}/discovery/v2.0/keys"),
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+            "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+            "tenant_region_scope": "NA",
+        }),
+    );
+}
+
+fn jwks(emu: &Emulator) -> Value {
+    let rsa = emu.signing_key.rsa().expect("RSA key");
+    json!({"keys": [{
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": emu.kid,
+        "n": URL_SAFE_NO_PAD.encode(rsa.n().to_vec()),
+        "e": URL_SAFE_NO_PAD.encode(rsa.e().to_vec()),
+    }]})
+}
+
+/// Applies a queued fault; true when the request was answered by it.
+fn inject(fault: &Fault, request: Request) -> Option<Request> {
+    match fault.kind.as_str() {
+        "429" | "500" | "503" => {
+            let status: u16 = fault.kind.parse().unwrap_or(503);
+            let mut resp = json_response(status, &json!({"error": "temporarily_unavailable"}));
+            if let Some(secs) = fault.retry_after {
+                resp = resp.with_header(Header::from_bytes("Retry-After", secs.to_string()).expect("header"));
+            }
+            let _ = request.respond(resp);
+            None
+        }
+        "garbage" => {
+            let _ = request.respond(Response::from_string("<html>\u{1}\u{2} not json").with_status_code(200));
+            None
+        }
+        "reset" => {
+            // Promise a body, send a fragment, close: the client sees a broken connection.
+            let mut w = request.into_writer();
+            let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n{\"acc");
+            let _ = w.flush();
+            None
+        }
+        "slow" => {
+            std::thread::sleep(std::time::Duration::from_millis(fault.delay_ms.unwrap_or(2000)));
+            Some(request)
+        }
+        _ => Some(request),
+    }
+}
+
+fn form(body: &str) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
+}
+
+fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
+    let fault = {
+        let mut st = lock(emu);
+        st.token_requests += 1;
+        st.next_fault()
+    };
+    let request = match fault {
+        Some(f) => match inject(&f, request) {
+            Some(r) => r,
+            None => {
+                lock(emu).record(json!({"fault": f.kind}));
+                return;
+            }
+        },
+        None => request,
+    };
+    let fields = form(body);
+    let outcome = grant(emu, tenant, &fields);
+    let mut st = lock(emu);
+    let mut event = json!({
+        "tenant": tenant,
+        "clientId": fields.get("client_id"),
+        "scope": fields.get("scope"),
+        "grantType": fields.get("grant_type"),
+        "auth": if fields.contains_key("client_assertion") { "assertion" } else if fields.contains_key("client_secret") { "secret" } else { "none" },
+    });
+    match outcome {
+        Ok((resp, seen)) => {
+            st.issued += 1;
+            if let Some(seen) = seen {
+                event["assertionHeader"] = seen.header;
+                event["assertionClaims"] = seen.claims;
+            }
+            event["status"] = json!(200);
+            st.record(event);
+            drop(st);
+            reply(request, 200, &resp);
+        }
+        Err(err) => {
+            st.rejected += 1;
+            event["status"] = json!(err.status);
+            event["code"] = json!(err.code);
+            st.record(event);
+            drop(st);
+            reply(request, err.status, &err.body());
+        }
+    }
+}
+
+type Granted = (Value, Option<verify::Seen>);
+
+/// The client-credentials grant, checked in Entra's order.
+fn grant(emu: &Emulator, tenant_in_path: &str, f: &std::collections::HashMap<String, String>) -> Result<Granted, Aadsts> {
+    let st = lock(emu);
+    let now = chrono::Utc::now().timestamp() + st.settings.clock_offset;
+    let tenant = st.tenant(tenant_in_path).ok_or_else(|| aadsts::tenant_not_found(tenant_in_path))?;
+    match f.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {}
+        None => return Err(aadsts::missing_parameter("grant_type")),
+        Some(other) => {
+            return Err(Aadsts::new(
+                400,
+                "unsupported_grant_type",
+                70003,
+                format!("The app requested an unsupported grant type '{other}'."),
+            ));
+        }
+    }
+    let client_id = f.get("client_id").ok_or_else(|| aadsts::missing_parameter("client_id"))?.to_ascii_lowercase();
+    let client = tenant
+        .clients
+        .iter()
+        .find(|c| c.client_id == client_id)
+        .ok_or_else(|| aadsts::app_not_found(&client_id, tenant_in_path))?;
+    let scope = f.get("scope").ok_or_else(|| aadsts::missing_parameter("scope"))?;
+    let resource = match scope.strip_suffix("/.default") {
+        Some(r) if !r.is_empty() && !scope.contains(' ') => r.to_string(),
+        _ => return Err(aadsts::invalid_scope(scope)),
+    };
+    if !st.settings.resources.iter().any(|r| r.eq_ignore_ascii_case(&resource)) {
+        return Err(aadsts::resource_not_found(&resource, tenant_in_path));
+    }
+    let seen = if let Some(assertion) = f.get("client_assertion") {
+        if f.get("client_assertion_type").map(String::as_str) != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+            return Err(Aadsts::new(
+                400,
+                "invalid_request",
+                50027,
+                "JWT token is invalid or malformed. client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+            ));
+        }
+        let requested = format!("{}/{tenant_in_path}/oauth2/v2.0/token", emu.base_url);
+        let by_id = format!("{}/{}/oauth2/v2.0/token", emu.base_url, tenant.id);
+        let aud = verify::Audience {
+            requested_endpoint: &requested,
+            tenant_endpoint: &by_id,
+        };
+        Some(verify::verify(assertion, client, &aud, now)?)
+    } else if let Some(secret) = f.get("client_secret") {
+        if !client.secrets.iter().any(|s| s == secret) {
+            return Err(aadsts::invalid_secret(&client_id));
+        }
+        None
+    } else {
+        return Err(aadsts::no_credential());
+    };
+    let tid = tenant.id.clone();
+    let lifetime = st.settings.token_lifetime;
+    let refresh_in = st.settings.refresh_in;
+    let replay_check = st.settings.reject_replayed_jti;
+    drop(st);
+    if let Some(jti) = seen.as_ref().and_then(|s| s.claims["jti"].as_str()) {
+        if replay_check && !lock(emu).seen_jti.insert(jti.to_string()) {
+            return Err(Aadsts::new(
+                401,
+                "invalid_client",
+                50027,
+                format!("JWT token is invalid or malformed. The client assertion jti '{jti}' has already been used."),
+            ));
+        }
+    }
+    let token = access_token(emu, &resource, &tid, &client_id, now, lifetime);
+    let mut resp = json!({
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": token,
+    });
+    if let Some(r) = refresh_in {
+        resp["refresh_in"] = json!(r);
+    }
+    Ok((resp, seen))
+}
+
+/// An RS256 JWT shaped like Entra's app-only v1 access tokens.
+fn access_token(emu: &Emulator, resource: &str, tid: &str, appid: &str, now: i64, lifetime: i64) -> String {
+    let header = json!({"typ": "JWT", "alg": "RS256", "kid": emu.kid, "x5t": emu.kid});
+    let oid = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{tid}/{appid}").as_bytes()).to_string();
+    let claims = json!({
+        "aud": resource,
+        "iss": format!("https://sts.windows.net/{tid}/"),
+        "iat": now, "nbf": now, "exp": now + lifetime,
+        "appid": appid, "appidacr": "2", "idp": format!("https://sts.windows.net/{tid}/"),
+        "idtyp": "app", "oid": oid, "sub": oid, "tid": tid,
+        "uti": uuid::Uuid::new_v4().simple().to_string(), "ver": "1.0",
+    });
+    let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap_or_default());
+    let signed = format!("{}.{}", enc(&header), enc(&claims));
+    let signature = Signer::new(MessageDigest::sha256(), &emu.signing_key)
+        .and_then(|mut s| {
+            s.update(signed.as_bytes())?;
+            s.sign_to_vec()
+        })
+        .unwrap_or_default();
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
