@@ -75,12 +75,14 @@ pub fn post_form(url: &Url, form: &[(&str, &str)], what: &str) -> Result<Respons
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 if status != 429 && status < 500 {
-                    let body = resp
-                        .text()
-                        .map_err(|e| Error::unavailable(format!("{what} at {url} broke off its answer: {e}")))?;
-                    return Ok(Response { status, body });
+                    match resp.text() {
+                        Ok(body) => return Ok(Response { status, body }),
+                        // A connection that breaks mid-answer is retried like one that never opened.
+                        Err(e) => (None, format!("{what} at {url} broke off its answer: {}", error_chain(&e))),
+                    }
+                } else {
+                    (retry_after(&resp), format!("{what} at {url} answered HTTP {status}"))
                 }
-                (retry_after(&resp), format!("{what} at {url} answered HTTP {status}"))
             }
             Err(e) => (None, format!("cannot reach {what} at {url}: {}", error_chain(&e))),
         };

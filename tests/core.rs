@@ -217,3 +217,318 @@ fn client_secret_auth_and_its_rejection() {
     assert_eq!(jwt_part(&token, 1)["appid"], CLIENT);
     assert_eq!(s.emu.last_event()["auth"], "secret");
 }
+
+#[test]
+fn every_output_format_has_its_exact_shape() {
+    let s = setup();
+    let tok = token_of(&s.env.run(&["get-token", "-p", "p"]));
+    let raw = stdout(&s.env.run(&["get-token", "-p", "p", "--output", "token"]));
+    assert_eq!(raw, format!("{tok}\n"));
+    let header = stdout(&s.env.run(&["get-token", "-p", "p", "--output", "header"]));
+    assert_eq!(header, format!("Authorization: Bearer {tok}\n"));
+
+    let j: Value = serde_json::from_str(&stdout(&s.env.run(&["get-token", "-p", "p", "-o", "json"]))).unwrap();
+    let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["accessToken", "tokenType", "expiresOn", "expires_on", "scope", "profile", "tenantId", "clientId"]);
+    let exp = j["expires_on"].as_i64().unwrap();
+    let rfc = chrono::DateTime::from_timestamp(exp, 0).unwrap().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert_eq!(j["expiresOn"], rfc);
+    assert_eq!(j["accessToken"], tok);
+    assert_eq!(j["tokenType"], "Bearer");
+    assert_eq!((j["scope"].as_str(), j["profile"].as_str()), (Some(GRAPH), Some("p")));
+    assert_eq!((j["tenantId"].as_str(), j["clientId"].as_str()), (Some(TENANT), Some(CLIENT)));
+
+    let mut env = Env::new();
+    env.envs = s.env.envs.clone();
+    env.set("TZ", "Asia/Kolkata");
+    let az: Value = serde_json::from_str(&stdout(&env.run(&["get-token", "-p", "p", "-o", "az"]))).unwrap();
+    let keys: Vec<&str> = az.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["accessToken", "expiresOn", "expires_on", "tenant", "tokenType"]);
+    let local = chrono::DateTime::from_timestamp(exp, 0).unwrap() + chrono::Duration::minutes(330);
+    assert_eq!(az["expiresOn"], local.format("%Y-%m-%d %H:%M:%S.000000").to_string(), "local time, %f");
+    assert_eq!(az["expires_on"], exp);
+    assert_eq!(az["tenant"], TENANT);
+
+    let azd: Value = serde_json::from_str(&stdout(&s.env.run(&["get-token", "-p", "p", "-o", "azd"]))).unwrap();
+    assert_eq!(azd, json!({"token": tok, "expiresOn": rfc}));
+
+    for (info, version) in [
+        (None, "client.authentication.k8s.io/v1beta1"),
+        (Some(""), "client.authentication.k8s.io/v1beta1"),
+        (
+            Some(r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#),
+            "client.authentication.k8s.io/v1",
+        ),
+        (
+            Some(r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{}}"#),
+            "client.authentication.k8s.io/v1beta1",
+        ),
+    ] {
+        let mut c = s.env.cmd(&["get-token", "-p", "p", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630", "-o", "exec-credential"]);
+        if let Some(i) = info {
+            c.env("KUBERNETES_EXEC_INFO", i);
+        }
+        let out = c.output().unwrap();
+        assert_ok(&out);
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["apiVersion"], version);
+        assert_eq!(v["kind"], "ExecCredential");
+        let t = v["status"]["token"].as_str().unwrap();
+        assert_eq!(jwt_part(t, 1)["aud"], "6dae42f8-4368-4678-94ff-3960e28e3630");
+        let ts = v["status"]["expirationTimestamp"].as_str().unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(ts).is_ok());
+    }
+    for bad in ["{not json", r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#] {
+        let out = s.env.cmd(&["get-token", "-p", "p", "-o", "exec-credential"]).env("KUBERNETES_EXEC_INFO", bad).output().unwrap();
+        assert_exit(&out, 2);
+        assert!(stderr(&out).contains("KUBERNETES_EXEC_INFO"));
+        assert!(stdout(&out).is_empty());
+    }
+}
+
+#[test]
+fn scope_choice_and_profile_choice() {
+    let s = setup();
+    let t = token_of(&s.env.run(&["get-token", "-p", "p", "--scope", "https://management.azure.com/.default"]));
+    assert_eq!(jwt_part(&t, 1)["aud"], "https://management.azure.com");
+    // ENTRATOOL_PROFILE, then defaultProfile.
+    let mut env = Env::new();
+    env.envs = s.env.envs.clone();
+    assert_ok(&env.run(&["config", "create", "--name", "other", "--client-id", CLIENT, "--tenant-id", TENANT,
+        "--authority-host", &s.emu.url, "--certificate", s.pfx.to_str().unwrap(), "--scope", "https://vault.azure.net/.default"]));
+    let t = token_of(&env.run(&["get-token"]));
+    assert_eq!(jwt_part(&t, 1)["aud"], "https://graph.microsoft.com", "defaultProfile is the first one created");
+    env.set("ENTRATOOL_PROFILE", "other");
+    let t = token_of(&env.run(&["get-token"]));
+    assert_eq!(jwt_part(&t, 1)["aud"], "https://vault.azure.net");
+}
+
+#[test]
+fn cache_reuses_refreshes_and_rekeys() {
+    let s = setup();
+    let t1 = token_of(&s.env.run(&["get-token", "-p", "p"]));
+    let t2 = token_of(&s.env.run(&["get-token", "-p", "p"]));
+    assert_eq!(t1, t2);
+    assert_eq!(s.emu.token_requests(), 1, "second call served from the cache");
+    let t3 = token_of(&s.env.run(&["get-token", "-p", "p", "--force-refresh"]));
+    assert_ne!(t1, t3);
+    assert_eq!(s.emu.token_requests(), 2);
+    // Folder 0700, files 0600, and no secret inside.
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&s.env.cache_dir()), 0o700);
+    assert_eq!(mode(&s.env.config_dir()), 0o700);
+    assert_eq!(mode(&s.env.config_dir().join("profiles.json")), 0o600);
+    for entry in std::fs::read_dir(s.env.cache_dir()).unwrap() {
+        let p = entry.unwrap().path();
+        assert_eq!(mode(&p), 0o600, "{}", p.display());
+        assert!(!std::fs::read_to_string(&p).unwrap().contains(PASSWORD));
+    }
+    // A corrupt entry is a miss, repaired by the next write.
+    let entry = std::fs::read_dir(s.env.cache_dir()).unwrap().map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
+    std::fs::write(&entry, b"{\"key\": tru").unwrap();
+    let t4 = token_of(&s.env.run(&["get-token", "-p", "p"]));
+    assert_eq!(s.emu.token_requests(), 3);
+    let repaired: Value = serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
+    assert_eq!(repaired["accessToken"], t4);
+    // A new certificate at the same path never reuses the old one's token.
+    let newer = make_cert(s.env.path(), "app2", -1, 365, None, false);
+    s.emu.register(&[&s.cert.cert_pem, &newer.cert_pem], &[]);
+    make_pfx(&newer, &s.pfx, PASSWORD, &[], None);
+    token_of(&s.env.run(&["get-token", "-p", "p"]));
+    assert_eq!(s.emu.token_requests(), 4);
+    let h = s.emu.last_event()["assertionHeader"].clone();
+    assert_eq!(h["x5t#S256"], b64url_digest(&newer.cert, MessageDigest::sha256()));
+    // cache list shows it without the token; cache clear empties it.
+    let list = stdout(&s.env.run(&["cache", "list"]));
+    assert!(list.contains("graph.microsoft.com") && !list.contains(&t4[..20]), "{list}");
+    assert_ok(&s.env.run(&["cache", "clear", "-p", "p"]));
+    token_of(&s.env.run(&["get-token", "-p", "p"]));
+    assert_eq!(s.emu.token_requests(), 5);
+}
+
+#[test]
+fn near_expiry_and_refresh_in() {
+    let s = setup();
+    // Tokens that live 200 s are inside the 5-minute margin at once.
+    s.emu.settings(json!({"tokenLifetime": 200}));
+    token_of(&s.env.run(&["get-token", "-p", "p"]));
+    token_of(&s.env.run(&["get-token", "-p", "p"]));
+    assert_eq!(s.emu.token_requests(), 2, "near-expiry token is renewed");
+    token_of(&s.env.run(&["get-token", "-p", "p", "--min-validity", "60"]));
+    assert_eq!(s.emu.token_requests(), 2, "--min-validity 60 accepts it");
+    // refresh_in: renewed once it has passed, though far from expiry.
+    s.emu.settings(json!({"tokenLifetime": 3599, "refreshIn": 1}));
+    token_of(&s.env.run(&["get-token", "-p", "p", "--force-refresh"]));
+    assert_eq!(s.emu.token_requests(), 3);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    token_of(&s.env.run(&["get-token", "-p", "p"]));
+    assert_eq!(s.emu.token_requests(), 4);
+}
+
+#[test]
+fn entra_down_serves_a_still_valid_token_with_a_warning() {
+    let s = setup();
+    s.emu.settings(json!({"tokenLifetime": 200}));
+    let t1 = token_of(&s.env.run(&["get-token", "-p", "p"]));
+    s.emu.fault("503", 4, Some(0), None);
+    let out = s.env.run(&["get-token", "-p", "p"]);
+    assert_eq!(token_of(&out), t1);
+    assert!(stderr(&out).contains("warning:") && stderr(&out).contains("serving the cached token"), "{}", stderr(&out));
+    s.emu.fault("503", 4, Some(0), None);
+    let out = s.env.run(&["get-token", "-p", "p", "--silent"]);
+    assert_eq!(token_of(&out), t1);
+    assert!(stderr(&out).is_empty(), "--silent: {}", stderr(&out));
+}
+
+#[test]
+fn forty_concurrent_cold_callers_make_one_request() {
+    let s = setup();
+    let children: Vec<_> = (0..40)
+        .map(|_| s.env.cmd(&["get-token", "-p", "p"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .collect();
+    let tokens: Vec<String> = children.into_iter().map(|c| token_of(&c.wait_with_output().unwrap())).collect();
+    assert_eq!(s.emu.token_requests(), 1);
+    assert!(tokens.iter().all(|t| t == &tokens[0]));
+}
+
+#[test]
+fn twenty_concurrent_creates_keep_every_profile() {
+    let s = setup();
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            let name = format!("c{i}");
+            s.env
+                .cmd(&["config", "create", "--name", &name, "--client-id", CLIENT, "--tenant-id", TENANT, "--certificate", s.pfx.to_str().unwrap()])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        assert_ok(&c.wait_with_output().unwrap());
+    }
+    let list: Value = serde_json::from_str(&stdout(&s.env.run(&["config", "list", "--output", "json"]))).unwrap();
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for i in 0..20 {
+        assert!(names.contains(&format!("c{i}").as_str()), "c{i} lost: {names:?}");
+    }
+    assert_eq!(names.len(), 21);
+}
+
+#[test]
+fn retries_and_exit_codes_under_faults() {
+    let s = setup();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["get-token", "-p", "p", "--force-refresh"];
+        args.extend(extra);
+        s.env.run(&args)
+    };
+    // 429 with Retry-After: waits, retries, succeeds.
+    s.emu.fault("429", 1, Some(1), None);
+    let started = std::time::Instant::now();
+    token_of(&run(&[]));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "Retry-After honoured");
+    assert_eq!(s.emu.token_requests(), 2);
+    // A broken connection is retried.
+    s.emu.fault("reset", 1, None, None);
+    token_of(&run(&[]));
+    assert_eq!(s.emu.token_requests(), 4);
+    // 503 that does not stop: bounded attempts, then exit 6.
+    s.emu.fault("503", 10, Some(0), None);
+    let out = run(&[]);
+    assert_exit(&out, 6);
+    assert_eq!(s.emu.token_requests(), 8, "1 attempt + 3 retries");
+    assert!(stderr(&out).contains("HTTP 503"));
+    // Garbage is not retried: exit 6.
+    s.emu.post("/_emulator/reset", json!({}));
+    s.emu.fault("garbage", 1, None, None);
+    assert_exit(&run(&[]), 6);
+    assert_eq!(s.emu.token_requests(), 1);
+    // Slow answers hit the timeout, then the retry gets through.
+    let mut env = Env::new();
+    env.envs = s.env.envs.clone();
+    env.set("ENTRATOOL_HTTP_TIMEOUT", "1");
+    s.emu.fault("slow", 1, None, Some(2500));
+    token_of(&env.run(&["get-token", "-p", "p", "--force-refresh"]));
+    assert_eq!(s.emu.token_requests(), 3);
+    // Nothing listening: exit 6.
+    let mut dead = Env::new();
+    dead.envs = s.env.envs.clone();
+    dead.set("ENTRATOOL_CACHE_DIR", dead.path().join("c").to_str().unwrap());
+    let cfg = dead.path().join("cfg");
+    dead.set("ENTRATOOL_CONFIG_DIR", cfg.to_str().unwrap());
+    assert_ok(&dead.run(&["config", "create", "--name", "d", "--client-id", CLIENT, "--tenant-id", TENANT,
+        "--authority-host", "http://127.0.0.1:9", "--certificate", s.pfx.to_str().unwrap()]));
+    assert_exit(&dead.run(&["get-token", "-p", "d"]), 6);
+}
+
+#[test]
+fn aadsts_errors_carry_code_description_and_hint() {
+    let s = setup();
+    let stranger = make_cert(s.env.path(), "stranger", -1, 365, None, false);
+    let pfx = s.env.path().join("stranger.pfx");
+    make_pfx(&stranger, &pfx, PASSWORD, &[], None);
+    let out = s.env.run(&["get-token", "-p", "p", "--certificate", pfx.to_str().unwrap()]);
+    assert_exit(&out, 5);
+    let err = stderr(&out);
+    assert!(err.contains("AADSTS700027: Client assertion contains an invalid signature"), "{err}");
+    assert!(err.contains("SHA-1 thumbprint"), "{err}");
+    assert!(!err.contains("Trace ID"), "{err}");
+    for (scope, code) in [
+        ("https://graph.microsoft.com/User.Read", "AADSTS1002012"),
+        ("https://unknown.example.com/.default", "AADSTS500011"),
+    ] {
+        let out = s.env.run(&["get-token", "-p", "p", "--scope", scope]);
+        assert_exit(&out, 5);
+        assert!(stderr(&out).contains(code), "{}", stderr(&out));
+        assert!(stderr(&out).contains("hint:"));
+    }
+    assert_ok(&s.env.run(&["config", "edit", "-p", "p", "--tenant-id", "11111111-2222-3333-4444-555555555555"]));
+    let out = s.env.run(&["get-token", "-p", "p"]);
+    assert_exit(&out, 5);
+    assert!(stderr(&out).contains("AADSTS90002") && stderr(&out).contains("cloud"), "{}", stderr(&out));
+    assert_ok(&s.env.run(&["config", "edit", "-p", "p", "--tenant-id", TENANT, "--client-id", "99999999-2222-3333-4444-555555555555"]));
+    let out = s.env.run(&["get-token", "-p", "p"]);
+    assert_exit(&out, 5);
+    assert!(stderr(&out).contains("AADSTS700016"), "{}", stderr(&out));
+    // --certificate did not change the profile.
+    let shown: Value = serde_json::from_str(&stdout(&s.env.run(&["config", "show", "-p", "p", "--output", "json"]))).unwrap();
+    assert_eq!(shown["certificatePath"], s.pfx.to_str().unwrap());
+}
+
+#[test]
+fn expired_and_future_certificates_are_refused_before_any_request() {
+    let s = setup();
+    for (name, from, to, text) in [("old", -400, -1, "Certificate has expired (not after"), ("future", 5, 400, "not yet valid")] {
+        let c = make_cert(s.env.path(), name, from, to, None, false);
+        let pfx = s.env.path().join(format!("{name}.pfx"));
+        make_pfx(&c, &pfx, PASSWORD, &[], None);
+        let out = s.env.run(&["get-token", "-p", "p", "--certificate", pfx.to_str().unwrap()]);
+        assert_exit(&out, 4);
+        assert!(stderr(&out).contains(text), "{}", stderr(&out));
+        let thumb: String = c.cert.digest(MessageDigest::sha1()).unwrap().iter().map(|b| format!("{b:02X}")).collect();
+        if name == "old" {
+            assert!(stderr(&out).contains(&thumb));
+        }
+    }
+    assert_eq!(s.emu.token_requests(), 0);
+    // Within 30 days: a warning, silenced by --silent.
+    let soon = make_cert(s.env.path(), "soon", -300, 10, None, false);
+    s.emu.register(&[&s.cert.cert_pem, &soon.cert_pem], &[]);
+    let pfx = s.env.path().join("soon.pfx");
+    make_pfx(&soon, &pfx, PASSWORD, &[], None);
+    let out = s.env.run(&["get-token", "-p", "p", "--certificate", pfx.to_str().unwrap()]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains("expires in 9 days") || stderr(&out).contains("expires in 10 days"), "{}", stderr(&out));
+    let out = s.env.run(&["get-token", "-p", "p", "--certificate", pfx.to_str().unwrap(), "--silent"]);
+    assert_ok(&out);
+    assert!(stderr(&out).is_empty());
+    // cert check: exit 1 inside the window, 0 outside.
+    assert_ok(&s.env.run(&["config", "edit", "-p", "p", "--certificate", pfx.to_str().unwrap()]));
+    let out = s.env.run(&["cert", "check", "-p", "p"]);
+    assert_exit(&out, 1);
+    assert!(stdout(&out).contains("✗ p:"));
+    assert_ok(&s.env.run(&["cert", "check", "-p", "p", "--within", "5"]));
+}

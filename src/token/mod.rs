@@ -100,7 +100,8 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
             }
             Ok(Token::from(&entry))
         }
-        Err(e) if e.kind == Kind::Unavailable => match cached.filter(|c| c.is_unexpired(now())) {
+        // --force-refresh asked for a new token: no fallback to the old one.
+        Err(e) if e.kind == Kind::Unavailable && !req.force_refresh => match cached.filter(|c| c.is_unexpired(now())) {
             Some(c) => {
                 warnings.push(format!(
                     "{e}\nserving the cached token, valid until {}",

@@ -266,9 +266,10 @@ fn inject(fault: &Fault, request: Request) -> Option<Request> {
             None
         }
         "reset" => {
-            // Promise a body, send a fragment, close: the client sees a broken connection.
+            // Answer with bytes that are not HTTP: the client's connection
+            // breaks at once, as with a reset by a middlebox.
             let mut w = request.into_writer();
-            let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n{\"acc");
+            let _ = w.write_all(b"\x00\x15\x03 not an HTTP response\r\n\r\n");
             let _ = w.flush();
             None
         }
