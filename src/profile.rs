@@ -102,9 +102,18 @@ impl Profile {
     /// with a certificate path or thumbprint uses it.
     pub fn auth_method(&self) -> AuthMethod {
         if let Some(use_cert) = self.use_certificate {
-            return if use_cert { AuthMethod::Certificate } else { AuthMethod::Secret };
+            return if use_cert {
+                AuthMethod::Certificate
+            } else {
+                AuthMethod::Secret
+            };
         }
-        match self.auth_method.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .auth_method
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("certificate") => AuthMethod::Certificate,
             Some("secret") | Some("clientsecret") => AuthMethod::Secret,
             _ if self.certificate_path.is_some() || self.certificate_thumbprint.is_some() => {
@@ -116,9 +125,12 @@ impl Profile {
 
     /// The default scope: `scope`, else the first of `scopes`.
     pub fn default_scope(&self) -> Option<&str> {
-        self.scope
-            .as_deref()
-            .or_else(|| self.scopes.as_ref().and_then(|s| s.first()).map(String::as_str))
+        self.scope.as_deref().or_else(|| {
+            self.scopes
+                .as_ref()
+                .and_then(|s| s.first())
+                .map(String::as_str)
+        })
     }
 
     /// Checks what a profile must have before it is saved.
@@ -129,13 +141,14 @@ impl Profile {
         if let Some(sub) = &self.subscription_id {
             validate_guid("subscription ID", sub)?;
         }
-        if let Some(alg) = &self.assertion_algorithm {
-            if alg != "PS256" && alg != "RS256" {
-                return Err(Error::config(format!(
-                    "profile '{}': assertionAlgorithm '{alg}' is not supported: use \"PS256\" (default) or \"RS256\"",
-                    self.name
-                )));
-            }
+        if let Some(alg) = &self.assertion_algorithm
+            && alg != "PS256"
+            && alg != "RS256"
+        {
+            return Err(Error::config(format!(
+                "profile '{}': assertionAlgorithm '{alg}' is not supported: use \"PS256\" (default) or \"RS256\"",
+                self.name
+            )));
         }
         if self.auth_method() == AuthMethod::Certificate
             && self.certificate_path.is_none()
@@ -153,7 +166,9 @@ impl Profile {
 
 pub fn validate_name(name: &str) -> Result<()> {
     let ok = (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if ok {
         Ok(())
     } else {
@@ -186,7 +201,9 @@ pub fn validate_tenant(value: &str) -> Result<()> {
             !label.is_empty()
                 && label.len() <= 63
                 && !label.starts_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if is_guid(value) || is_domain {
         Ok(())
@@ -232,7 +249,8 @@ impl ProfilesDoc {
 
     /// The profile named `name`, or a configuration error listing what exists.
     pub fn get(&self, name: &str, path: &Path) -> Result<&Profile> {
-        self.find(name).ok_or_else(|| unknown_profile(name, &self.names(), path))
+        self.find(name)
+            .ok_or_else(|| unknown_profile(name, &self.names(), path))
     }
 }
 
@@ -354,13 +372,19 @@ mod tests {
     fn shape_errors_carry_line_and_column() {
         let text = "{\n  \"profiles\": [\n    {\"name\": 5}\n  ]\n}";
         let err = parse(text, Path::new("/x/profiles.json")).unwrap_err();
-        assert!(err.message.contains("/x/profiles.json:3:"), "{}", err.message);
+        assert!(
+            err.message.contains("/x/profiles.json:3:"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn auth_method_synonyms() {
-        let mut p = Profile::default();
-        p.auth_method = Some("ClientSecret".into());
+        let mut p = Profile {
+            auth_method: Some("ClientSecret".into()),
+            ..Default::default()
+        };
         assert_eq!(p.auth_method(), AuthMethod::Secret);
         p.auth_method = Some("Certificate".into());
         assert_eq!(p.auth_method(), AuthMethod::Certificate);

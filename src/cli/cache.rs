@@ -61,7 +61,14 @@ fn list(cache: &Cache, output: ListFormat) -> Result<()> {
         println!("No cached tokens in {}", cache.dir.display());
         return Ok(());
     }
-    let mut rows = vec![vec!["PROFILE".into(), "KIND".into(), "RESOURCE".into(), "CREDENTIAL".into(), "EXPIRES (UTC)".into(), "STATUS".into()]];
+    let mut rows = vec![vec![
+        "PROFILE".into(),
+        "KIND".into(),
+        "RESOURCE".into(),
+        "CREDENTIAL".into(),
+        "EXPIRES (UTC)".into(),
+        "STATUS".into(),
+    ]];
     for (_, e) in &entries {
         rows.push(vec![
             e.profile.clone(),

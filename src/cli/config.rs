@@ -211,7 +211,14 @@ fn apply(p: &mut Profile, f: &ProfileFields) -> Result<()> {
 /// Sets the method in whichever field the profile already uses.
 fn set_method(p: &mut Profile, m: AuthMethod) {
     if p.auth_method.is_some() && p.use_certificate.is_none() {
-        p.auth_method = Some(if m == AuthMethod::Certificate { "certificate" } else { "secret" }.into());
+        p.auth_method = Some(
+            if m == AuthMethod::Certificate {
+                "certificate"
+            } else {
+                "secret"
+            }
+            .into(),
+        );
     } else {
         p.use_certificate = Some(m == AuthMethod::Certificate);
     }
@@ -246,7 +253,10 @@ fn check_certificate(p: &Profile, pending: Option<&PendingSecret>) -> Result<Vec
             loaded.not_after().format("%Y-%m-%d")
         ));
     } else if loaded.days_left(now) < EXPIRY_WARNING_DAYS {
-        warnings.push(format!("the certificate expires in {} days", loaded.days_left(now)));
+        warnings.push(format!(
+            "the certificate expires in {} days",
+            loaded.days_left(now)
+        ));
     }
     Ok(warnings)
 }
@@ -266,7 +276,9 @@ fn create(fields: ProfileFields) -> Result<()> {
         ("--tenant-id", fields.tenant_id.is_none()),
         (
             "--certificate, --certificate-thumbprint or --secret-stdin",
-            fields.certificate.is_none() && fields.certificate_thumbprint.is_none() && !fields.secret_stdin,
+            fields.certificate.is_none()
+                && fields.certificate_thumbprint.is_none()
+                && !fields.secret_stdin,
         ),
     ]
     .iter()
@@ -290,12 +302,12 @@ fn create(fields: ProfileFields) -> Result<()> {
         p.scope = Some("https://graph.microsoft.com/.default".into());
     }
     p.validate()?;
-    if let Some(path) = &p.certificate_path {
-        if !Path::new(path).exists() {
-            return Err(Error::credential(format!(
-                "Certificate not found: {path}. Check the path and run the command again"
-            )));
-        }
+    if let Some(path) = &p.certificate_path
+        && !Path::new(path).exists()
+    {
+        return Err(Error::credential(format!(
+            "Certificate not found: {path}. Check the path and run the command again"
+        )));
     }
     let store = profile::Store::open()?;
     if store.load()?.find(&name).is_some() {
@@ -326,7 +338,10 @@ fn exists(name: &str) -> Error {
 }
 
 fn edit(args: EditArgs) -> Result<()> {
-    let EditArgs { profile: name, fields } = args;
+    let EditArgs {
+        profile: name,
+        fields,
+    } = args;
     let store = profile::Store::open()?;
     let doc = store.load()?;
     let mut p = doc.get(&name, &store.path)?.clone();
@@ -341,11 +356,17 @@ fn edit(args: EditArgs) -> Result<()> {
     }
     p.validate()?;
     let pending = read_pending_secret(&fields)?;
-    if fields.certificate.is_some() || pending.as_ref().is_some_and(|s| s.kind == SecretKind::CertificatePassword) {
-        if let Some(path) = &p.certificate_path {
-            if !Path::new(path).exists() {
-                return Err(Error::credential(format!("Certificate not found: {path}. Check the path")));
-            }
+    if fields.certificate.is_some()
+        || pending
+            .as_ref()
+            .is_some_and(|s| s.kind == SecretKind::CertificatePassword)
+    {
+        if let Some(path) = &p.certificate_path
+            && !Path::new(path).exists()
+        {
+            return Err(Error::credential(format!(
+                "Certificate not found: {path}. Check the path"
+            )));
         }
         let warnings = check_certificate(&p, pending.as_ref())?;
         super::print_warnings(&warnings, false);
@@ -353,9 +374,13 @@ fn edit(args: EditArgs) -> Result<()> {
     store_secret(&p.name, pending.as_ref())?;
     let updated = p.clone();
     store.update(|doc| {
-        let slot = doc.find_mut(&name).ok_or_else(|| Error::config(format!("profile '{name}' disappeared meanwhile")))?;
+        let slot = doc
+            .find_mut(&name)
+            .ok_or_else(|| Error::config(format!("profile '{name}' disappeared meanwhile")))?;
         *slot = updated.clone();
-        if fields.set_default || (doc.default_profile.as_deref() == Some(name.as_str()) && updated.name != name) {
+        if fields.set_default
+            || (doc.default_profile.as_deref() == Some(name.as_str()) && updated.name != name)
+        {
             doc.default_profile = Some(updated.name.clone());
         }
         Ok(())
@@ -377,7 +402,11 @@ fn credential_summary(p: &Profile) -> String {
         AuthMethod::Certificate => p
             .certificate_path
             .clone()
-            .or_else(|| p.certificate_thumbprint.as_ref().map(|t| format!("thumbprint {t}")))
+            .or_else(|| {
+                p.certificate_thumbprint
+                    .as_ref()
+                    .map(|t| format!("thumbprint {t}"))
+            })
             .unwrap_or_default(),
         AuthMethod::Secret => "(client secret in the keyring)".into(),
     }
@@ -391,12 +420,26 @@ fn list(output: ListFormat) -> Result<()> {
         return write_output(None, &crate::protocols::plain::pretty(&v));
     }
     if doc.profiles.is_empty() {
-        println!("No profiles in {}. Create one with `entratool config create`.", store.path.display());
+        println!(
+            "No profiles in {}. Create one with `entratool config create`.",
+            store.path.display()
+        );
         return Ok(());
     }
-    let mut rows = vec![vec!["".into(), "NAME".into(), "AUTH".into(), "CLIENT ID".into(), "TENANT".into(), "SCOPE".into()]];
+    let mut rows = vec![vec![
+        "".into(),
+        "NAME".into(),
+        "AUTH".into(),
+        "CLIENT ID".into(),
+        "TENANT".into(),
+        "SCOPE".into(),
+    ]];
     for p in &doc.profiles {
-        let mark = if doc.default_profile.as_deref() == Some(&p.name) { "*" } else { "" };
+        let mark = if doc.default_profile.as_deref() == Some(&p.name) {
+            "*"
+        } else {
+            ""
+        };
         rows.push(vec![
             mark.into(),
             p.name.clone(),
@@ -424,7 +467,10 @@ fn show(name: &str, output: ListFormat) -> Result<()> {
         vec!["Tenant ID:".into(), p.tenant_id.clone()],
         vec!["Authentication:".into(), method_label(p).into()],
         vec!["Credential:".into(), credential_summary(p)],
-        vec!["Scope:".into(), p.default_scope().unwrap_or("(none)").into()],
+        vec![
+            "Scope:".into(),
+            p.default_scope().unwrap_or("(none)").into(),
+        ],
         vec![
             "Authority:".into(),
             crate::token::entra::authority_host(p).unwrap_or_else(|e| format!("(invalid: {e})")),
@@ -468,14 +514,20 @@ fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
     let v = serde_json::to_value(p).unwrap_or_default();
     write_output(output, &crate::protocols::plain::pretty(&v))?;
     if let Some(path) = output {
-        eprintln!("Profile '{name}' exported to {} (no secrets included).", path.display());
+        eprintln!(
+            "Profile '{name}' exported to {} (no secrets included).",
+            path.display()
+        );
     }
     Ok(())
 }
 
 fn import(input: &Path, new_name: Option<String>) -> Result<()> {
     let text = std::fs::read_to_string(input).map_err(|e| {
-        Error::config(format!("cannot read {}: {e}. Give the file written by `entratool config export`", input.display()))
+        Error::config(format!(
+            "cannot read {}: {e}. Give the file written by `entratool config export`",
+            input.display()
+        ))
     })?;
     let mut p: Profile = serde_json::from_str(&text).map_err(|e| {
         Error::config(format!(
@@ -512,5 +564,7 @@ fn import(input: &Path, new_name: Option<String>) -> Result<()> {
 }
 
 fn doc_method(text: &str) -> Option<AuthMethod> {
-    serde_json::from_str::<Profile>(text).ok().map(|p| p.auth_method())
+    serde_json::from_str::<Profile>(text)
+        .ok()
+        .map(|p| p.auth_method())
 }

@@ -31,7 +31,7 @@ pub struct Cli {
 pub enum Command {
     /// Create, change, list and move profiles
     #[command(subcommand)]
-    Config(config::ConfigCommand),
+    Config(Box<config::ConfigCommand>),
     /// Print an access token (also the kubectl exec plugin)
     GetToken(get_token::GetTokenArgs),
     /// Inspect certificates and watch their expiry
@@ -59,7 +59,7 @@ pub enum ListFormat {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Config(c) => config::run(c),
+        Command::Config(c) => config::run(*c),
         Command::GetToken(a) => get_token::run(a),
         Command::Cert(c) => cert::run(c),
         Command::Cache(c) => cache::run(c),
@@ -71,7 +71,11 @@ pub fn run(cli: Cli) -> Result<()> {
 pub fn chosen_profile_name(explicit: Option<&str>, doc: &ProfilesDoc) -> Option<String> {
     explicit
         .map(str::to_string)
-        .or_else(|| std::env::var("ENTRATOOL_PROFILE").ok().filter(|v| !v.is_empty()))
+        .or_else(|| {
+            std::env::var("ENTRATOOL_PROFILE")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
         .or_else(|| doc.default_profile.clone())
 }
 
@@ -83,7 +87,11 @@ pub fn load_profile(explicit: Option<&str>) -> Result<(profile::Store, Profile)>
         Error::config(format!(
             "no profile chosen: pass -p NAME, set ENTRATOOL_PROFILE, or set defaultProfile with \
              `entratool config edit -p NAME --set-default` (profiles: {})",
-            if doc.profiles.is_empty() { "none yet".to_string() } else { doc.names().join(", ") }
+            if doc.profiles.is_empty() {
+                "none yet".to_string()
+            } else {
+                doc.names().join(", ")
+            }
         ))
     })?;
     let profile = doc.get(&name, &store.path)?.clone();
@@ -123,7 +131,12 @@ pub fn write_output(file: Option<&PathBuf>, text: &str) -> Result<()> {
 pub fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
-        .map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in rows {

@@ -44,7 +44,10 @@ fn account(profile: &str, kind: SecretKind) -> String {
 
 /// The secret from the environment, when set and non-empty.
 pub fn from_env(kind: SecretKind) -> Option<Zeroizing<String>> {
-    std::env::var(kind.env_var()).ok().filter(|v| !v.is_empty()).map(Zeroizing::new)
+    std::env::var(kind.env_var())
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(Zeroizing::new)
 }
 
 /// Which keyring `$ENTRATOOL_KEYRING` asks for.
@@ -57,7 +60,10 @@ pub enum Backend {
 }
 
 pub fn backend() -> Result<Backend> {
-    match std::env::var("ENTRATOOL_KEYRING").unwrap_or_default().as_str() {
+    match std::env::var("ENTRATOOL_KEYRING")
+        .unwrap_or_default()
+        .as_str()
+    {
         "" | "auto" => Ok(Backend::Auto),
         "secret-service" => Ok(Backend::SecretService),
         "keyutils" => Ok(Backend::Keyutils),
@@ -102,7 +108,9 @@ impl Store {
 
     fn set(&self, account: &str, secret: &str) -> std::result::Result<(), String> {
         match self {
-            Store::Core(store, _) => core_entry(store, account)?.set_password(secret).map_err(|e| e.to_string()),
+            Store::Core(store, _) => core_entry(store, account)?
+                .set_password(secret)
+                .map_err(|e| e.to_string()),
             #[cfg(target_os = "linux")]
             Store::Kernel => kernel::set(account, secret),
         }
@@ -153,7 +161,9 @@ mod platform {
             Backend::SecretService => secret_service(),
             Backend::Keyutils => Ok(Store::Kernel),
             // The Secret Service needs a session bus; without one, use the kernel keyring.
-            _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => secret_service().or(Ok(Store::Kernel)),
+            _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => {
+                secret_service().or(Ok(Store::Kernel))
+            }
             _ => Ok(Store::Kernel),
         }
     }
@@ -179,13 +189,17 @@ mod kernel {
             Err(e) => return Err(format!("{e:?}")),
         };
         let bytes = Zeroizing::new(key.read_to_vec().map_err(|e| format!("{e:?}"))?);
-        let text = std::str::from_utf8(&bytes).map_err(|_| "the stored value is not UTF-8".to_string())?;
+        let text =
+            std::str::from_utf8(&bytes).map_err(|_| "the stored value is not UTF-8".to_string())?;
         Ok(Some(Zeroizing::new(text.to_string())))
     }
 
     pub fn set(account: &str, secret: &str) -> Result<(), String> {
         // add_key replaces the payload of a key with the same description.
-        ring()?.add_key(&description(account), secret.as_bytes()).map(|_| ()).map_err(|e| format!("{e:?}"))
+        ring()?
+            .add_key(&description(account), secret.as_bytes())
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
     }
 
     pub fn delete(account: &str) -> Result<(), String> {
@@ -284,7 +298,9 @@ pub fn read_stdin_secret(what: &str) -> Result<Zeroizing<String>> {
         .map_err(|e| Error::usage(format!("cannot read the {what} from stdin: {e}")))?;
     let line = buf.lines().next().unwrap_or("");
     if line.is_empty() {
-        return Err(Error::usage(format!("no {what} on stdin: pipe it in, e.g. `printf %s \"$PASS\" | entratool ...`")));
+        return Err(Error::usage(format!(
+            "no {what} on stdin: pipe it in, e.g. `printf %s \"$PASS\" | entratool ...`"
+        )));
     }
     Ok(Zeroizing::new(line.to_string()))
 }

@@ -10,7 +10,10 @@ pub fn access_token_json(t: &Token, tenant: &str, subscription: Option<&str>) ->
     let local = super::utc(t.expires_on).with_timezone(&chrono::Local);
     let mut m = Map::new();
     m.insert("accessToken".into(), t.access_token.clone().into());
-    m.insert("expiresOn".into(), local.format("%Y-%m-%d %H:%M:%S%.6f").to_string().into());
+    m.insert(
+        "expiresOn".into(),
+        local.format("%Y-%m-%d %H:%M:%S%.6f").to_string().into(),
+    );
     m.insert("expires_on".into(), t.expires_on.into());
     if let Some(s) = subscription {
         m.insert("subscription".into(), s.into());

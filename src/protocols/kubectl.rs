@@ -45,7 +45,10 @@ pub fn exec_info(raw: Option<&str>) -> Result<ExecInfo> {
             )));
         }
     };
-    let interactive = v.pointer("/spec/interactive").and_then(Value::as_bool).unwrap_or(false);
+    let interactive = v
+        .pointer("/spec/interactive")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     Ok(ExecInfo {
         api_version,
         interactive,
@@ -70,7 +73,13 @@ mod tests {
         assert_eq!(exec_info(None).unwrap().api_version, V1BETA1);
         assert_eq!(exec_info(Some("")).unwrap().api_version, V1BETA1);
         let v1 = exec_info(Some(r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}"#)).unwrap();
-        assert_eq!(v1, ExecInfo { api_version: V1, interactive: true });
+        assert_eq!(
+            v1,
+            ExecInfo {
+                api_version: V1,
+                interactive: true
+            }
+        );
         assert!(exec_info(Some(r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#)).is_err());
         assert!(exec_info(Some("\u{0}garbage")).is_err());
     }

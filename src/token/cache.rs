@@ -150,7 +150,10 @@ fn belongs_to(path: &Path, profile: Option<&str>) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    let Some(stem) = name.strip_suffix(".json").or_else(|| name.strip_suffix(".lock")) else {
+    let Some(stem) = name
+        .strip_suffix(".json")
+        .or_else(|| name.strip_suffix(".lock"))
+    else {
         return false;
     };
     let Some((owner, hash)) = stem.rsplit_once('-') else {
@@ -185,8 +188,14 @@ mod tests {
     #[test]
     fn file_ownership() {
         let hash = "0123456789abcdef0123456789abcdef";
-        assert!(belongs_to(Path::new(&format!("/c/my-prof-{hash}.json")), Some("my-prof")));
-        assert!(!belongs_to(Path::new(&format!("/c/my-prof-{hash}.json")), Some("my")));
+        assert!(belongs_to(
+            Path::new(&format!("/c/my-prof-{hash}.json")),
+            Some("my-prof")
+        ));
+        assert!(!belongs_to(
+            Path::new(&format!("/c/my-prof-{hash}.json")),
+            Some("my")
+        ));
         assert!(belongs_to(Path::new(&format!("/c/x-{hash}.lock")), None));
         assert!(!belongs_to(Path::new("/c/notes.txt"), None));
     }

@@ -62,12 +62,18 @@ fn parse_args() -> Result<Options, String> {
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
-            "--port" => opts.port = value()?.parse().map_err(|_| "--port takes a number".to_string())?,
+            "--port" => {
+                opts.port = value()?
+                    .parse()
+                    .map_err(|_| "--port takes a number".to_string())?
+            }
             "--config" => opts.config = Some(value()?),
             "--tls-cert" => cert = Some(value()?),
             "--tls-key" => key = Some(value()?),
             "-h" | "--help" => {
-                println!("usage: entra-emulator [--port N] [--config FILE] [--tls-cert PEM --tls-key PEM]");
+                println!(
+                    "usage: entra-emulator [--port N] [--config FILE] [--tls-cert PEM --tls-key PEM]"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -95,12 +101,19 @@ fn run() -> Result<(), String> {
                 certificate: std::fs::read(cert).map_err(|e| format!("{cert}: {e}"))?,
                 private_key: std::fs::read(key).map_err(|e| format!("{key}: {e}"))?,
             };
-            (Server::https(addr, ssl).map_err(|e| e.to_string())?, "https")
+            (
+                Server::https(addr, ssl).map_err(|e| e.to_string())?,
+                "https",
+            )
         }
         None => (Server::http(addr).map_err(|e| e.to_string())?, "http"),
     };
     let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(0);
-    let host = if scheme == "https" { "localhost" } else { "127.0.0.1" };
+    let host = if scheme == "https" {
+        "localhost"
+    } else {
+        "127.0.0.1"
+    };
     let base_url = format!("{scheme}://{host}:{port}");
     let mut state = State::default();
     if let Some(path) = &opts.config {
@@ -132,7 +145,8 @@ fn run() -> Result<(), String> {
 }
 
 fn json_response(status: u16, body: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
-    let header = Header::from_bytes("Content-Type", "application/json; charset=utf-8").expect("static header");
+    let header = Header::from_bytes("Content-Type", "application/json; charset=utf-8")
+        .expect("static header");
     Response::from_data(serde_json::to_vec(body).unwrap_or_default())
         .with_status_code(status)
         .with_header(header)
@@ -144,7 +158,12 @@ fn reply(request: Request, status: u16, body: &Value) {
 
 fn handle(emu: &Emulator, mut request: Request) {
     let mut body = String::new();
-    if request.as_reader().take(1 << 20).read_to_string(&mut body).is_err() {
+    if request
+        .as_reader()
+        .take(1 << 20)
+        .read_to_string(&mut body)
+        .is_err()
+    {
         return reply(request, 400, &json!({"error": "invalid_request"}));
     }
     let url = request.url().to_string();
@@ -152,8 +171,12 @@ fn handle(emu: &Emulator, mut request: Request) {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = request.method().clone();
     match (method, segments.as_slice()) {
-        (Method::Post, [tenant, "oauth2", "v2.0", "token"]) => token_endpoint(emu, request, tenant, &body),
-        (Method::Get, [tenant, "v2.0", ".well-known", "openid-configuration"]) => discovery(emu, request, tenant),
+        (Method::Post, [tenant, "oauth2", "v2.0", "token"]) => {
+            token_endpoint(emu, request, tenant, &body)
+        }
+        (Method::Get, [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
+            discovery(emu, request, tenant)
+        }
         (Method::Get, [_, "discovery", "v2.0", "keys"]) => reply(request, 200, &jwks(emu)),
         (Method::Get, ["_emulator", "stats"]) => {
             let stats = lock(emu).stats();
@@ -196,7 +219,9 @@ fn admin(emu: &Emulator, request: Request, rest: &[&str], body: &str) {
                     st.settings.clock_offset = o;
                 }
                 if let Some(r) = v["resources"].as_array() {
-                    st.settings.resources.extend(r.iter().filter_map(|x| x.as_str().map(String::from)));
+                    st.settings
+                        .resources
+                        .extend(r.iter().filter_map(|x| x.as_str().map(String::from)));
                 }
                 Ok(())
             }
@@ -256,13 +281,16 @@ fn inject(fault: &Fault, request: Request) -> Option<Request> {
             let status: u16 = fault.kind.parse().unwrap_or(503);
             let mut resp = json_response(status, &json!({"error": "temporarily_unavailable"}));
             if let Some(secs) = fault.retry_after {
-                resp = resp.with_header(Header::from_bytes("Retry-After", secs.to_string()).expect("header"));
+                resp = resp.with_header(
+                    Header::from_bytes("Retry-After", secs.to_string()).expect("header"),
+                );
             }
             let _ = request.respond(resp);
             None
         }
         "garbage" => {
-            let _ = request.respond(Response::from_string("<html>\u{1}\u{2} not json").with_status_code(200));
+            let _ = request
+                .respond(Response::from_string("<html>\u{1}\u{2} not json").with_status_code(200));
             None
         }
         "reset" => {
@@ -274,7 +302,9 @@ fn inject(fault: &Fault, request: Request) -> Option<Request> {
             None
         }
         "slow" => {
-            std::thread::sleep(std::time::Duration::from_millis(fault.delay_ms.unwrap_or(2000)));
+            std::thread::sleep(std::time::Duration::from_millis(
+                fault.delay_ms.unwrap_or(2000),
+            ));
             Some(request)
         }
         _ => Some(request),
@@ -282,7 +312,9 @@ fn inject(fault: &Fault, request: Request) -> Option<Request> {
 }
 
 fn form(body: &str) -> std::collections::HashMap<String, String> {
-    url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
+    url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
@@ -337,10 +369,16 @@ fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
 type Granted = (Value, Option<verify::Seen>);
 
 /// The client-credentials grant, checked in Entra's order.
-fn grant(emu: &Emulator, tenant_in_path: &str, f: &std::collections::HashMap<String, String>) -> Result<Granted, Aadsts> {
+fn grant(
+    emu: &Emulator,
+    tenant_in_path: &str,
+    f: &std::collections::HashMap<String, String>,
+) -> Result<Granted, Aadsts> {
     let st = lock(emu);
     let now = chrono::Utc::now().timestamp() + st.settings.clock_offset;
-    let tenant = st.tenant(tenant_in_path).ok_or_else(|| aadsts::tenant_not_found(tenant_in_path))?;
+    let tenant = st
+        .tenant(tenant_in_path)
+        .ok_or_else(|| aadsts::tenant_not_found(tenant_in_path))?;
     match f.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {}
         None => return Err(aadsts::missing_parameter("grant_type")),
@@ -353,22 +391,34 @@ fn grant(emu: &Emulator, tenant_in_path: &str, f: &std::collections::HashMap<Str
             ));
         }
     }
-    let client_id = f.get("client_id").ok_or_else(|| aadsts::missing_parameter("client_id"))?.to_ascii_lowercase();
+    let client_id = f
+        .get("client_id")
+        .ok_or_else(|| aadsts::missing_parameter("client_id"))?
+        .to_ascii_lowercase();
     let client = tenant
         .clients
         .iter()
         .find(|c| c.client_id == client_id)
         .ok_or_else(|| aadsts::app_not_found(&client_id, tenant_in_path))?;
-    let scope = f.get("scope").ok_or_else(|| aadsts::missing_parameter("scope"))?;
+    let scope = f
+        .get("scope")
+        .ok_or_else(|| aadsts::missing_parameter("scope"))?;
     let resource = match scope.strip_suffix("/.default") {
         Some(r) if !r.is_empty() && !scope.contains(' ') => r.to_string(),
         _ => return Err(aadsts::invalid_scope(scope)),
     };
-    if !st.settings.resources.iter().any(|r| r.eq_ignore_ascii_case(&resource)) {
+    if !st
+        .settings
+        .resources
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(&resource))
+    {
         return Err(aadsts::resource_not_found(&resource, tenant_in_path));
     }
     let seen = if let Some(assertion) = f.get("client_assertion") {
-        if f.get("client_assertion_type").map(String::as_str) != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+        if f.get("client_assertion_type").map(String::as_str)
+            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        {
             return Err(Aadsts::new(
                 400,
                 "invalid_request",
@@ -396,15 +446,18 @@ fn grant(emu: &Emulator, tenant_in_path: &str, f: &std::collections::HashMap<Str
     let refresh_in = st.settings.refresh_in;
     let replay_check = st.settings.reject_replayed_jti;
     drop(st);
-    if let Some(jti) = seen.as_ref().and_then(|s| s.claims["jti"].as_str()) {
-        if replay_check && !lock(emu).seen_jti.insert(jti.to_string()) {
-            return Err(Aadsts::new(
-                401,
-                "invalid_client",
-                50027,
-                format!("JWT token is invalid or malformed. The client assertion jti '{jti}' has already been used."),
-            ));
-        }
+    if let Some(jti) = seen.as_ref().and_then(|s| s.claims["jti"].as_str())
+        && replay_check
+        && !lock(emu).seen_jti.insert(jti.to_string())
+    {
+        return Err(Aadsts::new(
+            401,
+            "invalid_client",
+            50027,
+            format!(
+                "JWT token is invalid or malformed. The client assertion jti '{jti}' has already been used."
+            ),
+        ));
     }
     let token = access_token(emu, &resource, &tid, &client_id, now, lifetime);
     let mut resp = json!({
@@ -420,9 +473,20 @@ fn grant(emu: &Emulator, tenant_in_path: &str, f: &std::collections::HashMap<Str
 }
 
 /// An RS256 JWT shaped like Entra's app-only v1 access tokens.
-fn access_token(emu: &Emulator, resource: &str, tid: &str, appid: &str, now: i64, lifetime: i64) -> String {
+fn access_token(
+    emu: &Emulator,
+    resource: &str,
+    tid: &str,
+    appid: &str,
+    now: i64,
+    lifetime: i64,
+) -> String {
     let header = json!({"typ": "JWT", "alg": "RS256", "kid": emu.kid, "x5t": emu.kid});
-    let oid = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{tid}/{appid}").as_bytes()).to_string();
+    let oid = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("{tid}/{appid}").as_bytes(),
+    )
+    .to_string();
     let claims = json!({
         "aud": resource,
         "iss": format!("https://sts.windows.net/{tid}/"),

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole flow, offline: build, start the bundled Entra ID emulator, make a
+# throwaway certificate and profile in a temporary folder, get a token and
+# show its decoded claims. Touches nothing outside the temporary folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+. scripts/sandbox.sh
+"$bin/entratool" cert info -p demo
+
+echo "== entratool get-token -p demo --output json"
+"$bin/entratool" get-token -p demo --output json | tee "$work/token.json"
+
+echo "== the access token's claims"
+python3 - "$work/token.json" <<'PY'
+import base64, json, sys
+token = json.load(open(sys.argv[1]))["accessToken"]
+part = token.split(".")[1]
+print(json.dumps(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))), indent=2))
+PY
+
+echo "== a second call is served from the cache"
+time "$bin/entratool" get-token -p demo > /dev/null
+"$bin/entratool" cache list

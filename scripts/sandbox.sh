@@ -1,0 +1,33 @@
+# Sourced by demo.sh and bench.sh: a temporary folder with a throwaway
+# certificate, the bundled emulator trusting it, and an entratool profile
+# `demo` pointing at it. Sets $bin, $work, $url; cleans up on exit.
+
+cargo build --release --quiet --bins
+bin="$PWD/target/release"
+work=$(mktemp -d)
+trap 'kill "${emu_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+tenant=87654321-4321-4321-4321-cba987654321
+client=12345678-1234-1234-1234-123456789abc
+export ENTRATOOL_CONFIG_DIR="$work/config" ENTRATOOL_CACHE_DIR="$work/cache"
+export ENTRATOOL_KEYRING=none ENTRATOOL_CERTIFICATE_PASSWORD=demo-password
+
+echo "== a throwaway certificate (as the certificate guide shows)"
+openssl req -x509 -newkey rsa:2048 -keyout "$work/key.pem" -out "$work/cert.pem" \
+  -days 730 -nodes -subj "/CN=entratool-demo" 2>/dev/null
+openssl pkcs12 -export -in "$work/cert.pem" -inkey "$work/key.pem" \
+  -out "$work/certificate.pfx" -password "pass:$ENTRATOOL_CERTIFICATE_PASSWORD"
+
+echo "== the emulator, with the certificate registered on the app"
+cat > "$work/emulator.json" <<JSON
+{"clients": [{"tenant": "$tenant", "clientId": "$client", "certificates": ["$work/cert.pem"]}]}
+JSON
+"$bin/entra-emulator" --config "$work/emulator.json" > "$work/emulator.out" &
+emu_pid=$!
+for _ in $(seq 50); do [ -s "$work/emulator.out" ] && break; sleep 0.1; done
+url=$(head -1 "$work/emulator.out" | awk '{print $NF}')
+echo "   $url"
+
+echo "== entratool config create"
+"$bin/entratool" config create --name demo --client-id "$client" --tenant-id "$tenant" \
+  --certificate "$work/certificate.pfx" --authority-host "$url"
