@@ -4,6 +4,7 @@ mod cache;
 mod cert;
 mod config;
 mod get_token;
+mod setup;
 
 use std::path::PathBuf;
 
@@ -40,6 +41,28 @@ pub enum Command {
     /// Show or clear cached tokens
     #[command(subcommand)]
     Cache(cache::CacheCommand),
+    /// Wire kubectl, git or docker to entratool
+    #[command(subcommand)]
+    Setup(setup::SetupCommand),
+    /// Create the git-credential-entratool, docker-credential-entratool (and az) links
+    Install(setup::InstallArgs),
+    /// git credential helper (what `git-credential-entratool` runs)
+    GitCredential {
+        #[arg(short = 'p', long = "profile", value_name = "NAME")]
+        profile: Option<String>,
+        /// get, store or erase
+        operation: Option<String>,
+    },
+    /// docker credential helper (what `docker-credential-entratool` runs)
+    DockerCredential {
+        /// get, store, erase, list or version
+        operation: Option<String>,
+    },
+    /// Azure CLI shim: `az account get-access-token` and `az account show`
+    Az {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
 }
 
 /// `-p/--profile`, shared by most commands.
@@ -63,6 +86,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::GetToken(a) => get_token::run(a),
         Command::Cert(c) => cert::run(c),
         Command::Cache(c) => cache::run(c),
+        Command::Setup(c) => setup::run(c),
+        Command::Install(a) => setup::install(a),
+        Command::GitCredential { profile, operation } => {
+            std::process::exit(crate::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or("")))
+        }
+        Command::DockerCredential { operation } => {
+            std::process::exit(crate::protocols::docker::run(operation.as_deref().unwrap_or("")))
+        }
+        Command::Az { args } => std::process::exit(crate::protocols::az::run_shim(&args)),
     }
 }
 

@@ -22,3 +22,149 @@ pub fn access_token_json(t: &Token, tenant: &str, subscription: Option<&str>) ->
     m.insert("tokenType".into(), "Bearer".into());
     super::plain::pretty(&Value::Object(m))
 }
+
+/// What `az` was asked, after the shim's own parsing.
+#[derive(Debug, Default, PartialEq)]
+struct AccessTokenArgs {
+    scope: Option<String>,
+    tenant: Option<String>,
+    subscription: Option<String>,
+    query: Option<String>,
+    tsv: bool,
+}
+
+const ONLY_SERVED: &str = "entratool's az shim serves only `az account get-access-token` and `az account show`; \
+                           install the Azure CLI for other commands";
+
+fn parse_access_token_args(args: &[String]) -> std::result::Result<AccessTokenArgs, String> {
+    let mut out = AccessTokenArgs::default();
+    let mut i = 0;
+    while i < args.len() {
+        let flag = args[i].as_str();
+        let value = args.get(i + 1).cloned();
+        let need = |what: &str| value.clone().ok_or(format!("{flag} needs {what}"));
+        match flag {
+            "--resource" => out.scope = Some(format!("{}/.default", need("a resource")?.trim_end_matches('/'))),
+            "--scope" | "--scopes" => out.scope = Some(need("a scope")?),
+            "--tenant" | "-t" => out.tenant = Some(need("a tenant")?),
+            "--subscription" | "-s" => out.subscription = Some(need("a subscription")?),
+            "--output" | "-o" => match need("a format")?.as_str() {
+                "json" | "jsonc" => out.tsv = false,
+                "tsv" => out.tsv = true,
+                other => return Err(format!("output format '{other}' is not served: use json or tsv")),
+            },
+            "--query" => out.query = Some(need("a field name")?),
+            "--only-show-errors" | "--debug" | "--verbose" => {
+                i += 1;
+                continue;
+            }
+            other => return Err(format!("unrecognized argument {other} for `az account get-access-token`")),
+        }
+        i += 2;
+    }
+    Ok(out)
+}
+
+/// Runs the shim with az's arguments (after the program name); returns the exit code.
+pub fn run_shim(args: &[String]) -> i32 {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let outcome = match words.as_slice() {
+        ["account", "get-access-token", rest @ ..] => {
+            let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+            match parse_access_token_args(&rest) {
+                Ok(a) => access_token(a),
+                Err(why) => Err(crate::error::Error::usage(format!("{why}. {ONLY_SERVED}"))),
+            }
+        }
+        ["account", "show", rest @ ..] if rest.iter().all(|a| ["-o", "--output", "json"].contains(a)) => account_show(),
+        _ => Err(crate::error::Error::usage(ONLY_SERVED)),
+    };
+    match outcome {
+        Ok(text) => {
+            let _ = crate::cli::write_output(None, &text);
+            0
+        }
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            e.kind.exit_code()
+        }
+    }
+}
+
+fn shim_profile() -> crate::error::Result<crate::profile::Profile> {
+    // az has no -p: the environment, else the default profile.
+    crate::cli::load_profile(None).map(|(_, p)| p)
+}
+
+fn access_token(a: AccessTokenArgs) -> crate::error::Result<String> {
+    let profile = shim_profile()?;
+    if let Some(t) = &a.tenant
+        && !t.eq_ignore_ascii_case(&profile.tenant_id)
+    {
+        return Err(crate::error::Error::config(format!(
+            "--tenant {t} is not the tenant of profile '{}' ({}): choose the profile for that tenant with \
+             ENTRATOOL_PROFILE",
+            profile.name, profile.tenant_id
+        )));
+    }
+    let scope = a
+        .scope
+        .or_else(|| profile.default_scope().map(str::to_string))
+        .unwrap_or_else(|| "https://management.core.windows.net/.default".to_string());
+    let request = crate::token::TokenRequest {
+        profile: &profile,
+        scope: &scope,
+        force_refresh: false,
+        min_validity: crate::token::DEFAULT_MIN_VALIDITY,
+        certificate_override: None,
+        allow_prompt: false,
+    };
+    let mut warnings = Vec::new();
+    let token = crate::token::acquire(&request, &mut warnings)?;
+    for w in warnings {
+        eprintln!("WARNING: {w}");
+    }
+    let subscription = a.subscription.as_deref().or(profile.subscription_id.as_deref());
+    let full = access_token_json(&token, &profile.tenant_id, subscription);
+    match a.query {
+        None => Ok(full),
+        Some(field) => {
+            let v: Value = serde_json::from_str(&full).unwrap_or(Value::Null);
+            let picked = v.get(field.as_str()).cloned().unwrap_or(Value::Null);
+            Ok(match (&picked, a.tsv) {
+                (Value::String(s), true) => format!("{s}\n"),
+                (other, true) => format!("{other}\n"),
+                (other, false) => super::plain::pretty(other),
+            })
+        }
+    }
+}
+
+fn account_show() -> crate::error::Result<String> {
+    let p = shim_profile()?;
+    let v = serde_json::json!({
+        "id": p.subscription_id,
+        "tenantId": p.tenant_id,
+        "user": {"name": p.client_id, "type": "servicePrincipal"},
+    });
+    Ok(super::plain::pretty(&v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn resource_means_scope_default() {
+        let a = parse_access_token_args(&args(&["--output", "json", "--resource", "https://vault.azure.net/"])).unwrap();
+        assert_eq!(a.scope.as_deref(), Some("https://vault.azure.net/.default"));
+        let a = parse_access_token_args(&args(&["-o", "json", "--scope", "api://x/.default", "--tenant", "t"])).unwrap();
+        assert_eq!((a.scope.as_deref(), a.tenant.as_deref()), (Some("api://x/.default"), Some("t")));
+        assert!(parse_access_token_args(&args(&["--resource"])).is_err());
+        assert!(parse_access_token_args(&args(&["--bogus", "x"])).is_err());
+    }
+}

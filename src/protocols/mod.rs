@@ -2,6 +2,8 @@
 //! a scope, and formats the reply. None of them knows how tokens are made.
 
 pub mod az;
+pub mod docker;
+pub mod git;
 pub mod kubectl;
 pub mod plain;
 

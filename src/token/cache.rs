@@ -134,15 +134,6 @@ impl Cache {
         }
         removed
     }
-
-    /// Removes the entries of one profile whose resource satisfies `pred`.
-    pub fn clear_where(&self, profile: &str, pred: impl Fn(&Entry) -> bool) -> usize {
-        self.list()
-            .into_iter()
-            .filter(|(_, e)| e.profile == profile && pred(e))
-            .filter(|(p, _)| std::fs::remove_file(p).is_ok())
-            .count()
-    }
 }
 
 /// `<profile>-<32 hex>.json` (or `.lock`): the profile is everything before the last dash.

@@ -90,46 +90,51 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
         return Ok(Token::from(&entry));
     }
     let cache = Cache::open()?;
-    if !req.force_refresh
-        && let Some(hit) = cache
-            .read(&source.key)
-            .filter(|e| e.is_fresh(now(), req.min_validity))
-    {
-        return Ok(Token::from(&hit));
+    let entry = through_cache(&cache, &source.key, req.min_validity, req.force_refresh, warnings, |w| {
+        fetch(req, &source, w)
+    })?;
+    Ok(Token::from(&entry))
+}
+
+/// Cache first, with single flight: a fresh entry is returned at once;
+/// otherwise the process holding the key's lock runs `fetch` while the
+/// others wait and then find its result. When `fetch` cannot reach the
+/// service, a cached entry that has not expired is served with a warning
+/// (unless a refresh was forced: then there is no fallback to the old one).
+pub fn through_cache(
+    cache: &Cache,
+    key: &Key,
+    min_validity: i64,
+    force: bool,
+    warnings: &mut Vec<String>,
+    fetch: impl FnOnce(&mut Vec<String>) -> Result<Entry>,
+) -> Result<Entry> {
+    let fresh = |e: &Entry| !force && e.is_fresh(now(), min_validity);
+    if let Some(hit) = cache.read(key).filter(fresh) {
+        return Ok(hit);
     }
-    // Single flight: one process fetches, the others wait on the lock and
-    // then find its token.
-    let _lock = cache.lock(&source.key)?;
-    let cached = cache.read(&source.key);
-    if !req.force_refresh
-        && let Some(hit) = cached
-            .as_ref()
-            .filter(|e| e.is_fresh(now(), req.min_validity))
-    {
-        return Ok(Token::from(hit));
+    let _lock = cache.lock(key)?;
+    let cached = cache.read(key);
+    if let Some(hit) = cached.as_ref().filter(|e| fresh(e)) {
+        return Ok(hit.clone());
     }
-    match fetch(req, &source, warnings) {
+    match fetch(warnings) {
         Ok(entry) => {
-            if let Err(e) = cache.write(&source.key, &entry) {
+            if let Err(e) = cache.write(key, &entry) {
                 warnings.push(format!("the token was not cached: {e}"));
             }
-            Ok(Token::from(&entry))
+            Ok(entry)
         }
-        // --force-refresh asked for a new token: no fallback to the old one.
-        Err(e) if e.kind == Kind::Unavailable && !req.force_refresh => {
-            match cached.filter(|c| c.is_unexpired(now())) {
-                Some(c) => {
-                    warnings.push(format!(
-                        "{e}\nserving the cached token, valid until {}",
-                        chrono::DateTime::from_timestamp(c.expires_on, 0)
-                            .unwrap_or_default()
-                            .to_rfc3339()
-                    ));
-                    Ok(Token::from(&c))
-                }
-                None => Err(e),
+        Err(e) if e.kind == Kind::Unavailable && !force => match cached.filter(|c| c.is_unexpired(now())) {
+            Some(c) => {
+                warnings.push(format!(
+                    "{e}\nserving the cached token, valid until {}",
+                    chrono::DateTime::from_timestamp(c.expires_on, 0).unwrap_or_default().to_rfc3339()
+                ));
+                Ok(c)
             }
-        }
+            None => Err(e),
+        },
         Err(e) => Err(e),
     }
 }

@@ -1,0 +1,271 @@
+//! `entratool setup kubectl|git|docker` and `entratool install`: wiring the
+//! tools to entratool without touching anything else in their configs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::profile::{self, MatchEntry};
+use crate::protocols::{git, kubectl};
+
+#[derive(Subcommand, Debug)]
+pub enum SetupCommand {
+    /// Point a kubeconfig context's user at `entratool get-token` (exec plugin)
+    Kubectl(KubectlArgs),
+    /// Make git use entratool for a URL (and bind the URL to the profile)
+    Git(GitArgs),
+    /// Make docker/podman/skopeo use entratool for a registry (and bind it to the profile)
+    Docker(DockerArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct KubectlArgs {
+    #[arg(short = 'p', long = "profile", value_name = "NAME")]
+    pub profile: String,
+    /// Resource application id of the cluster's API server (default: AKS)
+    #[arg(long, value_name = "ID", default_value = kubectl::AKS_SERVER_ID)]
+    pub server_id: String,
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Context to change (default: the current context)
+    #[arg(long, value_name = "CTX")]
+    pub context: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GitArgs {
+    #[arg(short = 'p', long = "profile", value_name = "NAME")]
+    pub profile: String,
+    /// e.g. https://dev.azure.com/contoso
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// Write to this git config file instead of the global one
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DockerArgs {
+    #[arg(short = 'p', long = "profile", value_name = "NAME")]
+    pub profile: String,
+    /// e.g. contoso.azurecr.io
+    #[arg(long, value_name = "HOST")]
+    pub registry: String,
+}
+
+#[derive(Args, Debug)]
+pub struct InstallArgs {
+    /// Where to create the links (default: the folder of this binary)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Also create the `az` shim (shadows a real Azure CLI on PATH)
+    #[arg(long)]
+    pub az: bool,
+}
+
+pub fn run(cmd: SetupCommand) -> Result<()> {
+    match cmd {
+        SetupCommand::Kubectl(a) => setup_kubectl(a),
+        SetupCommand::Git(a) => setup_git(a),
+        SetupCommand::Docker(a) => setup_docker(a),
+    }
+}
+
+fn current_exe() -> Result<PathBuf> {
+    std::env::current_exe().map_err(|e| Error::config(format!("cannot find the entratool binary: {e}")))
+}
+
+/// Runs a tool, turning failure into a message that names it.
+fn run_tool(cmd: &mut Command, what: &str) -> Result<String> {
+    let out = cmd.output().map_err(|e| Error::config(format!("cannot run {what}: {e}. Is it installed and on PATH?")))?;
+    if !out.status.success() {
+        return Err(Error::config(format!("{what} failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Adds a `match` entry to a profile (once).
+fn bind_to_profile(name: &str, pattern: &str) -> Result<()> {
+    let store = profile::Store::open()?;
+    store.update(|doc| {
+        let names: Vec<String> = doc.names().iter().map(|s| s.to_string()).collect();
+        let p = doc.find_mut(name).ok_or_else(|| {
+            profile::unknown_profile(name, &names.iter().map(String::as_str).collect::<Vec<_>>(), &store.path)
+        })?;
+        if !p.matches.iter().any(|e| e.pattern() == pattern) {
+            p.matches.push(MatchEntry::Pattern(pattern.to_string()));
+        }
+        Ok(())
+    })
+}
+
+fn ensure_profile(name: &str) -> Result<()> {
+    let store = profile::Store::open()?;
+    store.load()?.get(name, &store.path).map(|_| ())
+}
+
+/// Like kubelogin's convert-kubeconfig: the context's user becomes an exec
+/// plugin; kubectl itself edits the file, so everything else stays.
+fn setup_kubectl(a: KubectlArgs) -> Result<()> {
+    ensure_profile(&a.profile)?;
+    let kubectl = |args: &[&str]| {
+        let mut c = Command::new("kubectl");
+        c.arg("config");
+        if let Some(k) = &a.kubeconfig {
+            c.arg("--kubeconfig").arg(k);
+        }
+        c.args(args);
+        c
+    };
+    let context = match &a.context {
+        Some(c) => c.clone(),
+        None => run_tool(&mut kubectl(&["current-context"]), "kubectl config current-context")?,
+    };
+    let jsonpath = format!("jsonpath={{.contexts[?(@.name==\"{context}\")].context.user}}");
+    let user = run_tool(&mut kubectl(&["view", "-o", &jsonpath]), "kubectl config view")?;
+    if user.is_empty() {
+        return Err(Error::config(format!(
+            "context '{context}' not found or has no user; list contexts with `kubectl config get-contexts`"
+        )));
+    }
+    let exe = current_exe()?;
+    let exe = exe.to_string_lossy();
+    let exec_args = [
+        "get-token",
+        "-p",
+        &a.profile,
+        "--server-id",
+        &a.server_id,
+        "--output",
+        "exec-credential",
+    ];
+    let mut set = kubectl(&["set-credentials", &user, "--exec-command", &exe, "--exec-api-version", kubectl::V1]);
+    for arg in exec_args {
+        set.arg(format!("--exec-arg={arg}"));
+    }
+    set.arg("--exec-interactive-mode=Never");
+    run_tool(&mut set, "kubectl config set-credentials")?;
+    let hint = format!("users.{user}.exec.installHint");
+    let text = "entratool is needed to get tokens for this cluster: see https://github.com/entratool/entratool#install";
+    run_tool(&mut kubectl(&["set", &hint, text]), "kubectl config set")?;
+    println!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", a.profile);
+    Ok(())
+}
+
+fn setup_git(a: GitArgs) -> Result<()> {
+    ensure_profile(&a.profile)?;
+    let url = url::Url::parse(&a.url).map_err(|e| Error::usage(format!("invalid --url '{}': {e}", a.url)))?;
+    crate::http::check_url(url.as_str())?;
+    let url_text = a.url.trim_end_matches('/').to_string();
+    let helper = git::helper_command(&current_exe()?, &a.profile)?;
+    let git_config = |key: &str, value: &str| {
+        let mut c = Command::new("git");
+        c.arg("config");
+        match &a.file {
+            Some(f) => c.arg("--file").arg(f),
+            None => c.arg("--global"),
+        };
+        c.args(["--replace-all", key, value]);
+        c
+    };
+    run_tool(&mut git_config(&format!("credential.{url_text}.helper"), &helper), "git config")?;
+    run_tool(&mut git_config(&format!("credential.{url_text}.useHttpPath"), "true"), "git config")?;
+    bind_to_profile(&a.profile, &url_text)?;
+    println!("✓ git uses entratool profile '{}' for {url_text}", a.profile);
+    Ok(())
+}
+
+fn docker_config_path() -> Result<PathBuf> {
+    match std::env::var_os("DOCKER_CONFIG").filter(|v| !v.is_empty()) {
+        Some(dir) => Ok(PathBuf::from(dir).join("config.json")),
+        None => directories::BaseDirs::new()
+            .map(|b| b.home_dir().join(".docker").join("config.json"))
+            .ok_or_else(|| Error::config("cannot find your home folder: set DOCKER_CONFIG")),
+    }
+}
+
+fn setup_docker(a: DockerArgs) -> Result<()> {
+    ensure_profile(&a.profile)?;
+    let registry = a.registry.trim().trim_start_matches("https://").trim_end_matches('/').to_string();
+    if crate::routing::Target::from_registry(&registry).is_none() || registry.contains('/') {
+        return Err(Error::usage(format!("invalid --registry '{}': give a host such as contoso.azurecr.io", a.registry)));
+    }
+    let path = docker_config_path()?;
+    let _lock = crate::fsutil::lock(&path.with_extension("json.entratool-lock"))?;
+    let mut config: Value = match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().is_empty() => Value::Object(Default::default()),
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            Error::config(format!(
+                "{}:{}:{}: {e}. Fix the file by hand; entratool does not overwrite a file it cannot read",
+                path.display(),
+                e.line(),
+                e.column()
+            ))
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Object(Default::default()),
+        Err(e) => return Err(Error::io("read", &path, e)),
+    };
+    let root = config
+        .as_object_mut()
+        .ok_or_else(|| Error::config(format!("{} is not a JSON object; fix it by hand", path.display())))?;
+    let helpers = root.entry("credHelpers").or_insert_with(|| Value::Object(Default::default()));
+    let helpers = helpers
+        .as_object_mut()
+        .ok_or_else(|| Error::config(format!("credHelpers in {} is not an object; fix it by hand", path.display())))?;
+    helpers.insert(registry.clone(), Value::String("entratool".into()));
+    let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
+    text.push('\n');
+    crate::fsutil::atomic_write(&path, text.as_bytes())?;
+    bind_to_profile(&a.profile, &registry)?;
+    println!("✓ docker uses entratool profile '{}' for {registry} ({})", a.profile, path.display());
+    if std::process::Command::new("docker-credential-entratool").arg("version").output().is_err() {
+        eprintln!("note: docker-credential-entratool is not on PATH yet: run `entratool install --dir DIR` with DIR on PATH");
+    }
+    Ok(())
+}
+
+/// The names the tools look for, as links to this binary.
+pub fn install(a: InstallArgs) -> Result<()> {
+    let exe = current_exe()?;
+    let dir = match a.dir {
+        Some(d) => d,
+        None => exe.parent().map(Path::to_path_buf).ok_or_else(|| Error::config("cannot find the binary's folder"))?,
+    };
+    let mut names = vec!["git-credential-entratool", "docker-credential-entratool"];
+    if a.az {
+        names.push("az");
+    }
+    for name in names {
+        let link = dir.join(name);
+        match std::fs::read_link(&link) {
+            Ok(target) if target == exe => {
+                println!("✓ {} already points at {}", link.display(), exe.display());
+                continue;
+            }
+            Ok(_) => std::fs::remove_file(&link).map_err(|e| Error::io("replace", &link, e))?,
+            Err(_) if link.exists() => {
+                return Err(Error::config(format!(
+                    "{} exists and is not a link: move it away first (entratool does not overwrite it)",
+                    link.display()
+                )));
+            }
+            Err(_) => {}
+        }
+        symlink(&exe, &link)?;
+        println!("✓ {} -> {}", link.display(), exe.display());
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> Result<()> {
+    std::os::unix::fs::symlink(target, link).map_err(|e| Error::io("create the link", link, e))
+}
+
+#[cfg(windows)]
+fn symlink(target: &Path, link: &Path) -> Result<()> {
+    std::fs::copy(target, link.with_extension("exe")).map(|_| ()).map_err(|e| Error::io("copy to", link, e))
+}

@@ -1,0 +1,207 @@
+//! git's credential helper protocol (Documentation/git-credential.txt):
+//! `key=value` lines on stdin, an answer on stdout, nothing at all for a
+//! request that is not bound to a profile.
+
+use std::io::{BufRead, Read};
+
+use crate::error::{Error, Result};
+use crate::profile::{self, Profile};
+use crate::routing::{self, Target};
+use crate::token::{self, DEFAULT_MIN_VALIDITY, TokenRequest};
+
+/// Azure DevOps' resource id: its default scope.
+pub const AZURE_DEVOPS_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
+/// Longest line and whole request accepted; git's own are far smaller.
+const MAX_LINE: usize = 64 * 1024;
+const MAX_INPUT: u64 = 1024 * 1024;
+
+/// The request's `key=value` pairs, in order (keys ending `[]` repeat).
+#[derive(Debug, Default)]
+pub struct Request {
+    pub fields: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    pub fn has(&self, key: &str, value: &str) -> bool {
+        self.fields.iter().any(|(k, v)| k == key && v == value)
+    }
+}
+
+/// Reads lines up to a blank line or EOF; CRLF accepted, unknown keys kept
+/// (and ignored), size bounded.
+pub fn parse(input: impl Read) -> std::result::Result<Request, String> {
+    let mut reader = std::io::BufReader::new(input.take(MAX_INPUT));
+    let mut req = Request::default();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        if line.len() > MAX_LINE {
+            return Err(format!("a line is longer than {MAX_LINE} bytes"));
+        }
+        let text = std::str::from_utf8(&line).map_err(|_| "the request is not UTF-8".to_string())?;
+        let text = text.trim_end_matches('\n').trim_end_matches('\r');
+        if text.is_empty() {
+            break;
+        }
+        if text.contains('\0') {
+            return Err("the request holds a NUL byte".into());
+        }
+        let (k, v) = text.split_once('=').ok_or_else(|| format!("not a key=value line: {:.40}", text))?;
+        req.fields.push((k.to_string(), v.to_string()));
+    }
+    Ok(req)
+}
+
+/// A request bound to a profile: who answers, for which scope.
+struct Bound {
+    profile: Profile,
+    scope: String,
+}
+
+/// Which profile answers, or None when the request is not ours.
+fn bind(req: &Request, explicit: Option<&str>) -> Result<Option<Bound>> {
+    let Some(target) = Target::from_git(req.get("protocol").unwrap_or(""), req.get("host").unwrap_or(""), req.get("path"))
+    else {
+        return Ok(None);
+    };
+    let store = profile::Store::open()?;
+    let doc = store.load()?;
+    let explicit = explicit.map(str::to_string).or_else(|| std::env::var("ENTRATOOL_PROFILE").ok().filter(|v| !v.is_empty()));
+    let chosen = match &explicit {
+        Some(name) => {
+            let p = doc.get(name, &store.path)?;
+            match routing::best_entry(p, &target) {
+                Some((entry, _)) => Some((p, entry.scope())),
+                None if routing::is_azure_devops(&target) => Some((p, None)),
+                None => None,
+            }
+        }
+        None => routing::route(&doc.profiles, &target).map(|(p, e)| (p, e.scope())),
+    };
+    Ok(chosen.map(|(p, scope)| Bound {
+        profile: p.clone(),
+        scope: scope.unwrap_or(AZURE_DEVOPS_SCOPE).to_string(),
+    }))
+}
+
+/// `git-credential-entratool [-p NAME] <operation>`, as git runs it.
+pub fn run_argv(args: &[String]) -> i32 {
+    let mut profile = None;
+    let mut op = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-p" | "--profile" => profile = it.next().cloned(),
+            other if other.starts_with("--profile=") => profile = Some(other["--profile=".len()..].to_string()),
+            other if op.is_none() => op = Some(other.to_string()),
+            _ => {}
+        }
+    }
+    run(profile.as_deref(), op.as_deref().unwrap_or(""))
+}
+
+/// Runs one helper operation; returns the exit code.
+pub fn run(explicit: Option<&str>, op: &str) -> i32 {
+    if !["get", "erase", "store"].contains(&op) {
+        return 0; // Unknown operations are ignored, as git expects.
+    }
+    let req = match parse(std::io::stdin().lock()) {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("entratool: ignoring a malformed credential request ({why})");
+            return 0;
+        }
+    };
+    let outcome = match op {
+        "get" => get(&req, explicit),
+        "erase" => erase(&req, explicit),
+        _ => Ok(()), // store: nothing is stored; tokens come from the cache.
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("entratool: {e}");
+            1
+        }
+    }
+}
+
+fn get(req: &Request, explicit: Option<&str>) -> Result<()> {
+    let Some(bound) = bind(req, explicit)? else {
+        return Ok(());
+    };
+    let request = TokenRequest {
+        profile: &bound.profile,
+        scope: &bound.scope,
+        force_refresh: false,
+        min_validity: DEFAULT_MIN_VALIDITY,
+        certificate_override: None,
+        allow_prompt: false,
+    };
+    let mut warnings = Vec::new();
+    let token = token::acquire(&request, &mut warnings)?;
+    for w in warnings {
+        eprintln!("entratool: warning: {w}");
+    }
+    let bearer = req.has("capability[]", "authtype") && bound.profile.git_auth.as_deref() != Some("basic");
+    let answer = if bearer {
+        format!(
+            "capability[]=authtype\nauthtype=Bearer\ncredential={}\nephemeral=true\npassword_expiry_utc={}\n",
+            token.access_token, token.expires_on
+        )
+    } else {
+        let user = req.get("username").filter(|u| !u.is_empty()).unwrap_or(&bound.profile.client_id);
+        format!("username={user}\npassword={}\npassword_expiry_utc={}\n", token.access_token, token.expires_on)
+    };
+    crate::cli::write_output(None, &answer)
+}
+
+/// Drops the cached token for the request, so the next `get` fetches anew.
+fn erase(req: &Request, explicit: Option<&str>) -> Result<()> {
+    let Some(bound) = bind(req, explicit)? else {
+        return Ok(());
+    };
+    let source = token::Source::new(&bound.profile, &bound.scope, None)?;
+    token::cache::Cache::open()?.remove(&source.key);
+    Ok(())
+}
+
+/// For `entratool setup git`: the helper command line git should run.
+pub fn helper_command(exe: &std::path::Path, profile: &str) -> Result<String> {
+    let exe = exe.to_str().ok_or_else(|| Error::config("the path of entratool is not UTF-8"))?;
+    if exe.contains(['"', '\'', '\\', '$', '`']) {
+        return Err(Error::config(format!("cannot quote the path {exe} for git's config; move entratool elsewhere")));
+    }
+    Ok(format!("!\"{exe}\" git-credential -p {profile}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_crlf_and_repeated_keys_and_stops_at_blank_line() {
+        let input = b"capability[]=authtype\r\ncapability[]=state\r\nprotocol=https\r\nhost=dev.azure.com\r\n\r\nignored=1\n";
+        let r = parse(&input[..]).unwrap();
+        assert!(r.has("capability[]", "authtype") && r.has("capability[]", "state"));
+        assert_eq!(r.get("host"), Some("dev.azure.com"));
+        assert_eq!(r.get("ignored"), None);
+    }
+
+    #[test]
+    fn rejects_garbage_without_panicking() {
+        assert!(parse(&vec![b'a'; 10 * 1024 * 1024][..]).is_err());
+        assert!(parse(&[0xff, 0xfe, b'\n'][..]).is_err());
+        assert!(parse(&b"no equals sign\n"[..]).is_err());
+        assert!(parse(&b"a=b\0c\n"[..]).is_err());
+        assert!(parse(&b""[..]).unwrap().fields.is_empty());
+    }
+}

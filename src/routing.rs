@@ -1,0 +1,228 @@
+//! Which profile answers a helper request, and for which scope. A helper
+//! answers only for requests bound to a profile by its `match` entries.
+//!
+//! Entries: a URL prefix (`https://dev.azure.com/contoso`: same scheme, host
+//! and port, path on segment boundaries), a host (`contoso.azurecr.io`, or
+//! `host:port`), or a host glob (`*.azurecr.io`). The most specific match wins.
+
+use url::Url;
+
+use crate::profile::{MatchEntry, Profile};
+
+/// The parts of a request that matching looks at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub scheme: String,
+    pub host: String,
+    /// None when the scheme's default port is meant.
+    pub port: Option<u16>,
+    /// Without the leading slash.
+    pub path: String,
+}
+
+impl Target {
+    /// From a URL such as `https://host:port/path`.
+    pub fn from_url(text: &str) -> Option<Target> {
+        // Userinfo (`https://dev.azure.com@evil.io`) is not the host: the url
+        // crate parses the real host, which is what is matched.
+        let url = Url::parse(text).ok()?;
+        let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        Some(Target {
+            scheme: url.scheme().to_string(),
+            port: url.port(),
+            path: url.path().trim_start_matches('/').to_string(),
+            host,
+        })
+    }
+
+    /// From git's `protocol`, `host` (with port) and optional `path`.
+    pub fn from_git(protocol: &str, host: &str, path: Option<&str>) -> Option<Target> {
+        if host.is_empty() || host.contains(['/', '@', '?', '#']) {
+            return None;
+        }
+        let mut t = Target::from_url(&format!("{protocol}://{host}/"))?;
+        t.path = path.unwrap_or("").trim_start_matches('/').to_string();
+        Some(t)
+    }
+
+    /// From a docker server URL: `host`, `host:port` or `https://host/...`.
+    pub fn from_registry(server: &str) -> Option<Target> {
+        let server = server.trim();
+        if server.contains("://") {
+            Target::from_url(server)
+        } else {
+            let host_part = server.split('/').next()?;
+            if host_part.contains('@') {
+                return None;
+            }
+            Target::from_url(&format!("https://{host_part}/"))
+        }
+    }
+
+    /// `host` or `host:port`, as docker and ACR name a registry.
+    pub fn host_port(&self) -> String {
+        match self.port {
+            Some(p) => format!("{}:{p}", bracket(&self.host)),
+            None => bracket(&self.host),
+        }
+    }
+
+    fn effective_port(&self) -> Option<u16> {
+        self.port.or(match self.scheme.as_str() {
+            "https" => Some(443),
+            "http" => Some(80),
+            _ => None,
+        })
+    }
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') { format!("[{host}]") } else { host.to_string() }
+}
+
+/// How specific a match is; higher wins.
+fn specificity(pattern: &str, t: &Target) -> Option<usize> {
+    if pattern.contains("://") {
+        let p = Target::from_url(pattern)?;
+        let same_origin = p.scheme == t.scheme && p.host == t.host && p.effective_port() == t.effective_port();
+        let prefix = p.path.trim_end_matches('/');
+        let on_boundary = prefix.is_empty()
+            || t.path == prefix
+            || t.path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'));
+        return (same_origin && on_boundary).then_some(2000 + prefix.len());
+    }
+    if t.scheme != "https" && !(t.scheme == "http" && is_loopback_host(&t.host)) {
+        return None;
+    }
+    let (host, port) = split_host_port(&pattern.to_ascii_lowercase());
+    let port_ok = match port {
+        Some(p) => t.port == Some(p),
+        None => t.port.is_none() || t.port == Some(443),
+    };
+    if !port_ok {
+        return None;
+    }
+    if let Some(suffix) = host.strip_prefix("*.") {
+        let label_ok = t.host.strip_suffix(suffix).is_some_and(|head| {
+            head.len() > 1 && head.ends_with('.') && !head[..head.len() - 1].contains('.')
+        });
+        return label_ok.then_some(1000 + suffix.len());
+    }
+    (host == t.host).then_some(1500)
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn split_host_port(pattern: &str) -> (String, Option<u16>) {
+    if let Some((h, p)) = pattern.rsplit_once(':')
+        && let Ok(port) = p.parse::<u16>()
+        && !h.contains(':')
+    {
+        return (h.to_string(), Some(port));
+    }
+    (pattern.to_string(), None)
+}
+
+/// The best entry of one profile for the target, with its specificity.
+pub fn best_entry<'p>(profile: &'p Profile, t: &Target) -> Option<(&'p MatchEntry, usize)> {
+    profile
+        .matches
+        .iter()
+        .filter_map(|e| specificity(e.pattern(), t).map(|s| (e, s)))
+        .max_by_key(|(_, s)| *s)
+}
+
+/// The profile (among `profiles`) with the most specific entry for the target.
+pub fn route<'p>(profiles: &'p [Profile], t: &Target) -> Option<(&'p Profile, &'p MatchEntry)> {
+    profiles
+        .iter()
+        .filter_map(|p| best_entry(p, t).map(|(e, s)| (p, e, s)))
+        .max_by_key(|(_, _, s)| *s)
+        .map(|(p, e, _)| (p, e))
+}
+
+/// Azure DevOps hosts, which an explicitly chosen profile may answer for
+/// without a match entry (git helper only).
+pub fn is_azure_devops(t: &Target) -> bool {
+    t.scheme == "https"
+        && t.port.is_none_or(|p| p == 443)
+        && (t.host == "dev.azure.com" || t.host.strip_suffix(".visualstudio.com").is_some_and(|h| !h.is_empty() && !h.contains('.')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(matches: &[&str]) -> Profile {
+        Profile {
+            name: "p".into(),
+            matches: matches.iter().map(|m| MatchEntry::Pattern(m.to_string())).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn matches(pattern: &str, url: &str) -> bool {
+        let t = Target::from_url(url).or_else(|| Target::from_registry(url));
+        t.is_some_and(|t| best_entry(&profile(&[pattern]), &t).is_some())
+    }
+
+    #[test]
+    fn url_prefixes_respect_scheme_host_port_and_segments() {
+        let org = "https://dev.azure.com/contoso";
+        assert!(matches(org, "https://dev.azure.com/contoso"));
+        assert!(matches(org, "https://dev.azure.com/contoso/project/_git/repo"));
+        assert!(matches(org, "https://dev.azure.com:443/contoso/x"));
+        assert!(!matches(org, "https://dev.azure.com/contoso-evil/x"));
+        assert!(!matches(org, "http://dev.azure.com/contoso/x"));
+        assert!(!matches(org, "https://dev.azure.com:8443/contoso/x"));
+        assert!(!matches(org, "https://dev.azure.com.evil.io/contoso/x"));
+        assert!(!matches(org, "https://dev.azure.com@evil.io/contoso"));
+        assert!(!matches(org, "https://evil.io/dev.azure.com/contoso"));
+    }
+
+    #[test]
+    fn hosts_and_globs() {
+        assert!(matches("contoso.azurecr.io", "contoso.azurecr.io"));
+        assert!(matches("contoso.azurecr.io", "https://contoso.azurecr.io/v2/"));
+        assert!(!matches("contoso.azurecr.io", "contoso.azurecr.io:5000"));
+        assert!(!matches("contoso.azurecr.io", "http://contoso.azurecr.io"));
+        assert!(matches("127.0.0.1:5000", "127.0.0.1:5000"));
+        assert!(!matches("127.0.0.1:5000", "127.0.0.1:5001"));
+        assert!(matches("*.azurecr.io", "contoso.azurecr.io"));
+        assert!(!matches("*.azurecr.io", "evilazurecr.io"));
+        assert!(!matches("*.azurecr.io", "azurecr.io"));
+        assert!(!matches("*.azurecr.io", "a.b.azurecr.io"));
+        assert!(!matches("*.azurecr.io", "contoso.azurecr.io.evil.io"));
+        assert!(!matches("contoso.azurecr.io", "evil.io@contoso.azurecr.io"));
+    }
+
+    #[test]
+    fn most_specific_wins() {
+        let broad = Profile {
+            name: "broad".into(),
+            matches: vec![MatchEntry::Pattern("https://dev.azure.com".into())],
+            ..Default::default()
+        };
+        let narrow = Profile {
+            name: "narrow".into(),
+            matches: vec![MatchEntry::Pattern("https://dev.azure.com/contoso".into())],
+            ..Default::default()
+        };
+        let profiles = [broad, narrow];
+        let t = Target::from_url("https://dev.azure.com/contoso/p/_git/r").unwrap();
+        assert_eq!(route(&profiles, &t).unwrap().0.name, "narrow");
+        let t = Target::from_url("https://dev.azure.com/fabrikam/p/_git/r").unwrap();
+        assert_eq!(route(&profiles, &t).unwrap().0.name, "broad");
+    }
+
+    #[test]
+    fn devops_hosts() {
+        assert!(is_azure_devops(&Target::from_url("https://dev.azure.com/x").unwrap()));
+        assert!(is_azure_devops(&Target::from_url("https://contoso.visualstudio.com/x").unwrap()));
+        assert!(!is_azure_devops(&Target::from_url("https://dev.azure.com.evil.io/x").unwrap()));
+        assert!(!is_azure_devops(&Target::from_url("http://dev.azure.com/x").unwrap()));
+        assert!(!is_azure_devops(&Target::from_url("https://a.b.visualstudio.com/x").unwrap()));
+    }
+}
