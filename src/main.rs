@@ -24,9 +24,9 @@ fn main() {
         .unwrap_or("");
     match program {
         "git-credential-entratool" => std::process::exit(protocols::git::run_argv(&args[1..])),
-        "docker-credential-entratool" => {
-            std::process::exit(protocols::docker::run(args.get(1).map(String::as_str).unwrap_or("")))
-        }
+        "docker-credential-entratool" => std::process::exit(protocols::docker::run(
+            args.get(1).map(String::as_str).unwrap_or(""),
+        )),
         "az" => std::process::exit(protocols::az::run_shim(&args[1..])),
         _ => {}
     }

@@ -88,12 +88,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cache(c) => cache::run(c),
         Command::Setup(c) => setup::run(c),
         Command::Install(a) => setup::install(a),
-        Command::GitCredential { profile, operation } => {
-            std::process::exit(crate::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or("")))
-        }
-        Command::DockerCredential { operation } => {
-            std::process::exit(crate::protocols::docker::run(operation.as_deref().unwrap_or("")))
-        }
+        Command::GitCredential { profile, operation } => std::process::exit(
+            crate::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or("")),
+        ),
+        Command::DockerCredential { operation } => std::process::exit(
+            crate::protocols::docker::run(operation.as_deref().unwrap_or("")),
+        ),
         Command::Az { args } => std::process::exit(crate::protocols::az::run_shim(&args)),
     }
 }

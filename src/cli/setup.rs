@@ -75,14 +75,22 @@ pub fn run(cmd: SetupCommand) -> Result<()> {
 }
 
 fn current_exe() -> Result<PathBuf> {
-    std::env::current_exe().map_err(|e| Error::config(format!("cannot find the entratool binary: {e}")))
+    std::env::current_exe()
+        .map_err(|e| Error::config(format!("cannot find the entratool binary: {e}")))
 }
 
 /// Runs a tool, turning failure into a message that names it.
 fn run_tool(cmd: &mut Command, what: &str) -> Result<String> {
-    let out = cmd.output().map_err(|e| Error::config(format!("cannot run {what}: {e}. Is it installed and on PATH?")))?;
+    let out = cmd.output().map_err(|e| {
+        Error::config(format!(
+            "cannot run {what}: {e}. Is it installed and on PATH?"
+        ))
+    })?;
     if !out.status.success() {
-        return Err(Error::config(format!("{what} failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        return Err(Error::config(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -93,7 +101,11 @@ fn bind_to_profile(name: &str, pattern: &str) -> Result<()> {
     store.update(|doc| {
         let names: Vec<String> = doc.names().iter().map(|s| s.to_string()).collect();
         let p = doc.find_mut(name).ok_or_else(|| {
-            profile::unknown_profile(name, &names.iter().map(String::as_str).collect::<Vec<_>>(), &store.path)
+            profile::unknown_profile(
+                name,
+                &names.iter().map(String::as_str).collect::<Vec<_>>(),
+                &store.path,
+            )
         })?;
         if !p.matches.iter().any(|e| e.pattern() == pattern) {
             p.matches.push(MatchEntry::Pattern(pattern.to_string()));
@@ -122,10 +134,16 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     };
     let context = match &a.context {
         Some(c) => c.clone(),
-        None => run_tool(&mut kubectl(&["current-context"]), "kubectl config current-context")?,
+        None => run_tool(
+            &mut kubectl(&["current-context"]),
+            "kubectl config current-context",
+        )?,
     };
     let jsonpath = format!("jsonpath={{.contexts[?(@.name==\"{context}\")].context.user}}");
-    let user = run_tool(&mut kubectl(&["view", "-o", &jsonpath]), "kubectl config view")?;
+    let user = run_tool(
+        &mut kubectl(&["view", "-o", &jsonpath]),
+        "kubectl config view",
+    )?;
     if user.is_empty() {
         return Err(Error::config(format!(
             "context '{context}' not found or has no user; list contexts with `kubectl config get-contexts`"
@@ -142,7 +160,14 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
         "--output",
         "exec-credential",
     ];
-    let mut set = kubectl(&["set-credentials", &user, "--exec-command", &exe, "--exec-api-version", kubectl::V1]);
+    let mut set = kubectl(&[
+        "set-credentials",
+        &user,
+        "--exec-command",
+        &exe,
+        "--exec-api-version",
+        kubectl::V1,
+    ]);
     for arg in exec_args {
         set.arg(format!("--exec-arg={arg}"));
     }
@@ -151,13 +176,17 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     let hint = format!("users.{user}.exec.installHint");
     let text = "entratool is needed to get tokens for this cluster: see https://github.com/entratool/entratool#install";
     run_tool(&mut kubectl(&["set", &hint, text]), "kubectl config set")?;
-    println!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", a.profile);
+    println!(
+        "✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'",
+        a.profile
+    );
     Ok(())
 }
 
 fn setup_git(a: GitArgs) -> Result<()> {
     ensure_profile(&a.profile)?;
-    let url = url::Url::parse(&a.url).map_err(|e| Error::usage(format!("invalid --url '{}': {e}", a.url)))?;
+    let url = url::Url::parse(&a.url)
+        .map_err(|e| Error::usage(format!("invalid --url '{}': {e}", a.url)))?;
     crate::http::check_url(url.as_str())?;
     let url_text = a.url.trim_end_matches('/').to_string();
     let helper = git::helper_command(&current_exe()?, &a.profile)?;
@@ -171,10 +200,19 @@ fn setup_git(a: GitArgs) -> Result<()> {
         c.args(["--replace-all", key, value]);
         c
     };
-    run_tool(&mut git_config(&format!("credential.{url_text}.helper"), &helper), "git config")?;
-    run_tool(&mut git_config(&format!("credential.{url_text}.useHttpPath"), "true"), "git config")?;
+    run_tool(
+        &mut git_config(&format!("credential.{url_text}.helper"), &helper),
+        "git config",
+    )?;
+    run_tool(
+        &mut git_config(&format!("credential.{url_text}.useHttpPath"), "true"),
+        "git config",
+    )?;
     bind_to_profile(&a.profile, &url_text)?;
-    println!("✓ git uses entratool profile '{}' for {url_text}", a.profile);
+    println!(
+        "✓ git uses entratool profile '{}' for {url_text}",
+        a.profile
+    );
     Ok(())
 }
 
@@ -189,9 +227,17 @@ fn docker_config_path() -> Result<PathBuf> {
 
 fn setup_docker(a: DockerArgs) -> Result<()> {
     ensure_profile(&a.profile)?;
-    let registry = a.registry.trim().trim_start_matches("https://").trim_end_matches('/').to_string();
+    let registry = a
+        .registry
+        .trim()
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string();
     if crate::routing::Target::from_registry(&registry).is_none() || registry.contains('/') {
-        return Err(Error::usage(format!("invalid --registry '{}': give a host such as contoso.azurecr.io", a.registry)));
+        return Err(Error::usage(format!(
+            "invalid --registry '{}': give a host such as contoso.azurecr.io",
+            a.registry
+        )));
     }
     let path = docker_config_path()?;
     let _lock = crate::fsutil::lock(&path.with_extension("json.entratool-lock"))?;
@@ -208,21 +254,39 @@ fn setup_docker(a: DockerArgs) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Object(Default::default()),
         Err(e) => return Err(Error::io("read", &path, e)),
     };
-    let root = config
-        .as_object_mut()
-        .ok_or_else(|| Error::config(format!("{} is not a JSON object; fix it by hand", path.display())))?;
-    let helpers = root.entry("credHelpers").or_insert_with(|| Value::Object(Default::default()));
-    let helpers = helpers
-        .as_object_mut()
-        .ok_or_else(|| Error::config(format!("credHelpers in {} is not an object; fix it by hand", path.display())))?;
+    let root = config.as_object_mut().ok_or_else(|| {
+        Error::config(format!(
+            "{} is not a JSON object; fix it by hand",
+            path.display()
+        ))
+    })?;
+    let helpers = root
+        .entry("credHelpers")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let helpers = helpers.as_object_mut().ok_or_else(|| {
+        Error::config(format!(
+            "credHelpers in {} is not an object; fix it by hand",
+            path.display()
+        ))
+    })?;
     helpers.insert(registry.clone(), Value::String("entratool".into()));
     let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
     text.push('\n');
     crate::fsutil::atomic_write(&path, text.as_bytes())?;
     bind_to_profile(&a.profile, &registry)?;
-    println!("✓ docker uses entratool profile '{}' for {registry} ({})", a.profile, path.display());
-    if std::process::Command::new("docker-credential-entratool").arg("version").output().is_err() {
-        eprintln!("note: docker-credential-entratool is not on PATH yet: run `entratool install --dir DIR` with DIR on PATH");
+    println!(
+        "✓ docker uses entratool profile '{}' for {registry} ({})",
+        a.profile,
+        path.display()
+    );
+    if std::process::Command::new("docker-credential-entratool")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "note: docker-credential-entratool is not on PATH yet: run `entratool install --dir DIR` with DIR on PATH"
+        );
     }
     Ok(())
 }
@@ -232,7 +296,10 @@ pub fn install(a: InstallArgs) -> Result<()> {
     let exe = current_exe()?;
     let dir = match a.dir {
         Some(d) => d,
-        None => exe.parent().map(Path::to_path_buf).ok_or_else(|| Error::config("cannot find the binary's folder"))?,
+        None => exe
+            .parent()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| Error::config("cannot find the binary's folder"))?,
     };
     let mut names = vec!["git-credential-entratool", "docker-credential-entratool"];
     if a.az {
@@ -267,5 +334,7 @@ fn symlink(target: &Path, link: &Path) -> Result<()> {
 
 #[cfg(windows)]
 fn symlink(target: &Path, link: &Path) -> Result<()> {
-    std::fs::copy(target, link.with_extension("exe")).map(|_| ()).map_err(|e| Error::io("copy to", link, e))
+    std::fs::copy(target, link.with_extension("exe"))
+        .map(|_| ())
+        .map_err(|e| Error::io("copy to", link, e))
 }

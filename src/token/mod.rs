@@ -90,9 +90,14 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
         return Ok(Token::from(&entry));
     }
     let cache = Cache::open()?;
-    let entry = through_cache(&cache, &source.key, req.min_validity, req.force_refresh, warnings, |w| {
-        fetch(req, &source, w)
-    })?;
+    let entry = through_cache(
+        &cache,
+        &source.key,
+        req.min_validity,
+        req.force_refresh,
+        warnings,
+        |w| fetch(req, &source, w),
+    )?;
     Ok(Token::from(&entry))
 }
 
@@ -125,16 +130,20 @@ pub fn through_cache(
             }
             Ok(entry)
         }
-        Err(e) if e.kind == Kind::Unavailable && !force => match cached.filter(|c| c.is_unexpired(now())) {
-            Some(c) => {
-                warnings.push(format!(
-                    "{e}\nserving the cached token, valid until {}",
-                    chrono::DateTime::from_timestamp(c.expires_on, 0).unwrap_or_default().to_rfc3339()
-                ));
-                Ok(c)
+        Err(e) if e.kind == Kind::Unavailable && !force => {
+            match cached.filter(|c| c.is_unexpired(now())) {
+                Some(c) => {
+                    warnings.push(format!(
+                        "{e}\nserving the cached token, valid until {}",
+                        chrono::DateTime::from_timestamp(c.expires_on, 0)
+                            .unwrap_or_default()
+                            .to_rfc3339()
+                    ));
+                    Ok(c)
+                }
+                None => Err(e),
             }
-            None => Err(e),
-        },
+        }
         Err(e) => Err(e),
     }
 }
