@@ -173,14 +173,92 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     }
     set.arg("--exec-interactive-mode=Never");
     run_tool(&mut set, "kubectl config set-credentials")?;
-    let hint = format!("users.{user}.exec.installHint");
-    let text = "entratool is needed to get tokens for this cluster: see https://github.com/entratool/entratool#install";
-    run_tool(&mut kubectl(&["set", &hint, text]), "kubectl config set")?;
+    // Other credentials would win over the exec plugin: remove them, as
+    // kubelogin's convert-kubeconfig does. Absent fields make kubectl
+    // complain, which is fine.
+    for field in [
+        "token",
+        "tokenFile",
+        "auth-provider",
+        "username",
+        "password",
+        "client-certificate",
+        "client-certificate-data",
+        "client-key",
+        "client-key-data",
+    ] {
+        let _ = kubectl(&["unset", &format!("users.{user}.{field}")]).output();
+    }
+    // `kubectl config set` cannot set installHint, so it goes in by a
+    // targeted edit of the block kubectl has just written.
+    let file = kubeconfig_file(a.kubeconfig.as_deref())?;
+    if let Err(e) = add_install_hint(&file, &user) {
+        eprintln!("note: installHint not added ({e}); the exec plugin works without it");
+    }
     println!(
         "✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'",
         a.profile
     );
     Ok(())
+}
+
+const INSTALL_HINT: &str = "entratool gets the tokens for this cluster: install it and run \
+                            `entratool config create` (see its README)";
+
+/// The file kubectl edits: --kubeconfig, else the first of $KUBECONFIG, else ~/.kube/config.
+fn kubeconfig_file(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(first) =
+        std::env::var_os("KUBECONFIG").and_then(|v| std::env::split_paths(&v).next())
+    {
+        return Ok(first);
+    }
+    directories::BaseDirs::new()
+        .map(|b| b.home_dir().join(".kube").join("config"))
+        .ok_or_else(|| Error::config("cannot find your home folder: pass --kubeconfig"))
+}
+
+/// Puts `installHint` next to `interactiveMode` in `user`'s exec block.
+fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let unquote = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+    let start = lines
+        .iter()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix("- name:")
+                .is_some_and(|n| unquote(n) == user)
+        })
+        .ok_or("user not found")?;
+    let item_indent = lines[start].len() - lines[start].trim_start().len();
+    let end = (start + 1..lines.len())
+        .find(|&i| {
+            let l = &lines[i];
+            let indent = l.len() - l.trim_start().len();
+            !l.trim().is_empty()
+                && (indent < item_indent
+                    || (indent == item_indent && l.trim_start().starts_with("- ")))
+        })
+        .unwrap_or(lines.len());
+    let mode = (start..end)
+        .find(|&i| lines[i].trim_start().starts_with("interactiveMode:"))
+        .ok_or("no interactiveMode line")?;
+    let indent = " ".repeat(lines[mode].len() - lines[mode].trim_start().len());
+    let quoted = format!(
+        "\"{}\"",
+        INSTALL_HINT.replace('\\', "\\\\").replace('"', "\\\"")
+    );
+    let hint_line = format!("{indent}installHint: {quoted}");
+    match (start..end).find(|&i| lines[i].trim_start().starts_with("installHint:")) {
+        Some(i) => lines[i] = hint_line,
+        None => lines.insert(mode + 1, hint_line),
+    }
+    let mut out = lines.join("\n");
+    out.push('\n');
+    crate::fsutil::atomic_write(path, out.as_bytes()).map_err(|e| e.message)
 }
 
 fn setup_git(a: GitArgs) -> Result<()> {

@@ -15,6 +15,8 @@ use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
 use openssl::x509::{X509, X509Builder, X509NameBuilder};
 use serde_json::{Value, json};
 
+pub mod servers;
+
 pub const TENANT: &str = "87654321-4321-4321-4321-cba987654321";
 pub const DOMAIN: &str = "contoso.onmicrosoft.com";
 pub const CLIENT: &str = "12345678-1234-1234-1234-123456789abc";

@@ -1,0 +1,426 @@
+//! The real clients — git, kubectl, skopeo and azure-identity — using
+//! entratool in their own protocols against servers that accept only
+//! emulator tokens for their own audience. Under CI=true a missing client
+//! fails the test.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::Ordering;
+
+use common::servers::*;
+use common::*;
+use serde_json::{Value, json};
+
+/// Emulator, app certificate, an Env with the password in the environment,
+/// and a bin folder holding the helper links (first on PATH).
+struct World {
+    emu: Emulator,
+    env: Env,
+    pfx: PathBuf,
+    bin: PathBuf,
+    validator: Validator,
+    ca: TestCert,
+    tls: TestCert,
+}
+
+fn world() -> World {
+    let emu = Emulator::start();
+    let mut env = Env::new();
+    let cert = make_cert(env.path(), "client-app", -1, 365, None, false);
+    let pfx = env.path().join("app.pfx");
+    make_pfx(&cert, &pfx, PASSWORD, &[], None);
+    emu.register(&[&cert.cert_pem], &[]);
+    env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
+    let bin = env.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    assert_ok(&env.run(&["install", "--dir", bin.to_str().unwrap(), "--az"]));
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    env.set("PATH", &path);
+    let ca = make_cert(env.path(), "ca", -1, 30, None, true);
+    let tls = make_cert(env.path(), "server", -1, 30, Some(&ca), false);
+    env.set("SSL_CERT_FILE", ca.cert_pem.to_str().unwrap());
+    let validator = Validator::for_emulator(&emu);
+    World {
+        emu,
+        env,
+        pfx,
+        bin,
+        validator,
+        ca,
+        tls,
+    }
+}
+
+impl World {
+    fn profile(&self, name: &str, extra: &[&str]) {
+        self.env
+            .create_cert_profile(name, &self.pfx, &self.emu, extra);
+    }
+
+    fn tool(&self, program: &str, args: &[&str], dir: &Path) -> Output {
+        let mut c = self.env.cmd(&[]);
+        let mut cmd = Command::new(program);
+        cmd.args(args).current_dir(dir);
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let _ = c.arg("unused");
+        cmd.env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_CONFIG_NOSYSTEM", "1");
+        cmd.output().unwrap()
+    }
+
+    fn edit_profile(&self, name: &str, change: impl Fn(&mut Value)) {
+        let path = self.env.config_dir().join("profiles.json");
+        let mut doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        for p in doc["profiles"].as_array_mut().unwrap() {
+            if p["name"] == name {
+                change(p);
+            }
+        }
+        std::fs::write(&path, doc.to_string()).unwrap();
+    }
+}
+
+fn git_in(w: &World, git: &str, dir: &Path, args: &[&str]) -> Output {
+    w.tool(git, args, dir)
+}
+
+#[test]
+fn git_clone_and_push_with_bearer_and_basic() {
+    if !require_tool("git") {
+        return;
+    }
+    let w = world();
+    let root = w.env.path().join("srv");
+    std::fs::create_dir_all(&root).unwrap();
+    assert_ok(
+        &Command::new("git")
+            .args(["init", "--bare", "-q", "-b", "main"])
+            .arg(root.join("repo"))
+            .output()
+            .unwrap(),
+    );
+    let server = GitServer::start(w.validator.clone(), &root);
+    let org = format!("{}/org", server.url);
+    let repo_url = format!("{org}/_git/repo");
+    w.profile("dev", &[]);
+    assert_ok(&w.env.run(&["setup", "git", "-p", "dev", "--url", &org]));
+    let gitconfig = std::fs::read_to_string(w.env.path().join(".gitconfig")).unwrap();
+    assert!(
+        gitconfig.contains("useHttpPath = true") && gitconfig.contains("git-credential -p dev"),
+        "{gitconfig}"
+    );
+
+    let new_git = "/usr/local/bin/git";
+    let git = if Path::new(new_git).exists() {
+        new_git
+    } else {
+        "git"
+    };
+    let work = w.env.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    for args in [
+        vec!["init", "-q", "-b", "main"],
+        vec![
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "first",
+        ],
+        vec!["push", "-q", &repo_url, "main"],
+    ] {
+        assert_ok(&git_in(&w, git, &work, &args));
+    }
+    let version =
+        String::from_utf8_lossy(&Command::new(git).arg("--version").output().unwrap().stdout)
+            .to_string();
+    let schemes = server.counts.schemes.lock().unwrap().clone();
+    if version.contains("2.4") && !version.contains("2.40") && !version.contains("2.41") {
+        assert!(
+            schemes.iter().all(|s| *s == "bearer"),
+            "git {version}: {schemes:?}"
+        );
+    }
+    let clone = w.env.path().join("clone");
+    assert_ok(&git_in(
+        &w,
+        git,
+        w.env.path(),
+        &["clone", "-q", &repo_url, clone.to_str().unwrap()],
+    ));
+    assert!(clone.join(".git").exists());
+
+    // gitAuth basic: username/password even though git offers Bearer.
+    w.edit_profile("dev", |p| p["gitAuth"] = json!("basic"));
+    server.counts.schemes.lock().unwrap().clear();
+    assert_ok(&git_in(
+        &w,
+        git,
+        &work,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "second",
+        ],
+    ));
+    assert_ok(&git_in(&w, git, &work, &["push", "-q", &repo_url, "main"]));
+    assert!(
+        server
+            .counts
+            .schemes
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|s| *s == "basic")
+    );
+    // Debian's older git (no authtype capability) gets Basic too.
+    if Path::new("/usr/bin/git").exists() {
+        w.edit_profile("dev", |p| {
+            p.as_object_mut().unwrap().remove("gitAuth");
+        });
+        server.counts.schemes.lock().unwrap().clear();
+        let old = w.env.path().join("old-clone");
+        assert_ok(&git_in(
+            &w,
+            "/usr/bin/git",
+            w.env.path(),
+            &["clone", "-q", &repo_url, old.to_str().unwrap()],
+        ));
+        assert!(server.counts.schemes.lock().unwrap().contains(&"basic"));
+    }
+
+    // A second host bound to nothing gets no credential.
+    let other_root = w.env.path().join("srv2");
+    std::fs::create_dir_all(&other_root).unwrap();
+    assert_ok(
+        &Command::new("git")
+            .args(["init", "--bare", "-q"])
+            .arg(other_root.join("repo"))
+            .output()
+            .unwrap(),
+    );
+    let other = GitServer::start(w.validator.clone(), &other_root);
+    let out = git_in(
+        &w,
+        git,
+        w.env.path(),
+        &[
+            "clone",
+            "-q",
+            &format!("{}/org/_git/repo", other.url),
+            "nope",
+        ],
+    );
+    assert!(!out.status.success());
+    assert_eq!(other.counts.authorized.load(Ordering::SeqCst), 0);
+    assert!(other.counts.unauthorized.load(Ordering::SeqCst) >= 1);
+}
+
+fn kubeconfig(w: &World, server: &str) -> PathBuf {
+    let path = w.env.path().join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: aks\n  cluster:\n    server: {server}\n    certificate-authority: {}\n\
+         contexts:\n- name: aks\n  context:\n    cluster: aks\n    user: aks-user\n    namespace: team\n\
+         current-context: aks\nusers:\n- name: aks-user\n  user:\n    token: placeholder\npreferences: {{}}\n",
+        w.ca.cert_pem.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn kubectl_uses_the_exec_plugin_v1_and_v1beta1() {
+    if !require_tool("kubectl") {
+        return;
+    }
+    let w = world();
+    let (url, counts) = start_kube_api(w.validator.clone(), &w.tls);
+    w.profile("k", &[]);
+    let kc = kubeconfig(&w, &url);
+    let kcs = kc.to_str().unwrap();
+    assert_ok(
+        &w.env
+            .run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs]),
+    );
+    let after = std::fs::read_to_string(&kc).unwrap();
+    for kept in [
+        "namespace: team",
+        "certificate-authority:",
+        "current-context: aks",
+    ] {
+        assert!(after.contains(kept), "{kept} lost:\n{after}");
+    }
+    assert!(
+        after.contains("interactiveMode: Never") && after.contains("installHint"),
+        "{after}"
+    );
+    let get = |w: &World| {
+        w.tool(
+            "kubectl",
+            &["--kubeconfig", kcs, "get", "--raw", "/api"],
+            w.env.path(),
+        )
+    };
+    let out = get(&w);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("APIVersions"));
+    let first = w.emu.token_requests();
+    assert_ok(&get(&w));
+    assert_eq!(
+        w.emu.token_requests(),
+        first,
+        "the second kubectl run is served from entratool's cache"
+    );
+    // v1beta1
+    assert_ok(&w.tool(
+        "kubectl",
+        &[
+            "--kubeconfig",
+            kcs,
+            "config",
+            "set-credentials",
+            "aks-user",
+            "--exec-api-version=client.authentication.k8s.io/v1beta1",
+        ],
+        w.env.path(),
+    ));
+    assert_ok(&get(&w));
+    assert!(counts.authorized.load(Ordering::SeqCst) >= 3);
+    // A token for another audience is refused by the API server.
+    assert_ok(&w.env.run(&[
+        "setup",
+        "kubectl",
+        "-p",
+        "k",
+        "--kubeconfig",
+        kcs,
+        "--server-id",
+        DEVOPS_AUD,
+    ]));
+    let out = get(&w);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(counts.unauthorized.load(Ordering::SeqCst) >= 1);
+}
+
+#[test]
+fn skopeo_inspects_through_the_docker_helper_and_acr_exchange() {
+    if !require_tool("skopeo") {
+        return;
+    }
+    let w = world();
+    let registry = Registry::start(w.validator.clone(), &w.tls, TENANT);
+    w.profile("acr", &[]);
+    let docker_dir = w.env.path().join("docker");
+    let mut env_docker = w.env.envs.clone();
+    env_docker.push(("DOCKER_CONFIG".into(), docker_dir.display().to_string()));
+    let mut setup = w
+        .env
+        .cmd(&["setup", "docker", "-p", "acr", "--registry", &registry.host]);
+    setup.env("DOCKER_CONFIG", &docker_dir);
+    assert_ok(&setup.output().unwrap());
+    let auth = docker_dir.join("config.json");
+    let cfg: Value = serde_json::from_slice(&std::fs::read(&auth).unwrap()).unwrap();
+    assert_eq!(cfg["credHelpers"][&registry.host], "entratool");
+    let certs = w.env.path().join("certs.d");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(&w.ca.cert_pem, certs.join("ca.crt")).unwrap();
+    let image = format!("docker://{}/hello:latest", registry.host);
+    let inspect = || {
+        w.tool(
+            "skopeo",
+            &[
+                "inspect",
+                "--authfile",
+                auth.to_str().unwrap(),
+                "--cert-dir",
+                certs.to_str().unwrap(),
+                &image,
+            ],
+            w.env.path(),
+        )
+    };
+    let out = inspect();
+    assert_ok(&out);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["Architecture"], "amd64");
+    assert_eq!(registry.counts.exchanges.load(Ordering::SeqCst), 1);
+    assert_ok(&inspect());
+    assert_eq!(
+        registry.counts.exchanges.load(Ordering::SeqCst),
+        1,
+        "the second inspect makes no new exchange"
+    );
+    let _ = env_docker;
+}
+
+#[test]
+fn azure_identity_cli_credential_gets_entratools_token_through_the_az_shim() {
+    let Some(python) = python() else { return };
+    let w = world();
+    w.profile(
+        "sdk",
+        &["--subscription-id", "11111111-2222-3333-4444-555555555555"],
+    );
+    let script = "import json\nfrom azure.identity import AzureCliCredential\n\
+                  t = AzureCliCredential().get_token('https://management.azure.com/.default')\n\
+                  print(json.dumps({'token': t.token, 'expires_on': t.expires_on}))";
+    let out = w.tool(python.to_str().unwrap(), &["-c", script], w.env.path());
+    assert_ok(&out);
+    let got: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let ours: Value = serde_json::from_str(&stdout(&w.env.run(&[
+        "get-token",
+        "--scope",
+        "https://management.azure.com/.default",
+        "-o",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(got["token"], ours["accessToken"]);
+    assert_eq!(got["expires_on"], ours["expires_on"]);
+    assert_eq!(
+        jwt_part(got["token"].as_str().unwrap(), 1)["aud"],
+        "https://management.azure.com"
+    );
+    let _ = &w.bin;
+}
+
+fn python() -> Option<PathBuf> {
+    let p = std::env::var_os("ENTRATOOL_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    let ok = Command::new(&p)
+        .args(["-c", "import azure.identity"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(p);
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "{} with azure-identity is required under CI=true (.ci/run makes it)",
+            p.display()
+        );
+    }
+    None
+}
