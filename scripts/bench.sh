@@ -20,10 +20,22 @@ hyperfine -N --warmup 20 --runs 300 --export-markdown "$work/hit.md" \
   "$bin/entratool get-token -p demo --output exec-credential"
 cat "$work/hit.md"
 
+echo "== helpers on a cache hit (each behind sh for its stdin, as is the baseline)"
+printf 'capability[]=authtype\nprotocol=https\nhost=dev.azure.com\npath=contoso/p/_git/r\n\n' > "$work/git.in"
+printf '%s' "${url#https://}" > "$work/docker.in"
+"$bin/entratool" git-credential get < "$work/git.in" > /dev/null
+"$bin/entratool" docker-credential get < "$work/docker.in" > /dev/null
+hyperfine -N --warmup 20 --runs 300 --export-markdown "$work/helpers.md" \
+  "sh -c 'exec cat < $work/small.txt'" \
+  "sh -c 'exec $bin/entratool git-credential get < $work/git.in'" \
+  "sh -c 'exec $bin/entratool docker-credential get < $work/docker.in'"
+cat "$work/helpers.md"
+
 echo "== peak RSS of a cache hit (KiB)"
 for i in 1 2 3; do
   /usr/bin/time -f '%M' "$bin/entratool" get-token -p demo 2>&1 >/dev/null | tail -1
 done
+echo "docker get:"; /usr/bin/time -f '%M' "$bin/entratool" docker-credential get < "$work/docker.in" 2>&1 >/dev/null | tail -1
 
 echo "== cold fetch: local work vs emulator round trip (10 runs)"
 for i in $(seq 10); do

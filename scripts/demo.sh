@@ -21,4 +21,10 @@ PY
 
 echo "== a second call is served from the cache"
 time "$bin/entratool" get-token -p demo > /dev/null
+echo "== the git helper, for a bound URL (and nothing for an unbound one)"
+printf 'protocol=https\nhost=dev.azure.com\npath=contoso/project/_git/repo\n\n' | "$bin/entratool" git-credential get | cut -c1-60
+printf 'protocol=https\nhost=github.com\npath=x\n\n' | "$bin/entratool" git-credential get | wc -c
+
+echo "== the docker helper: Entra token traded for an ACR refresh token (the emulator plays the registry)"
+printf '%s' "${url#https://}" | "$bin/entratool" docker-credential get | cut -c1-90
 "$bin/entratool" cache list

@@ -1,6 +1,8 @@
 # Sourced by demo.sh and bench.sh: a temporary folder with a throwaway
 # certificate, the bundled emulator trusting it, and an entratool profile
-# `demo` pointing at it. Sets $bin, $work, $url; cleans up on exit.
+# `demo` pointing at it, bound to https://dev.azure.com/contoso (git) and to
+# the emulator's own host:port as a registry (it also answers ACR's
+# /oauth2/exchange). Sets $bin, $work, $url; cleans up on exit.
 
 cargo build --release --quiet --bins
 bin="$PWD/target/release"
@@ -18,11 +20,21 @@ openssl req -x509 -newkey rsa:2048 -keyout "$work/key.pem" -out "$work/cert.pem"
 openssl pkcs12 -export -in "$work/cert.pem" -inkey "$work/key.pem" \
   -out "$work/certificate.pfx" -password "pass:$ENTRATOOL_CERTIFICATE_PASSWORD"
 
+echo "== a throwaway CA and TLS certificate for the emulator (https, as Entra ID)"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" -days 2 \
+  -subj "/CN=entratool demo CA" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$work/tls.key" -out "$work/tls.csr" -subj "/CN=localhost" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$work/san.ext"
+openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+  -out "$work/tls.pem" -days 2 -extfile "$work/san.ext" 2>/dev/null
+export SSL_CERT_FILE="$work/ca.pem"
+
 echo "== the emulator, with the certificate registered on the app"
 cat > "$work/emulator.json" <<JSON
 {"clients": [{"tenant": "$tenant", "clientId": "$client", "certificates": ["$work/cert.pem"]}]}
 JSON
-"$bin/entra-emulator" --config "$work/emulator.json" > "$work/emulator.out" &
+"$bin/entra-emulator" --config "$work/emulator.json" --tls-cert "$work/tls.pem" --tls-key "$work/tls.key" \
+  > "$work/emulator.out" &
 emu_pid=$!
 for _ in $(seq 50); do [ -s "$work/emulator.out" ] && break; sleep 0.1; done
 url=$(head -1 "$work/emulator.out" | awk '{print $NF}')
@@ -30,4 +42,5 @@ echo "   $url"
 
 echo "== entratool config create"
 "$bin/entratool" config create --name demo --client-id "$client" --tenant-id "$tenant" \
-  --certificate "$work/certificate.pfx" --authority-host "$url"
+  --certificate "$work/certificate.pfx" --authority-host "$url" \
+  --match https://dev.azure.com/contoso --match "${url#https://}"

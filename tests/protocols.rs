@@ -50,26 +50,40 @@ fn fixture() -> Fixture {
     std::fs::write(env.config_dir().join("profiles.json"), doc.to_string()).unwrap();
     let bin = env.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    Fixture { emu, env, registry, bin }
+    Fixture {
+        emu,
+        env,
+        registry,
+        bin,
+    }
 }
 
 fn fill(text: &str, f: &Fixture) -> String {
-    text.replace("{REGISTRY}", &f.registry.host).replace("{CLIENT}", CLIENT)
+    text.replace("{REGISTRY}", &f.registry.host)
+        .replace("{CLIENT}", CLIENT)
 }
 
 /// `expected` with <JWT> holes matches `actual`.
 fn matches_with_jwts(expected: &str, actual: &str) -> bool {
     let mut rest = actual;
     let mut pieces = expected.split("<JWT>");
-    let Some(first) = pieces.next() else { return false };
-    let Some(r) = rest.strip_prefix(first) else { return false };
+    let Some(first) = pieces.next() else {
+        return false;
+    };
+    let Some(r) = rest.strip_prefix(first) else {
+        return false;
+    };
     rest = r;
     for piece in pieces {
-        let jwt_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(rest.len());
+        let jwt_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
+            .unwrap_or(rest.len());
         if rest[..jwt_len].split('.').count() != 3 {
             return false;
         }
-        let Some(r) = rest[jwt_len..].strip_prefix(piece) else { return false };
+        let Some(r) = rest[jwt_len..].strip_prefix(piece) else {
+            return false;
+        };
         rest = r;
     }
     rest.is_empty()
@@ -78,7 +92,15 @@ fn matches_with_jwts(expected: &str, actual: &str) -> bool {
 fn expected_output(case: &Value, f: &Fixture) -> String {
     let mut out = fill(case["stdout"].as_str().unwrap(), f);
     if let Some(t) = case.get("token") {
-        let got = f.env.run(&["get-token", "-p", t["profile"].as_str().unwrap(), "--scope", t["scope"].as_str().unwrap(), "-o", "json"]);
+        let got = f.env.run(&[
+            "get-token",
+            "-p",
+            t["profile"].as_str().unwrap(),
+            "--scope",
+            t["scope"].as_str().unwrap(),
+            "-o",
+            "json",
+        ]);
         assert_ok(&got);
         let v: Value = serde_json::from_str(&stdout(&got)).unwrap();
         let exp = v["expires_on"].as_i64().unwrap();
@@ -86,8 +108,14 @@ fn expected_output(case: &Value, f: &Fixture) -> String {
         out = out
             .replace("<TOKEN>", v["accessToken"].as_str().unwrap())
             .replace("<EXPIRES_ON>", &exp.to_string())
-            .replace("<EXPIRES_RFC3339>", &utc.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .replace("<EXPIRES_AZ_UTC>", &utc.format("%Y-%m-%d %H:%M:%S.000000").to_string());
+            .replace(
+                "<EXPIRES_RFC3339>",
+                &utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            )
+            .replace(
+                "<EXPIRES_AZ_UTC>",
+                &utc.format("%Y-%m-%d %H:%M:%S.000000").to_string(),
+            );
     }
     out
 }
@@ -107,13 +135,21 @@ fn program(case: &Value, f: &Fixture) -> PathBuf {
 
 fn replay(tool: &str) {
     let f = fixture();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols").join(tool).join("transcripts.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("protocols")
+        .join(tool)
+        .join("transcripts.json");
     let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert!(!cases.is_empty());
     for case in &cases {
         let name = case["name"].as_str().unwrap();
         let expected = expected_output(case, &f);
-        let args: Vec<String> = case["args"].as_array().unwrap().iter().map(|a| fill(a.as_str().unwrap(), &f)).collect();
+        let args: Vec<String> = case["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| fill(a.as_str().unwrap(), &f))
+            .collect();
         let mut cmd = f.env.cmd(&[]);
         let mut run = std::process::Command::new(program(case, &f));
         run.args(&args);
@@ -128,16 +164,32 @@ fn replay(tool: &str) {
             run.env(k, fill(v.as_str().unwrap(), &f));
         }
         let input = match (case.get("stdin_base64"), case["stdin"].as_str()) {
-            (Some(b), _) => base64::engine::general_purpose::STANDARD.decode(b.as_str().unwrap()).unwrap(),
+            (Some(b), _) => base64::engine::general_purpose::STANDARD
+                .decode(b.as_str().unwrap())
+                .unwrap(),
             (None, Some(s)) => fill(s, &f).into_bytes(),
             (None, None) => Vec::new(),
         };
-        let mut child = run.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = run
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let _ = child.stdin.take().unwrap().write_all(&input);
         let out = child.wait_with_output().unwrap();
         let actual = stdout(&out);
-        assert_eq!(out.status.code(), case["exit"].as_i64().map(|c| c as i32), "{tool}: {name}\nstdout: {actual}\nstderr: {}", stderr(&out));
-        assert!(matches_with_jwts(&expected, &actual), "{tool}: {name}\nexpected: {expected:?}\nactual:   {actual:?}\nstderr: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            case["exit"].as_i64().map(|c| c as i32),
+            "{tool}: {name}\nstdout: {actual}\nstderr: {}",
+            stderr(&out)
+        );
+        assert!(
+            matches_with_jwts(&expected, &actual),
+            "{tool}: {name}\nexpected: {expected:?}\nactual:   {actual:?}\nstderr: {}",
+            stderr(&out)
+        );
     }
     let _ = &f.emu;
 }
@@ -179,15 +231,33 @@ fn git_erase_makes_the_next_get_fetch_anew() {
 #[test]
 fn docker_get_is_cached_and_erase_drops_it() {
     let f = fixture();
-    let get = || f.env.run_stdin(&["docker-credential", "get"], &f.registry.host);
+    let get = || {
+        f.env
+            .run_stdin(&["docker-credential", "get"], &f.registry.host)
+    };
     let a = stdout(&get());
     let b = stdout(&get());
     assert_eq!(a, b);
-    assert_eq!(f.registry.counts.exchanges.load(std::sync::atomic::Ordering::SeqCst), 1);
-    assert_ok(&f.env.run_stdin(&["docker-credential", "erase"], &f.registry.host));
+    assert_eq!(
+        f.registry
+            .counts
+            .exchanges
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_ok(
+        &f.env
+            .run_stdin(&["docker-credential", "erase"], &f.registry.host),
+    );
     let c = stdout(&get());
     assert_ne!(a, c);
-    assert_eq!(f.registry.counts.exchanges.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(
+        f.registry
+            .counts
+            .exchanges
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
 }
 
 #[test]
@@ -195,11 +265,22 @@ fn helpers_survive_huge_and_binary_input() {
     let f = fixture();
     let huge = "a".repeat(10 * 1024 * 1024);
     for args in [["git-credential", "get"], ["docker-credential", "get"]] {
-        for input in [huge.clone(), format!("host={huge}\n"), "\u{0}\u{1}\u{2}garbage\u{7f}".into()] {
+        for input in [
+            huge.clone(),
+            format!("host={huge}\n"),
+            "\u{0}\u{1}\u{2}garbage\u{7f}".into(),
+        ] {
             let out = f.env.run_stdin(&args, &input);
-            assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{args:?}: {:?}", out.status);
+            assert!(
+                out.status.code() == Some(0) || out.status.code() == Some(1),
+                "{args:?}: {:?}",
+                out.status
+            );
             let s = stdout(&out);
-            assert!(s.is_empty() || s == "credentials not found in native keychain\n", "{args:?}: {s:?}");
+            assert!(
+                s.is_empty() || s == "credentials not found in native keychain\n",
+                "{args:?}: {s:?}"
+            );
         }
     }
 }
@@ -212,15 +293,43 @@ fn unreadable_docker_config_is_reported_and_left_alone() {
     let config = dir.join("config.json");
     let broken = b"{\"auths\": {\"x\": }";
     std::fs::write(&config, broken).unwrap();
-    let out = f.env.cmd(&["setup", "docker", "-p", "acr", "--registry", "contoso.azurecr.io"]).env("DOCKER_CONFIG", &dir).output().unwrap();
+    let out = f
+        .env
+        .cmd(&[
+            "setup",
+            "docker",
+            "-p",
+            "acr",
+            "--registry",
+            "contoso.azurecr.io",
+        ])
+        .env("DOCKER_CONFIG", &dir)
+        .output()
+        .unwrap();
     assert_exit(&out, 3);
     assert!(stderr(&out).contains("config.json:1:"), "{}", stderr(&out));
     assert_eq!(std::fs::read(&config).unwrap(), broken);
     // A good one keeps every other key.
     std::fs::write(&config, r#"{"auths": {"x": {"auth": "eA=="}}, "credsStore": "desktop", "credHelpers": {"other.io": "gcloud"}}"#).unwrap();
-    assert_ok(&f.env.cmd(&["setup", "docker", "-p", "acr", "--registry", "contoso.azurecr.io"]).env("DOCKER_CONFIG", &dir).output().unwrap());
+    assert_ok(
+        &f.env
+            .cmd(&[
+                "setup",
+                "docker",
+                "-p",
+                "acr",
+                "--registry",
+                "contoso.azurecr.io",
+            ])
+            .env("DOCKER_CONFIG", &dir)
+            .output()
+            .unwrap(),
+    );
     let v: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
     assert_eq!(v["auths"]["x"]["auth"], "eA==");
     assert_eq!(v["credsStore"], "desktop");
-    assert_eq!(v["credHelpers"], json!({"other.io": "gcloud", "contoso.azurecr.io": "entratool"}));
+    assert_eq!(
+        v["credHelpers"],
+        json!({"other.io": "gcloud", "contoso.azurecr.io": "entratool"})
+    );
 }

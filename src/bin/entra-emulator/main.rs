@@ -178,6 +178,7 @@ fn handle(emu: &Emulator, mut request: Request) {
             discovery(emu, request, tenant)
         }
         (Method::Get, [_, "discovery", "v2.0", "keys"]) => reply(request, 200, &jwks(emu)),
+        (Method::Post, ["oauth2", "exchange"]) => acr_exchange(emu, request, &body),
         (Method::Get, ["_emulator", "stats"]) => {
             let stats = lock(emu).stats();
             reply(request, 200, &stats)
@@ -472,6 +473,60 @@ fn grant(
     Ok((resp, seen))
 }
 
+/// ACR's `/oauth2/exchange`, so the offline demo and benchmark can run the
+/// docker helper end to end: an emulator token for the registry audience in,
+/// a refresh token (a JWT living 3 hours, as ACR's) out.
+fn acr_exchange(emu: &Emulator, request: Request, body: &str) {
+    let f = form(body);
+    let now = chrono::Utc::now().timestamp();
+    let token_ok = f.get("access_token").is_some_and(|t| {
+        own_token_audience(emu, t, now).as_deref() == Some("https://containerregistry.azure.net")
+    });
+    if f.get("grant_type").map(String::as_str) != Some("access_token") || !token_ok {
+        return reply(
+            request,
+            401,
+            &json!({"errors": [{"code": "UNAUTHORIZED", "message": "invalid access token"}]}),
+        );
+    }
+    lock(emu).exchanges += 1;
+    let service = f.get("service").cloned().unwrap_or_default();
+    let claims = json!({"jti": uuid::Uuid::new_v4().to_string(), "sub": "acr-emulator", "nbf": now, "exp": now + 3 * 3600,
+                        "iat": now, "iss": "Azure Container Registry", "aud": service, "grant_type": "refresh_token",
+                        "tenant": f.get("tenant")});
+    reply(
+        request,
+        200,
+        &json!({"refresh_token": sign(emu, &json!({"typ": "JWT", "alg": "RS256"}), &claims)}),
+    );
+}
+
+/// The `aud` of a token this emulator issued and that is still valid.
+fn own_token_audience(emu: &Emulator, token: &str, now: i64) -> Option<String> {
+    let mut parts = token.split('.');
+    let (h, c, s) = (parts.next()?, parts.next()?, parts.next()?);
+    let sig = URL_SAFE_NO_PAD.decode(s).ok()?;
+    let mut v = openssl::sign::Verifier::new(MessageDigest::sha256(), &emu.signing_key).ok()?;
+    v.update(format!("{h}.{c}").as_bytes()).ok()?;
+    if !v.verify(&sig).ok()? {
+        return None;
+    }
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
+    (claims["exp"].as_i64()? > now).then(|| claims["aud"].as_str().map(String::from))?
+}
+
+fn sign(emu: &Emulator, header: &Value, claims: &Value) -> String {
+    let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap_or_default());
+    let signed = format!("{}.{}", enc(header), enc(claims));
+    let signature = Signer::new(MessageDigest::sha256(), &emu.signing_key)
+        .and_then(|mut s| {
+            s.update(signed.as_bytes())?;
+            s.sign_to_vec()
+        })
+        .unwrap_or_default();
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+}
+
 /// An RS256 JWT shaped like Entra's app-only v1 access tokens.
 fn access_token(
     emu: &Emulator,
@@ -495,13 +550,5 @@ fn access_token(
         "idtyp": "app", "oid": oid, "sub": oid, "tid": tid,
         "uti": uuid::Uuid::new_v4().simple().to_string(), "ver": "1.0",
     });
-    let enc = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap_or_default());
-    let signed = format!("{}.{}", enc(&header), enc(&claims));
-    let signature = Signer::new(MessageDigest::sha256(), &emu.signing_key)
-        .and_then(|mut s| {
-            s.update(signed.as_bytes())?;
-            s.sign_to_vec()
-        })
-        .unwrap_or_default();
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
+    sign(emu, &header, &claims)
 }

@@ -84,6 +84,7 @@ pub struct State {
     pub token_requests: u64,
     pub issued: u64,
     pub rejected: u64,
+    pub exchanges: u64,
     pub events: Vec<Value>,
 }
 
@@ -118,6 +119,7 @@ impl State {
             "tokenRequests": self.token_requests,
             "issued": self.issued,
             "rejected": self.rejected,
+            "exchanges": self.exchanges,
             "events": self.events,
         })
     }
