@@ -109,6 +109,30 @@ pub fn post_form(url: &Url, form: &[(&str, &str)], what: &str) -> Result<Respons
     }
 }
 
+/// A GET's status and `Date` header (epoch seconds), one attempt: for `doctor`.
+pub struct Probe {
+    pub status: u16,
+    pub date: Option<i64>,
+}
+
+pub fn get(url: &str) -> Result<Probe> {
+    let parsed = check_url(url)?;
+    let resp = client()?
+        .get(parsed)
+        .send()
+        .map_err(|e| Error::unavailable(format!("cannot reach {url}: {}", error_chain(&e))))?;
+    let date = resp
+        .headers()
+        .get("date")
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
+        .map(|d| d.timestamp());
+    Ok(Probe {
+        status: resp.status().as_u16(),
+        date,
+    })
+}
+
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500 * (1 << attempt.min(4)))
 }

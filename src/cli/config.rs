@@ -105,6 +105,28 @@ pub struct ProfileFields {
     pub set_default: bool,
 }
 
+impl ProfileFields {
+    /// No flag given at all.
+    fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.client_id.is_none()
+            && self.tenant_id.is_none()
+            && self.certificate.is_none()
+            && self.certificate_key.is_none()
+            && self.certificate_thumbprint.is_none()
+            && !self.password_stdin
+            && !self.secret_stdin
+            && self.scope.is_none()
+            && self.cloud.is_none()
+            && self.authority_host.is_none()
+            && self.matches.is_empty()
+            && !self.send_certificate_chain
+            && self.assertion_algorithm.is_none()
+            && self.subscription_id.is_none()
+            && !self.set_default
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct EditArgs {
     #[arg(short = 'p', long = "profile", value_name = "NAME")]
@@ -156,7 +178,7 @@ fn absolute(path: &Path) -> Result<String> {
 }
 
 /// Applies the given flags to `p`.
-fn apply(p: &mut Profile, f: &ProfileFields) -> Result<()> {
+pub(super) fn apply(p: &mut Profile, f: &ProfileFields) -> Result<()> {
     if let Some(v) = &f.client_id {
         p.client_id = v.clone();
     }
@@ -262,14 +284,36 @@ fn check_certificate(p: &Profile, pending: Option<&PendingSecret>) -> Result<Vec
 }
 
 fn store_secret(profile: &str, pending: Option<&PendingSecret>) -> Result<()> {
-    if let Some(s) = pending {
-        let store = secrets::save(profile, s.kind, &s.value)?;
-        eprintln!("The {} is stored in the {store}.", s.kind.label());
+    match pending {
+        Some(s) => save_secret(profile, s.kind, &s.value),
+        None => Ok(()),
     }
+}
+
+/// Stores a secret typed in the wizard.
+pub(super) fn store_pending(profile: &str, pending: Option<&super::wizard::Pending>) -> Result<()> {
+    match pending {
+        Some(s) => save_secret(profile, s.kind, &s.value),
+        None => Ok(()),
+    }
+}
+
+fn save_secret(profile: &str, kind: SecretKind, value: &str) -> Result<()> {
+    let store = secrets::save(profile, kind, value)?;
+    eprintln!("The {} is stored in the {store}.", kind.label());
     Ok(())
 }
 
 fn create(fields: ProfileFields) -> Result<()> {
+    let incomplete = fields.name.is_none()
+        || fields.client_id.is_none()
+        || fields.tenant_id.is_none()
+        || (fields.certificate.is_none()
+            && fields.certificate_thumbprint.is_none()
+            && !fields.secret_stdin);
+    if incomplete && !fields.password_stdin && !fields.secret_stdin && super::stdin_is_terminal() {
+        return super::wizard::create(fields);
+    }
     let missing: Vec<&str> = [
         ("--name", fields.name.is_none()),
         ("--client-id", fields.client_id.is_none()),
@@ -331,7 +375,7 @@ fn create(fields: ProfileFields) -> Result<()> {
     Ok(())
 }
 
-fn exists(name: &str) -> Error {
+pub(super) fn exists(name: &str) -> Error {
     Error::config(format!(
         "a profile named '{name}' already exists: change it with `entratool config edit -p {name}`, or pick another name"
     ))
@@ -342,6 +386,9 @@ fn edit(args: EditArgs) -> Result<()> {
         profile: name,
         fields,
     } = args;
+    if fields.is_empty() && super::stdin_is_terminal() {
+        return super::wizard::edit(&name);
+    }
     let store = profile::Store::open()?;
     let doc = store.load()?;
     let mut p = doc.get(&name, &store.path)?.clone();

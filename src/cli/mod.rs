@@ -3,8 +3,11 @@
 mod cache;
 mod cert;
 mod config;
+mod doctor;
 mod get_token;
+mod prompt;
 mod setup;
+mod wizard;
 
 use std::path::PathBuf;
 
@@ -58,6 +61,13 @@ pub enum Command {
         /// get, store, erase, list or version
         operation: Option<String>,
     },
+    /// Check config, certificates, secret store, clock and authority
+    Doctor(doctor::DoctorArgs),
+    /// Print shell completions (bash, zsh, fish, powershell, elvish)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Azure CLI shim: `az account get-access-token` and `az account show`
     Az {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
@@ -88,6 +98,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Cache(c) => cache::run(c),
         Command::Setup(c) => setup::run(c),
         Command::Install(a) => setup::install(a),
+        Command::Doctor(a) => doctor::run(a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "entratool",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         Command::GitCredential { profile, operation } => std::process::exit(
             crate::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or("")),
         ),

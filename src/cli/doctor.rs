@@ -1,0 +1,201 @@
+//! `entratool doctor`: one line per check, ✓ or ✗ with the fix.
+
+use chrono::Utc;
+use clap::Args;
+
+use crate::credential::secrets;
+use crate::credential::{AuthContext, CertificateCredential, secrets::SecretKind};
+use crate::error::Result;
+use crate::profile::{self, AuthMethod, Profile};
+use crate::token::entra;
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Check only this profile
+    #[arg(short = 'p', long = "profile", value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+struct Report {
+    failures: usize,
+}
+
+impl Report {
+    fn pass(&mut self, what: &str) {
+        println!("✓ {what}");
+    }
+    fn fail(&mut self, what: &str, fix: &str) {
+        self.failures += 1;
+        println!("✗ {what} — {fix}");
+    }
+}
+
+/// Exit 0 when everything passes, 1 otherwise.
+pub fn run(a: DoctorArgs) -> Result<()> {
+    let mut r = Report { failures: 0 };
+    let store = profile::Store::open()?;
+    let doc = match store.load() {
+        Ok(d) => {
+            r.pass(&format!(
+                "{} parses ({} profiles)",
+                store.path.display(),
+                d.profiles.len()
+            ));
+            d
+        }
+        Err(e) => {
+            r.fail(&format!("{}", store.path.display()), &e.message);
+            std::process::exit(1);
+        }
+    };
+    check_private_dir(&mut r, "config folder", store.path.parent());
+    let cache = crate::fsutil::cache_dir()?;
+    check_private_dir(&mut r, "cache folder", Some(&cache));
+    match secrets::open_store() {
+        Ok(Some(s)) => r.pass(&format!("secret store: {}", s.name())),
+        Ok(None) => {
+            r.pass("secret store: none (ENTRATOOL_KEYRING=none): secrets come from the environment")
+        }
+        Err(e) => r.fail("secret store", &e.message),
+    }
+    let profiles: Vec<&Profile> = match &a.profile {
+        Some(n) => vec![doc.get(n, &store.path)?],
+        None => doc.profiles.iter().collect(),
+    };
+    for p in profiles {
+        check_profile(&mut r, p);
+    }
+    if r.failures > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn check_private_dir(r: &mut Report, what: &str, dir: Option<&std::path::Path>) {
+    let Some(dir) = dir else { return };
+    match std::fs::metadata(dir) {
+        #[cfg(unix)]
+        Ok(m) => {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = m.permissions().mode() & 0o777;
+            if mode & 0o077 == 0 {
+                r.pass(&format!("{what} {} is private ({mode:o})", dir.display()));
+            } else {
+                r.fail(
+                    &format!("{what} {} is mode {mode:o}", dir.display()),
+                    &format!("chmod 700 {}", dir.display()),
+                );
+            }
+        }
+        #[cfg(not(unix))]
+        Ok(_) => r.pass(&format!("{what} {}", dir.display())),
+        Err(_) => r.pass(&format!(
+            "{what} {} does not exist yet (created 0700 on first use)",
+            dir.display()
+        )),
+    }
+}
+
+fn check_profile(r: &mut Report, p: &Profile) {
+    let n = &p.name;
+    if let Err(e) = p.validate() {
+        r.fail(&format!("{n}: profile"), &e.message);
+        return;
+    }
+    match p.auth_method() {
+        AuthMethod::Certificate => check_certificate(r, p),
+        AuthMethod::Secret => {
+            let found = secrets::from_env(SecretKind::ClientSecret).is_some()
+                || secrets::load(n, SecretKind::ClientSecret)
+                    .ok()
+                    .flatten()
+                    .is_some();
+            if found {
+                r.pass(&format!("{n}: client secret found"));
+            } else {
+                r.fail(
+                    &format!("{n}: no client secret"),
+                    &format!("store it with `entratool config edit -p {n} --secret-stdin` or set ENTRATOOL_CLIENT_SECRET"),
+                );
+            }
+        }
+    }
+    check_authority(r, p);
+}
+
+fn check_certificate(r: &mut Report, p: &Profile) {
+    let n = &p.name;
+    let loaded = CertificateCredential::new(p).and_then(|c| c.load(&mut AuthContext::default()));
+    match loaded {
+        Err(e) => r.fail(&format!("{n}: certificate"), &e.message),
+        Ok(cert) => {
+            r.pass(&format!(
+                "{n}: certificate {} opens (thumbprint {})",
+                cert.path.display(),
+                cert.thumbprint_hex()
+            ));
+            let now = Utc::now();
+            match cert.check_validity(now) {
+                Err(e) => r.fail(&format!("{n}: validity"), &e.message),
+                Ok(()) if cert.days_left(now) < 30 => r.fail(
+                    &format!("{n}: certificate expires in {} days", cert.days_left(now)),
+                    "rotate it (docs/certificates.md, Rotation)",
+                ),
+                Ok(()) => r.pass(&format!(
+                    "{n}: valid until {} ({} days)",
+                    cert.not_after().format("%Y-%m-%d"),
+                    cert.days_left(now)
+                )),
+            }
+            let (kind, bits) = cert.key_description();
+            if bits >= 2048 {
+                r.pass(&format!("{n}: {kind} key, {bits} bits"));
+            } else {
+                r.fail(
+                    &format!("{n}: {kind} key of {bits} bits"),
+                    "Entra ID needs RSA keys of 2048 bits or more: make a new certificate",
+                );
+            }
+        }
+    }
+}
+
+/// The authority answers OIDC discovery for the tenant, and its clock agrees with ours.
+fn check_authority(r: &mut Report, p: &Profile) {
+    let n = &p.name;
+    let authority = match entra::authority_host(p) {
+        Ok(a) => a,
+        Err(e) => return r.fail(&format!("{n}: authority"), &e.message),
+    };
+    let url = format!(
+        "{authority}/{}/v2.0/.well-known/openid-configuration",
+        p.tenant_id
+    );
+    match crate::http::get(&url) {
+        Err(e) => r.fail(&format!("{n}: authority {authority}"), &e.message),
+        Ok(resp) => {
+            if resp.status == 200 {
+                r.pass(&format!(
+                    "{n}: authority {authority} knows tenant {}",
+                    p.tenant_id
+                ));
+            } else {
+                r.fail(
+                    &format!(
+                        "{n}: authority {authority} answered HTTP {} for tenant {}",
+                        resp.status, p.tenant_id
+                    ),
+                    "check tenantId and the cloud (AADSTS90002: tenant not found)",
+                );
+            }
+            match resp.date.map(|d| (d - Utc::now().timestamp()).abs()) {
+                Some(skew) if skew > 120 => r.fail(
+                    &format!("{n}: clock differs from the authority's by {skew} s"),
+                    "sync this machine's clock (NTP); Entra ID refuses assertions outside its time range (AADSTS700024)",
+                ),
+                Some(skew) => r.pass(&format!("{n}: clock within {skew} s of the authority's")),
+                None => r.pass(&format!("{n}: the authority sent no Date header; clock not compared")),
+            }
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The interactive `config create` and `config edit` of the original tool:
+//! the same questions, each answer checked as it is typed.
+
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroizing;
+
+use super::config::{ProfileFields, exists, store_pending};
+use super::prompt::Prompter;
+use crate::credential::certificate::{self, LoadError};
+use crate::credential::secrets::SecretKind;
+use crate::error::{Error, Result};
+use crate::profile::{self, AuthMethod, Profile};
+use crate::token::cache::Cache;
+
+pub const DEFAULT_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+/// A secret typed in the wizard, stored once the profile is saved.
+pub struct Pending {
+    pub kind: SecretKind,
+    pub value: Zeroizing<String>,
+}
+
+fn existing_file(answer: &str) -> Result<PathBuf> {
+    let path = PathBuf::from(shellexpand_home(answer));
+    if answer.is_empty() || !path.is_file() {
+        return Err(Error::credential(format!(
+            "Certificate not found: {answer}"
+        )));
+    }
+    std::path::absolute(&path).map_err(|e| Error::usage(e.to_string()))
+}
+
+/// `~/x` as the shell would read it.
+fn shellexpand_home(answer: &str) -> String {
+    match (answer.strip_prefix("~/"), directories::BaseDirs::new()) {
+        (Some(rest), Some(b)) => b.home_dir().join(rest).display().to_string(),
+        _ => answer.to_string(),
+    }
+}
+
+/// Asks for the certificate's password until it opens the file (none asked
+/// when it opens without). Returns the password to store, if any.
+fn certificate_password(
+    p: &mut Prompter,
+    path: &Path,
+) -> Result<std::result::Result<Option<Pending>, String>> {
+    match certificate::load(path, None, None) {
+        Ok(_) => return Ok(Ok(None)),
+        Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {}
+        Err(e) => return Ok(Err(e.into_error(path).message)),
+    }
+    loop {
+        let pw = p.ask_hidden("Certificate password: ")?;
+        match certificate::load(path, None, Some(&pw)) {
+            Ok(_) => {
+                return Ok(Ok(Some(Pending {
+                    kind: SecretKind::CertificatePassword,
+                    value: pw,
+                })));
+            }
+            Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {
+                println!(
+                    "✗ Invalid certificate password for {}, try again",
+                    path.display()
+                )
+            }
+            Err(e) => return Ok(Err(e.into_error(path).message)),
+        }
+    }
+}
+
+/// Asks for a certificate path (and its password) until both are right.
+fn certificate(p: &mut Prompter, given: Option<&Path>) -> Result<(PathBuf, Option<Pending>)> {
+    let mut given = given.map(Path::to_path_buf);
+    loop {
+        let path = match given.take() {
+            Some(g) => g,
+            None => p.ask_until("Certificate path: ", existing_file)?,
+        };
+        match certificate_password(p, &path)? {
+            Ok(pending) => return Ok((path, pending)),
+            Err(why) => println!("✗ {why}"),
+        }
+    }
+}
+
+fn client_secret(p: &mut Prompter) -> Result<Pending> {
+    loop {
+        let s = p.ask_hidden("Client secret: ")?;
+        if !s.is_empty() {
+            return Ok(Pending {
+                kind: SecretKind::ClientSecret,
+                value: s,
+            });
+        }
+        println!("✗ the client secret cannot be empty");
+    }
+}
+
+/// `config create` on a terminal: asks for what the flags did not give.
+pub fn create(fields: ProfileFields) -> Result<()> {
+    let store = profile::Store::open()?;
+    let doc = store.load()?;
+    let mut p = Prompter::new();
+    let name = match &fields.name {
+        Some(n) => n.clone(),
+        None => p.ask_until("Profile name: ", |a| {
+            profile::validate_name(a)?;
+            if doc.find(a).is_some() {
+                return Err(exists(a));
+            }
+            Ok(a.to_string())
+        })?,
+    };
+    let client_id = match &fields.client_id {
+        Some(c) => c.clone(),
+        None => p.ask_until("Client ID: ", |a| {
+            profile::validate_guid("client ID", a).map(|_| a.to_string())
+        })?,
+    };
+    let tenant_id = match &fields.tenant_id {
+        Some(t) => t.clone(),
+        None => p.ask_until("Tenant ID: ", |a| {
+            profile::validate_tenant(a).map(|_| a.to_string())
+        })?,
+    };
+    let method = if fields.certificate.is_some() || fields.certificate_thumbprint.is_some() {
+        AuthMethod::Certificate
+    } else if fields.secret_stdin {
+        AuthMethod::Secret
+    } else {
+        println!("Authentication method:\n1. Client Secret\n2. Certificate");
+        p.ask_until("Select: ", |a| match a {
+            "1" => Ok(AuthMethod::Secret),
+            "2" => Ok(AuthMethod::Certificate),
+            _ => Err(Error::usage("type 1 or 2")),
+        })?
+    };
+    let mut profile = Profile {
+        name: name.clone(),
+        client_id,
+        tenant_id,
+        ..Default::default()
+    };
+    super::config::apply(
+        &mut profile,
+        &ProfileFields {
+            certificate: None,
+            ..fields.clone()
+        },
+    )?;
+    let pending = match method {
+        AuthMethod::Certificate if fields.certificate_thumbprint.is_some() => None,
+        AuthMethod::Certificate => {
+            let (path, pending) = certificate(&mut p, fields.certificate.as_deref())?;
+            profile.certificate_path = Some(path.display().to_string());
+            profile.use_certificate = Some(true);
+            pending
+        }
+        AuthMethod::Secret => {
+            profile.use_certificate = Some(false);
+            Some(client_secret(&mut p)?)
+        }
+    };
+    if fields.scope.is_none() {
+        let scope = p.ask(&format!("Scope [{DEFAULT_SCOPE}]: "))?;
+        profile.scope = Some(if scope.is_empty() {
+            DEFAULT_SCOPE.to_string()
+        } else {
+            scope
+        });
+    }
+    profile.validate()?;
+    store_pending(&name, pending.as_ref())?;
+    store.update(|doc| {
+        if doc.find(&name).is_some() {
+            return Err(exists(&name));
+        }
+        if fields.set_default || doc.default_profile.is_none() {
+            doc.default_profile = Some(name.clone());
+        }
+        doc.profiles.push(profile.clone());
+        Ok(())
+    })?;
+    println!("✓ Profile '{name}' created successfully");
+    Ok(())
+}
+
+const MENU: &str = "1. Certificate Path\n2. Certificate Password\n3. Client Secret\n4. Scope\n5. Client ID\n6. Tenant ID\n7. Save and exit";
+
+/// `config edit -p NAME` on a terminal with no flags: a menu of the fields.
+pub fn edit(name: &str) -> Result<()> {
+    let store = profile::Store::open()?;
+    let doc = store.load()?;
+    let mut profile = doc.get(name, &store.path)?.clone();
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut p = Prompter::new();
+    loop {
+        println!("Profile '{name}':\n{MENU}");
+        let choice = p.ask_until("Select: ", |a| match a.parse::<u8>() {
+            Ok(n @ 1..=7) => Ok(n),
+            _ => Err(Error::usage("type a number from 1 to 7")),
+        })?;
+        match choice {
+            1 => {
+                let (path, pw) = certificate(&mut p, None)?;
+                profile.certificate_path = Some(path.display().to_string());
+                profile.certificate_thumbprint = None;
+                profile.use_certificate = Some(true);
+                pending.extend(pw);
+            }
+            2 => match profile.certificate_path.clone() {
+                Some(path) => loop {
+                    let pw = p.ask_hidden("Certificate password: ")?;
+                    if certificate::load(
+                        Path::new(&path),
+                        profile.certificate_key_path.as_deref().map(Path::new),
+                        Some(&pw),
+                    )
+                    .is_ok()
+                    {
+                        pending.push(Pending {
+                            kind: SecretKind::CertificatePassword,
+                            value: pw,
+                        });
+                        break;
+                    }
+                    println!("✗ Invalid certificate password for {path}, try again");
+                },
+                None => println!("✗ this profile has no certificate path: choose 1 first"),
+            },
+            3 => {
+                pending.push(client_secret(&mut p)?);
+                profile.use_certificate = Some(false);
+            }
+            4 => profile.scope = Some(p.ask_until("Scope: ", non_empty)?),
+            5 => {
+                profile.client_id = p.ask_until("Client ID: ", |a| {
+                    profile::validate_guid("client ID", a).map(|_| a.to_string())
+                })?
+            }
+            6 => {
+                profile.tenant_id = p.ask_until("Tenant ID: ", |a| {
+                    profile::validate_tenant(a).map(|_| a.to_string())
+                })?
+            }
+            _ => break,
+        }
+    }
+    profile.validate()?;
+    for s in &pending {
+        store_pending(name, Some(s))?;
+    }
+    store.update(|doc| {
+        let slot = doc
+            .find_mut(name)
+            .ok_or_else(|| Error::config(format!("profile '{name}' disappeared meanwhile")))?;
+        *slot = profile.clone();
+        Ok(())
+    })?;
+    if let Ok(cache) = Cache::open() {
+        cache.clear(Some(name));
+    }
+    println!("✓ Profile '{name}' updated successfully");
+    Ok(())
+}
+
+fn non_empty(a: &str) -> Result<String> {
+    if a.is_empty() {
+        Err(Error::usage("an answer is needed"))
+    } else {
+        Ok(a.to_string())
+    }
+}

@@ -1,0 +1,181 @@
+//! A person at a terminal, through a pseudo-terminal: the `config create`
+//! wizard with its re-asks and hidden answers, Ctrl-C and Ctrl-D leaving
+//! files alone, the `config edit` menu, and the first-use password prompt.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use rexpect::session::{PtySession, spawn_command};
+
+fn pty(env: &Env, args: &[&str]) -> PtySession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_entratool"));
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ENTRATOOL_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in &env.envs {
+        cmd.env(k, v);
+    }
+    spawn_command(cmd, Some(15_000)).expect("spawn in a pty")
+}
+
+struct Kit {
+    emu: Emulator,
+    env: Env,
+    pfx: std::path::PathBuf,
+}
+
+fn kit() -> Kit {
+    let emu = Emulator::start();
+    let mut env = Env::new();
+    let cert = make_cert(env.path(), "tty-app", -1, 365, None, false);
+    let pfx = env.path().join("tty.pfx");
+    make_pfx(&cert, &pfx, PASSWORD, &[], None);
+    emu.register(&[&cert.cert_pem], &[]);
+    env.set("ENTRATOOL_KEYRING", "keyutils");
+    env.set("AZURE_AUTHORITY_HOST", &emu.url);
+    Kit { emu, env, pfx }
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+#[test]
+fn wizard_asks_checks_each_answer_and_hides_the_password() {
+    let k = kit();
+    let name = unique("wiz");
+    let mut s = pty(&k.env, &["config", "create"]);
+    let mut transcript = String::new();
+    let mut step = |s: &mut PtySession, expect: &str, answer: &str| {
+        transcript += &s
+            .exp_string(expect)
+            .unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\n{transcript}"));
+        transcript += expect;
+        s.send_line(answer).unwrap();
+    };
+    step(&mut s, "Profile name: ", "bad name!");
+    step(&mut s, "Profile name: ", &name);
+    step(&mut s, "Client ID: ", "not-a-guid");
+    step(&mut s, "Client ID: ", CLIENT);
+    step(&mut s, "Tenant ID: ", TENANT);
+    step(&mut s, "Select: ", "2");
+    step(&mut s, "Certificate path: ", "/nonexistent/certificate.pfx");
+    step(&mut s, "Certificate path: ", k.pfx.to_str().unwrap());
+    step(&mut s, "Certificate password: ", "Wrong-Typed-Secret");
+    step(&mut s, "Certificate password: ", PASSWORD);
+    step(&mut s, "Scope [https://graph.microsoft.com/.default]: ", "");
+    transcript += &s
+        .exp_string(&format!("Profile '{name}' created successfully"))
+        .unwrap();
+    transcript += &s.exp_eof().unwrap();
+    for shown in [
+        "invalid profile name",
+        "invalid client ID",
+        "Certificate not found: /nonexistent/certificate.pfx",
+        "Invalid certificate password",
+    ] {
+        assert!(transcript.contains(shown), "{shown} missing:\n{transcript}");
+    }
+    assert!(
+        !transcript.contains(PASSWORD) && !transcript.contains("Wrong-Typed-Secret"),
+        "echoed:\n{transcript}"
+    );
+    let shown: serde_json::Value = serde_json::from_str(&stdout(
+        &k.env
+            .run(&["config", "show", "-p", &name, "--output", "json"]),
+    ))
+    .unwrap();
+    assert_eq!(shown["scope"], "https://graph.microsoft.com/.default");
+    assert_eq!(shown["certificatePath"], k.pfx.to_str().unwrap());
+    // The password went to the keyring: a token with no environment secret.
+    let out = k.env.run(&["get-token", "-p", &name]);
+    assert_ok(&out);
+    assert_eq!(jwt_part(&stdout(&out), 1)["appid"], CLIENT);
+    assert_ok(&k.env.run(&["config", "delete", "-p", &name]));
+    let _ = &k.emu;
+}
+
+#[test]
+fn ctrl_c_and_ctrl_d_leave_profiles_json_untouched() {
+    let mut k = kit();
+    k.env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
+    let env = &k.env;
+    env.create_cert_profile("keep", &k.pfx, &k.emu, &[]);
+    let path = env.config_dir().join("profiles.json");
+    let before = std::fs::read(&path).unwrap();
+    for control in ['c', 'd'] {
+        let mut s = pty(env, &["config", "create"]);
+        s.exp_string("Profile name: ").unwrap();
+        s.send_line("half-done").unwrap();
+        s.exp_string("Client ID: ").unwrap();
+        s.send_control(control).unwrap();
+        let rest = s.exp_eof().unwrap();
+        if control == 'd' {
+            assert!(rest.contains("nothing was saved"), "{rest}");
+        }
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "Ctrl-{control} changed profiles.json"
+        );
+    }
+}
+
+#[test]
+fn edit_menu_changes_the_chosen_field() {
+    let k = kit();
+    let mut env = Env::new();
+    env.envs = k.env.envs.clone();
+    env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
+    env.create_cert_profile("menu", &k.pfx, &k.emu, &[]);
+    let mut s = pty(&env, &["config", "edit", "-p", "menu"]);
+    s.exp_string("4. Scope").unwrap();
+    s.exp_string("Select: ").unwrap();
+    s.send_line("9").unwrap();
+    s.exp_string("Select: ").unwrap();
+    s.send_line("4").unwrap();
+    s.exp_string("Scope: ").unwrap();
+    s.send_line("https://vault.azure.net/.default").unwrap();
+    s.exp_string("Select: ").unwrap();
+    s.send_line("7").unwrap();
+    s.exp_string("Profile 'menu' updated successfully").unwrap();
+    s.exp_eof().unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&stdout(
+        &env.run(&["config", "show", "-p", "menu", "--output", "json"]),
+    ))
+    .unwrap();
+    assert_eq!(shown["scope"], "https://vault.azure.net/.default");
+    assert_eq!(shown["clientId"], CLIENT);
+}
+
+#[test]
+fn first_use_prompts_once_then_never_again() {
+    let k = kit();
+    let name = unique("first");
+    let mut env = Env::new();
+    env.envs = k.env.envs.clone();
+    env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
+    env.create_cert_profile(&name, &k.pfx, &k.emu, &[]); // checked with the env password, not stored
+    env.envs
+        .retain(|(key, _)| key != "ENTRATOOL_CERTIFICATE_PASSWORD");
+    // Without a terminal: no prompt, exit 4.
+    assert_exit(&env.run(&["get-token", "-p", &name]), 4);
+    let mut s = pty(&env, &["get-token", "-p", &name]);
+    s.exp_string("Certificate password: ").unwrap();
+    s.send_line(PASSWORD).unwrap();
+    let out = s.exp_eof().unwrap();
+    assert!(out.contains("eyJ"), "{out}");
+    assert!(!out.contains(PASSWORD));
+    // Stored after checking: the next fetch needs no prompt and no terminal.
+    let out = env.run(&["get-token", "-p", &name, "--force-refresh"]);
+    assert_ok(&out);
+    assert_ok(&env.run(&["config", "delete", "-p", &name]));
+}
