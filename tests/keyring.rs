@@ -1,0 +1,229 @@
+//! Secrets in real stores: the Secret Service (gnome-keyring on a private
+//! D-Bus session) and nothing secret in files, outputs or command lines.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::*;
+
+#[test]
+fn secret_service_stores_finds_and_forgets_the_password() {
+    if !(require_tool("dbus-run-session")
+        && require_tool("gnome-keyring-daemon")
+        && require_tool("secret-tool"))
+    {
+        return;
+    }
+    let emu = Emulator::start();
+    let env = Env::new();
+    let cert = make_cert(env.path(), "ss-app", -1, 365, None, false);
+    let pfx = env.path().join("ss.pfx");
+    make_pfx(&cert, &pfx, PASSWORD, &[], None);
+    emu.register(&[&cert.cert_pem], &[]);
+    let name = format!("ss-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let script = r#"
+set -eu
+# A non-empty password creates the login keyring without a (graphical) prompt.
+eval "$(printf 'ci-keyring' | gnome-keyring-daemon --unlock --components=secrets)"
+export GNOME_KEYRING_CONTROL
+printf %s "$PW" | "$ET" config create --name "$NAME" --client-id "$CLIENT" --tenant-id "$TENANT" \
+  --certificate "$PFX" --authority-host "$AUTH" --password-stdin
+echo "lookup: $(secret-tool lookup service entratool username "$NAME/certificate-password" | sha256sum | cut -c1-16)"
+echo "token: $("$ET" get-token -p "$NAME" | cut -c1-3)"
+"$ET" config delete -p "$NAME"
+if secret-tool lookup service entratool username "$NAME/certificate-password" >/dev/null; then echo "still there"; else echo "gone"; fi
+"#;
+    let mut cmd = env.cmd(&[]);
+    let mut run = Command::new("dbus-run-session");
+    run.args(["--", "bash", "-c", script]);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => run.env(k, v),
+            None => run.env_remove(k),
+        };
+    }
+    let _ = cmd.arg("-");
+    run.env("ENTRATOOL_KEYRING", "auto")
+        .env("PW", PASSWORD)
+        .env("ET", env!("CARGO_BIN_EXE_entratool"))
+        .env("NAME", &name)
+        .env("CLIENT", CLIENT)
+        .env("TENANT", TENANT)
+        .env("PFX", &pfx)
+        .env("AUTH", &emu.url)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let out = run.output().unwrap();
+    let text = stdout(&out);
+    assert_ok(&out);
+    let expected_hash: String = openssl::sha::sha256(PASSWORD.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        stderr(&out).contains("stored in the Secret Service"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        text.contains(&format!("lookup: {}", &expected_hash[..16])),
+        "secret-tool did not find it:\n{text}"
+    );
+    assert!(
+        text.contains("token: eyJ"),
+        "no token without an environment override:\n{text}\n{}",
+        stderr(&out)
+    );
+    assert!(
+        text.contains("gone"),
+        "config delete left the secret:\n{text}"
+    );
+}
+
+/// No secret in any file under the config and cache folders, in any
+/// output, or in the command line of any process entratool runs as.
+#[test]
+fn secrets_never_reach_files_outputs_or_command_lines() {
+    let emu = Emulator::start();
+    let mut env = Env::new();
+    let cert = make_cert(env.path(), "leak-app", -1, 365, None, false);
+    let pfx = env.path().join("leak.pfx");
+    make_pfx(&cert, &pfx, PASSWORD, &[], None);
+    emu.register(&[&cert.cert_pem], &["Client-S3cret-Value"]);
+    env.set("ENTRATOOL_KEYRING", "keyutils");
+    let name = format!("leak-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let mut outputs = String::new();
+    // A create whose stdin is still open: its command line is visible meanwhile.
+    let mut child = env
+        .cmd(&[
+            "config",
+            "create",
+            "--name",
+            &name,
+            "--client-id",
+            CLIENT,
+            "--tenant-id",
+            TENANT,
+            "--certificate",
+            pfx.to_str().unwrap(),
+            "--authority-host",
+            &emu.url,
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&cmdline).contains(PASSWORD));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_ok(&out);
+    outputs += &stdout(&out);
+    outputs += &stderr(&out);
+    let sec = format!("{name}-sec");
+    let out = env.run_stdin(
+        &[
+            "config",
+            "create",
+            "--name",
+            &sec,
+            "--client-id",
+            CLIENT,
+            "--tenant-id",
+            TENANT,
+            "--authority-host",
+            &emu.url,
+            "--secret-stdin",
+        ],
+        "Client-S3cret-Value\n",
+    );
+    assert_ok(&out);
+    outputs += &(stdout(&out) + &stderr(&out));
+    for args in [
+        vec!["get-token", "-p", &name, "-o", "json"],
+        vec!["get-token", "-p", &sec, "-o", "az"],
+        vec!["config", "show", "-p", &name],
+        vec!["config", "export", "-p", &sec],
+        vec!["config", "list", "--output", "json"],
+        vec!["cache", "list", "--output", "json"],
+        vec!["cert", "info", "-p", &name],
+        vec!["doctor"],
+    ] {
+        let out = env.run(&args);
+        outputs += &(stdout(&out) + &stderr(&out));
+    }
+    // A wrong secret in the environment: the error must not echo it.
+    let mut bad = env.cmd(&["get-token", "-p", &sec, "--force-refresh"]);
+    let out = bad
+        .env("ENTRATOOL_CLIENT_SECRET", "Env-Wr0ng-Secret")
+        .output()
+        .unwrap();
+    outputs += &(stdout(&out) + &stderr(&out));
+    for secret in [PASSWORD, "Client-S3cret-Value", "Env-Wr0ng-Secret"] {
+        assert!(!outputs.contains(secret), "{secret} printed");
+        for dir in [env.config_dir(), env.cache_dir()] {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(secret),
+                    "{secret} in {}",
+                    p.display()
+                );
+            }
+        }
+    }
+    for n in [&name, &sec] {
+        assert_ok(&env.run(&["config", "delete", "-p", n]));
+    }
+}
+
+#[test]
+fn doctor_reports_each_check_and_completions_generate() {
+    let emu = Emulator::start();
+    let mut env = Env::new();
+    let cert = make_cert(env.path(), "doc-app", -1, 365, None, false);
+    let pfx = env.path().join("doc.pfx");
+    make_pfx(&cert, &pfx, PASSWORD, &[], None);
+    emu.register(&[&cert.cert_pem], &[]);
+    env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
+    env.create_cert_profile("doc", &pfx, &emu, &[]);
+    let out = env.run(&["doctor"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    for check in [
+        "profiles.json parses",
+        "config folder",
+        "secret store",
+        "doc: certificate",
+        "RSA key, 2048 bits",
+        "knows tenant",
+        "clock within",
+    ] {
+        assert!(text.contains(check), "{check} missing:\n{text}");
+    }
+    // A broken one: exit 1 and the fix.
+    env.envs
+        .retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
+    let out = env.run(&["doctor", "-p", "doc"]);
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("✗ doc: certificate") && stdout(&out).contains("--password-stdin"),
+        "{}",
+        stdout(&out)
+    );
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let out = env.run(&["completions", shell]);
+        assert_ok(&out);
+        assert!(stdout(&out).contains("get-token"), "{shell}");
+    }
+}
