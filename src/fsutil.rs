@@ -25,11 +25,7 @@ fn dir_from_env(var: &str, default: impl Fn(&directories::BaseDirs) -> PathBuf) 
     }
     directories::BaseDirs::new()
         .map(|b| default(&b))
-        .ok_or_else(|| {
-            Error::config(format!(
-                "cannot find your home folder: set {var} to a folder entratool may use"
-            ))
-        })
+        .ok_or_else(|| Error::config(format!("cannot find your home folder: set {var} to a folder entratool may use")))
 }
 
 /// Creates `dir` (and parents) with mode 0700 when it does not exist yet.
@@ -44,9 +40,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder
-        .create(dir)
-        .map_err(|e| Error::io("create the folder", dir, e))
+    builder.create(dir).map_err(|e| Error::io("create the folder", dir, e))
 }
 
 /// An exclusive advisory lock, held until the value is dropped.
@@ -72,11 +66,8 @@ pub fn lock(lock_path: &Path) -> Result<Lock> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let file = options
-        .open(lock_path)
-        .map_err(|e| Error::io("open the lock file", lock_path, e))?;
-    file.lock_exclusive()
-        .map_err(|e| Error::io("lock", lock_path, e))?;
+    let file = options.open(lock_path).map_err(|e| Error::io("open the lock file", lock_path, e))?;
+    file.lock_exclusive().map_err(|e| Error::io("lock", lock_path, e))?;
     Ok(Lock { file })
 }
 
@@ -91,11 +82,8 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| Error::io("write", tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("replace", path, e.error))?;
+    tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).map_err(|e| Error::io("write", tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io("replace", path, e.error))?;
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }

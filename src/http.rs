@@ -78,26 +78,15 @@ pub fn post_form(url: &Url, form: &[(&str, &str)], what: &str) -> Result<Respons
                     match resp.text() {
                         Ok(body) => return Ok(Response { status, body }),
                         // A connection that breaks mid-answer is retried like one that never opened.
-                        Err(e) => (
-                            None,
-                            format!("{what} at {url} broke off its answer: {}", error_chain(&e)),
-                        ),
+                        Err(e) => (None, format!("{what} at {url} broke off its answer: {}", error_chain(&e))),
                     }
                 } else {
-                    (
-                        retry_after(&resp),
-                        format!("{what} at {url} answered HTTP {status}"),
-                    )
+                    (retry_after(&resp), format!("{what} at {url} answered HTTP {status}"))
                 }
             }
-            Err(e) => (
-                None,
-                format!("cannot reach {what} at {url}: {}", error_chain(&e)),
-            ),
+            Err(e) => (None, format!("cannot reach {what} at {url}: {}", error_chain(&e))),
         };
-        let wait = retry_after
-            .unwrap_or_else(|| backoff(attempt))
-            .min(MAX_RETRY_AFTER);
+        let wait = retry_after.unwrap_or_else(|| backoff(attempt)).min(MAX_RETRY_AFTER);
         attempt += 1;
         if attempt > MAX_RETRIES || started.elapsed() + wait > TOTAL_BUDGET {
             return Err(Error::unavailable(format!(
@@ -127,10 +116,7 @@ pub fn get(url: &str) -> Result<Probe> {
         .and_then(|d| d.to_str().ok())
         .and_then(|d| chrono::DateTime::parse_from_rfc2822(d).ok())
         .map(|d| d.timestamp());
-    Ok(Probe {
-        status: resp.status().as_u16(),
-        date,
-    })
+    Ok(Probe { status: resp.status().as_u16(), date })
 }
 
 fn backoff(attempt: u32) -> Duration {

@@ -16,17 +16,13 @@ use clap::Parser;
 fn main() {
     // Dispatch on the name we were started as (symlinks made by `install`).
     let args: Vec<String> = std::env::args().collect();
-    let program = args
-        .first()
-        .map(std::path::Path::new)
-        .and_then(|p| p.file_stem())
-        .and_then(|s| s.to_str())
-        .unwrap_or("");
+    let program =
+        args.first().map(std::path::Path::new).and_then(|p| p.file_stem()).and_then(|s| s.to_str()).unwrap_or("");
     match program {
         "git-credential-entratool" => std::process::exit(protocols::git::run_argv(&args[1..])),
-        "docker-credential-entratool" => std::process::exit(protocols::docker::run(
-            args.get(1).map(String::as_str).unwrap_or(""),
-        )),
+        "docker-credential-entratool" => {
+            std::process::exit(protocols::docker::run(args.get(1).map(String::as_str).unwrap_or("")))
+        }
         "az" => std::process::exit(protocols::az::run_shim(&args[1..])),
         _ => {}
     }

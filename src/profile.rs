@@ -102,35 +102,19 @@ impl Profile {
     /// with a certificate path or thumbprint uses it.
     pub fn auth_method(&self) -> AuthMethod {
         if let Some(use_cert) = self.use_certificate {
-            return if use_cert {
-                AuthMethod::Certificate
-            } else {
-                AuthMethod::Secret
-            };
+            return if use_cert { AuthMethod::Certificate } else { AuthMethod::Secret };
         }
-        match self
-            .auth_method
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        match self.auth_method.as_deref().map(str::to_ascii_lowercase).as_deref() {
             Some("certificate") => AuthMethod::Certificate,
             Some("secret") | Some("clientsecret") => AuthMethod::Secret,
-            _ if self.certificate_path.is_some() || self.certificate_thumbprint.is_some() => {
-                AuthMethod::Certificate
-            }
+            _ if self.certificate_path.is_some() || self.certificate_thumbprint.is_some() => AuthMethod::Certificate,
             _ => AuthMethod::Secret,
         }
     }
 
     /// The default scope: `scope`, else the first of `scopes`.
     pub fn default_scope(&self) -> Option<&str> {
-        self.scope.as_deref().or_else(|| {
-            self.scopes
-                .as_ref()
-                .and_then(|s| s.first())
-                .map(String::as_str)
-        })
+        self.scope.as_deref().or_else(|| self.scopes.as_ref().and_then(|s| s.first()).map(String::as_str))
     }
 
     /// Checks what a profile must have before it is saved.
@@ -165,16 +149,11 @@ impl Profile {
 }
 
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    let ok = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(Error::usage(format!(
-            "invalid profile name '{name}': use 1 to 64 letters, digits, '.', '_' or '-'"
-        )))
+        Err(Error::usage(format!("invalid profile name '{name}': use 1 to 64 letters, digits, '.', '_' or '-'")))
     }
 }
 
@@ -201,9 +180,7 @@ pub fn validate_tenant(value: &str) -> Result<()> {
             !label.is_empty()
                 && label.len() <= 63
                 && !label.starts_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if is_guid(value) || is_domain {
         Ok(())
@@ -249,8 +226,7 @@ impl ProfilesDoc {
 
     /// The profile named `name`, or a configuration error listing what exists.
     pub fn get(&self, name: &str, path: &Path) -> Result<&Profile> {
-        self.find(name)
-            .ok_or_else(|| unknown_profile(name, &self.names(), path))
+        self.find(name).ok_or_else(|| unknown_profile(name, &self.names(), path))
     }
 }
 
@@ -274,9 +250,7 @@ pub struct Store {
 
 impl Store {
     pub fn open() -> Result<Store> {
-        Ok(Store {
-            path: fsutil::config_dir()?.join("profiles.json"),
-        })
+        Ok(Store { path: fsutil::config_dir()?.join("profiles.json") })
     }
 
     /// Reads the file; a missing file is an empty document.
@@ -295,8 +269,8 @@ impl Store {
         let _lock = fsutil::lock(&self.path.with_extension("json.lock"))?;
         let mut doc = self.load()?;
         let out = change(&mut doc)?;
-        let mut text = serde_json::to_string_pretty(&doc)
-            .map_err(|e| Error::config(format!("cannot serialise profiles: {e}")))?;
+        let mut text =
+            serde_json::to_string_pretty(&doc).map_err(|e| Error::config(format!("cannot serialise profiles: {e}")))?;
         text.push('\n');
         fsutil::atomic_write(&self.path, text.as_bytes())?;
         Ok(out)
@@ -316,10 +290,7 @@ pub fn parse(text: &str, path: &Path) -> Result<ProfilesDoc> {
     };
     Ok(match layout {
         Layout::Object(doc) => doc,
-        Layout::Array(profiles) => ProfilesDoc {
-            profiles,
-            ..Default::default()
-        },
+        Layout::Array(profiles) => ProfilesDoc { profiles, ..Default::default() },
     })
 }
 
@@ -372,19 +343,12 @@ mod tests {
     fn shape_errors_carry_line_and_column() {
         let text = "{\n  \"profiles\": [\n    {\"name\": 5}\n  ]\n}";
         let err = parse(text, Path::new("/x/profiles.json")).unwrap_err();
-        assert!(
-            err.message.contains("/x/profiles.json:3:"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("/x/profiles.json:3:"), "{}", err.message);
     }
 
     #[test]
     fn auth_method_synonyms() {
-        let mut p = Profile {
-            auth_method: Some("ClientSecret".into()),
-            ..Default::default()
-        };
+        let mut p = Profile { auth_method: Some("ClientSecret".into()), ..Default::default() };
         assert_eq!(p.auth_method(), AuthMethod::Secret);
         p.auth_method = Some("Certificate".into());
         assert_eq!(p.auth_method(), AuthMethod::Certificate);

@@ -26,11 +26,7 @@ impl Target {
         // Userinfo (`https://dev.azure.com@evil.io`) is not the host: the url
         // crate parses the real host, which is what is matched.
         let url = Url::parse(text).ok()?;
-        let host = url
-            .host_str()?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase();
+        let host = url.host_str()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         Some(Target {
             scheme: url.scheme().to_string(),
             port: url.port(),
@@ -81,25 +77,18 @@ impl Target {
 }
 
 fn bracket(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
+    if host.contains(':') { format!("[{host}]") } else { host.to_string() }
 }
 
 /// How specific a match is; higher wins.
 fn specificity(pattern: &str, t: &Target) -> Option<usize> {
     if pattern.contains("://") {
         let p = Target::from_url(pattern)?;
-        let same_origin =
-            p.scheme == t.scheme && p.host == t.host && p.effective_port() == t.effective_port();
+        let same_origin = p.scheme == t.scheme && p.host == t.host && p.effective_port() == t.effective_port();
         let prefix = p.path.trim_end_matches('/');
         let on_boundary = prefix.is_empty()
             || t.path == prefix
-            || t.path
-                .strip_prefix(prefix)
-                .is_some_and(|rest| rest.starts_with('/'));
+            || t.path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'));
         return (same_origin && on_boundary).then_some(2000 + prefix.len());
     }
     if t.scheme != "https" && !(t.scheme == "http" && is_loopback_host(&t.host)) {
@@ -114,19 +103,17 @@ fn specificity(pattern: &str, t: &Target) -> Option<usize> {
         return None;
     }
     if let Some(suffix) = host.strip_prefix("*.") {
-        let label_ok = t.host.strip_suffix(suffix).is_some_and(|head| {
-            head.len() > 1 && head.ends_with('.') && !head[..head.len() - 1].contains('.')
-        });
+        let label_ok = t
+            .host
+            .strip_suffix(suffix)
+            .is_some_and(|head| head.len() > 1 && head.ends_with('.') && !head[..head.len() - 1].contains('.'));
         return label_ok.then_some(1000 + suffix.len());
     }
     (host == t.host).then_some(1500)
 }
 
 fn is_loopback_host(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn split_host_port(pattern: &str) -> (String, Option<u16>) {
@@ -141,11 +128,7 @@ fn split_host_port(pattern: &str) -> (String, Option<u16>) {
 
 /// The best entry of one profile for the target, with its specificity.
 pub fn best_entry<'p>(profile: &'p Profile, t: &Target) -> Option<(&'p MatchEntry, usize)> {
-    profile
-        .matches
-        .iter()
-        .filter_map(|e| specificity(e.pattern(), t).map(|s| (e, s)))
-        .max_by_key(|(_, s)| *s)
+    profile.matches.iter().filter_map(|e| specificity(e.pattern(), t).map(|s| (e, s))).max_by_key(|(_, s)| *s)
 }
 
 /// The profile (among `profiles`) with the most specific entry for the target.
@@ -163,9 +146,7 @@ pub fn is_azure_devops(t: &Target) -> bool {
     t.scheme == "https"
         && t.port.is_none_or(|p| p == 443)
         && (t.host == "dev.azure.com"
-            || t.host
-                .strip_suffix(".visualstudio.com")
-                .is_some_and(|h| !h.is_empty() && !h.contains('.')))
+            || t.host.strip_suffix(".visualstudio.com").is_some_and(|h| !h.is_empty() && !h.contains('.')))
 }
 
 #[cfg(test)]
@@ -175,10 +156,7 @@ mod tests {
     fn profile(matches: &[&str]) -> Profile {
         Profile {
             name: "p".into(),
-            matches: matches
-                .iter()
-                .map(|m| MatchEntry::Pattern(m.to_string()))
-                .collect(),
+            matches: matches.iter().map(|m| MatchEntry::Pattern(m.to_string())).collect(),
             ..Default::default()
         }
     }
@@ -192,10 +170,7 @@ mod tests {
     fn url_prefixes_respect_scheme_host_port_and_segments() {
         let org = "https://dev.azure.com/contoso";
         assert!(matches(org, "https://dev.azure.com/contoso"));
-        assert!(matches(
-            org,
-            "https://dev.azure.com/contoso/project/_git/repo"
-        ));
+        assert!(matches(org, "https://dev.azure.com/contoso/project/_git/repo"));
         assert!(matches(org, "https://dev.azure.com:443/contoso/x"));
         assert!(!matches(org, "https://dev.azure.com/contoso-evil/x"));
         assert!(!matches(org, "http://dev.azure.com/contoso/x"));
@@ -208,10 +183,7 @@ mod tests {
     #[test]
     fn hosts_and_globs() {
         assert!(matches("contoso.azurecr.io", "contoso.azurecr.io"));
-        assert!(matches(
-            "contoso.azurecr.io",
-            "https://contoso.azurecr.io/v2/"
-        ));
+        assert!(matches("contoso.azurecr.io", "https://contoso.azurecr.io/v2/"));
         assert!(!matches("contoso.azurecr.io", "contoso.azurecr.io:5000"));
         assert!(!matches("contoso.azurecr.io", "http://contoso.azurecr.io"));
         assert!(matches("127.0.0.1:5000", "127.0.0.1:5000"));
@@ -245,20 +217,10 @@ mod tests {
 
     #[test]
     fn devops_hosts() {
-        assert!(is_azure_devops(
-            &Target::from_url("https://dev.azure.com/x").unwrap()
-        ));
-        assert!(is_azure_devops(
-            &Target::from_url("https://contoso.visualstudio.com/x").unwrap()
-        ));
-        assert!(!is_azure_devops(
-            &Target::from_url("https://dev.azure.com.evil.io/x").unwrap()
-        ));
-        assert!(!is_azure_devops(
-            &Target::from_url("http://dev.azure.com/x").unwrap()
-        ));
-        assert!(!is_azure_devops(
-            &Target::from_url("https://a.b.visualstudio.com/x").unwrap()
-        ));
+        assert!(is_azure_devops(&Target::from_url("https://dev.azure.com/x").unwrap()));
+        assert!(is_azure_devops(&Target::from_url("https://contoso.visualstudio.com/x").unwrap()));
+        assert!(!is_azure_devops(&Target::from_url("https://dev.azure.com.evil.io/x").unwrap()));
+        assert!(!is_azure_devops(&Target::from_url("http://dev.azure.com/x").unwrap()));
+        assert!(!is_azure_devops(&Target::from_url("https://a.b.visualstudio.com/x").unwrap()));
     }
 }

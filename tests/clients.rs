@@ -36,46 +36,24 @@ fn world() -> World {
     let bin = env.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     assert_ok(&env.run(&["install", "--dir", bin.to_str().unwrap(), "--az"]));
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     env.set("PATH", &path);
     let ca = make_cert(env.path(), "ca", -1, 30, None, true);
     let tls = make_cert(env.path(), "server", -1, 30, Some(&ca), false);
     env.set("SSL_CERT_FILE", ca.cert_pem.to_str().unwrap());
     let validator = Validator::for_emulator(&emu);
-    World {
-        emu,
-        env,
-        pfx,
-        bin,
-        validator,
-        ca,
-        tls,
-    }
+    World { emu, env, pfx, bin, validator, ca, tls }
 }
 
 impl World {
     fn profile(&self, name: &str, extra: &[&str]) {
-        self.env
-            .create_cert_profile(name, &self.pfx, &self.emu, extra);
+        self.env.create_cert_profile(name, &self.pfx, &self.emu, extra);
     }
 
     fn tool(&self, program: &str, args: &[&str], dir: &Path) -> Output {
-        let mut c = self.env.cmd(&[]);
-        let mut cmd = Command::new(program);
+        let mut cmd = self.env.program(program);
         cmd.args(args).current_dir(dir);
-        for (k, v) in c.get_envs() {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
-        let _ = c.arg("unused");
-        cmd.env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_CONFIG_NOSYSTEM", "1");
+        cmd.env("GIT_TERMINAL_PROMPT", "0").env("GIT_CONFIG_NOSYSTEM", "1");
         cmd.output().unwrap()
     }
 
@@ -104,11 +82,7 @@ fn git_clone_and_push_with_bearer_and_basic() {
     let root = w.env.path().join("srv");
     std::fs::create_dir_all(&root).unwrap();
     assert_ok(
-        &Command::new("git")
-            .args(["init", "--bare", "-q", "-b", "main"])
-            .arg(root.join("repo"))
-            .output()
-            .unwrap(),
+        &Command::new("git").args(["init", "--bare", "-q", "-b", "main"]).arg(root.join("repo")).output().unwrap(),
     );
     let server = GitServer::start(w.validator.clone(), &root);
     let org = format!("{}/org", server.url);
@@ -116,53 +90,26 @@ fn git_clone_and_push_with_bearer_and_basic() {
     w.profile("dev", &[]);
     assert_ok(&w.env.run(&["setup", "git", "-p", "dev", "--url", &org]));
     let gitconfig = std::fs::read_to_string(w.env.path().join(".gitconfig")).unwrap();
-    assert!(
-        gitconfig.contains("useHttpPath = true") && gitconfig.contains("git-credential -p dev"),
-        "{gitconfig}"
-    );
+    assert!(gitconfig.contains("useHttpPath = true") && gitconfig.contains("git-credential -p dev"), "{gitconfig}");
 
     let new_git = "/usr/local/bin/git";
-    let git = if Path::new(new_git).exists() {
-        new_git
-    } else {
-        "git"
-    };
+    let git = if Path::new(new_git).exists() { new_git } else { "git" };
     let work = w.env.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     for args in [
         vec!["init", "-q", "-b", "main"],
-        vec![
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "first",
-        ],
+        vec!["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "first"],
         vec!["push", "-q", &repo_url, "main"],
     ] {
         assert_ok(&git_in(&w, git, &work, &args));
     }
-    let version =
-        String::from_utf8_lossy(&Command::new(git).arg("--version").output().unwrap().stdout)
-            .to_string();
+    let version = String::from_utf8_lossy(&Command::new(git).arg("--version").output().unwrap().stdout).to_string();
     let schemes = server.counts.schemes.lock().unwrap().clone();
     if version.contains("2.4") && !version.contains("2.40") && !version.contains("2.41") {
-        assert!(
-            schemes.iter().all(|s| *s == "bearer"),
-            "git {version}: {schemes:?}"
-        );
+        assert!(schemes.iter().all(|s| *s == "bearer"), "git {version}: {schemes:?}");
     }
     let clone = w.env.path().join("clone");
-    assert_ok(&git_in(
-        &w,
-        git,
-        w.env.path(),
-        &["clone", "-q", &repo_url, clone.to_str().unwrap()],
-    ));
+    assert_ok(&git_in(&w, git, w.env.path(), &["clone", "-q", &repo_url, clone.to_str().unwrap()]));
     assert!(clone.join(".git").exists());
 
     // gitAuth basic: username/password even though git offers Bearer.
@@ -172,28 +119,10 @@ fn git_clone_and_push_with_bearer_and_basic() {
         &w,
         git,
         &work,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "commit",
-            "-q",
-            "--allow-empty",
-            "-m",
-            "second",
-        ],
+        &["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "second"],
     ));
     assert_ok(&git_in(&w, git, &work, &["push", "-q", &repo_url, "main"]));
-    assert!(
-        server
-            .counts
-            .schemes
-            .lock()
-            .unwrap()
-            .iter()
-            .all(|s| *s == "basic")
-    );
+    assert!(server.counts.schemes.lock().unwrap().iter().all(|s| *s == "basic"));
     // Debian's older git (no authtype capability) gets Basic too.
     if Path::new("/usr/bin/git").exists() {
         w.edit_profile("dev", |p| {
@@ -201,37 +130,16 @@ fn git_clone_and_push_with_bearer_and_basic() {
         });
         server.counts.schemes.lock().unwrap().clear();
         let old = w.env.path().join("old-clone");
-        assert_ok(&git_in(
-            &w,
-            "/usr/bin/git",
-            w.env.path(),
-            &["clone", "-q", &repo_url, old.to_str().unwrap()],
-        ));
+        assert_ok(&git_in(&w, "/usr/bin/git", w.env.path(), &["clone", "-q", &repo_url, old.to_str().unwrap()]));
         assert!(server.counts.schemes.lock().unwrap().contains(&"basic"));
     }
 
     // A second host bound to nothing gets no credential.
     let other_root = w.env.path().join("srv2");
     std::fs::create_dir_all(&other_root).unwrap();
-    assert_ok(
-        &Command::new("git")
-            .args(["init", "--bare", "-q"])
-            .arg(other_root.join("repo"))
-            .output()
-            .unwrap(),
-    );
+    assert_ok(&Command::new("git").args(["init", "--bare", "-q"]).arg(other_root.join("repo")).output().unwrap());
     let other = GitServer::start(w.validator.clone(), &other_root);
-    let out = git_in(
-        &w,
-        git,
-        w.env.path(),
-        &[
-            "clone",
-            "-q",
-            &format!("{}/org/_git/repo", other.url),
-            "nope",
-        ],
-    );
+    let out = git_in(&w, git, w.env.path(), &["clone", "-q", &format!("{}/org/_git/repo", other.url), "nope"]);
     assert!(!out.status.success());
     assert_eq!(other.counts.authorized.load(Ordering::SeqCst), 0);
     assert!(other.counts.unauthorized.load(Ordering::SeqCst) >= 1);
@@ -259,39 +167,19 @@ fn kubectl_uses_the_exec_plugin_v1_and_v1beta1() {
     w.profile("k", &[]);
     let kc = kubeconfig(&w, &url);
     let kcs = kc.to_str().unwrap();
-    assert_ok(
-        &w.env
-            .run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs]),
-    );
+    assert_ok(&w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs]));
     let after = std::fs::read_to_string(&kc).unwrap();
-    for kept in [
-        "namespace: team",
-        "certificate-authority:",
-        "current-context: aks",
-    ] {
+    for kept in ["namespace: team", "certificate-authority:", "current-context: aks"] {
         assert!(after.contains(kept), "{kept} lost:\n{after}");
     }
-    assert!(
-        after.contains("interactiveMode: Never") && after.contains("installHint"),
-        "{after}"
-    );
-    let get = |w: &World| {
-        w.tool(
-            "kubectl",
-            &["--kubeconfig", kcs, "get", "--raw", "/api"],
-            w.env.path(),
-        )
-    };
+    assert!(after.contains("interactiveMode: Never") && after.contains("installHint"), "{after}");
+    let get = |w: &World| w.tool("kubectl", &["--kubeconfig", kcs, "get", "--raw", "/api"], w.env.path());
     let out = get(&w);
     assert_ok(&out);
     assert!(stdout(&out).contains("APIVersions"));
     let first = w.emu.token_requests();
     assert_ok(&get(&w));
-    assert_eq!(
-        w.emu.token_requests(),
-        first,
-        "the second kubectl run is served from entratool's cache"
-    );
+    assert_eq!(w.emu.token_requests(), first, "the second kubectl run is served from entratool's cache");
     // v1beta1
     assert_ok(&w.tool(
         "kubectl",
@@ -308,16 +196,7 @@ fn kubectl_uses_the_exec_plugin_v1_and_v1beta1() {
     assert_ok(&get(&w));
     assert!(counts.authorized.load(Ordering::SeqCst) >= 3);
     // A token for another audience is refused by the API server.
-    assert_ok(&w.env.run(&[
-        "setup",
-        "kubectl",
-        "-p",
-        "k",
-        "--kubeconfig",
-        kcs,
-        "--server-id",
-        DEVOPS_AUD,
-    ]));
+    assert_ok(&w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs, "--server-id", DEVOPS_AUD]));
     let out = get(&w);
     assert!(!out.status.success(), "{}", stdout(&out));
     assert!(counts.unauthorized.load(Ordering::SeqCst) >= 1);
@@ -334,9 +213,7 @@ fn skopeo_inspects_through_the_docker_helper_and_acr_exchange() {
     let docker_dir = w.env.path().join("docker");
     let mut env_docker = w.env.envs.clone();
     env_docker.push(("DOCKER_CONFIG".into(), docker_dir.display().to_string()));
-    let mut setup = w
-        .env
-        .cmd(&["setup", "docker", "-p", "acr", "--registry", &registry.host]);
+    let mut setup = w.env.cmd(&["setup", "docker", "-p", "acr", "--registry", &registry.host]);
     setup.env("DOCKER_CONFIG", &docker_dir);
     assert_ok(&setup.output().unwrap());
     let auth = docker_dir.join("config.json");
@@ -349,14 +226,7 @@ fn skopeo_inspects_through_the_docker_helper_and_acr_exchange() {
     let inspect = || {
         w.tool(
             "skopeo",
-            &[
-                "inspect",
-                "--authfile",
-                auth.to_str().unwrap(),
-                "--cert-dir",
-                certs.to_str().unwrap(),
-                &image,
-            ],
+            &["inspect", "--authfile", auth.to_str().unwrap(), "--cert-dir", certs.to_str().unwrap(), &image],
             w.env.path(),
         )
     };
@@ -366,11 +236,7 @@ fn skopeo_inspects_through_the_docker_helper_and_acr_exchange() {
     assert_eq!(v["Architecture"], "amd64");
     assert_eq!(registry.counts.exchanges.load(Ordering::SeqCst), 1);
     assert_ok(&inspect());
-    assert_eq!(
-        registry.counts.exchanges.load(Ordering::SeqCst),
-        1,
-        "the second inspect makes no new exchange"
-    );
+    assert_eq!(registry.counts.exchanges.load(Ordering::SeqCst), 1, "the second inspect makes no new exchange");
     let _ = env_docker;
 }
 
@@ -378,10 +244,7 @@ fn skopeo_inspects_through_the_docker_helper_and_acr_exchange() {
 fn azure_identity_cli_credential_gets_entratools_token_through_the_az_shim() {
     let Some(python) = python() else { return };
     let w = world();
-    w.profile(
-        "sdk",
-        &["--subscription-id", "11111111-2222-3333-4444-555555555555"],
-    );
+    w.profile("sdk", &["--subscription-id", "11111111-2222-3333-4444-555555555555"]);
     let script = "import json\nfrom azure.identity import AzureCliCredential\n\
                   t = AzureCliCredential().get_token('https://management.azure.com/.default')\n\
                   print(json.dumps({'token': t.token, 'expires_on': t.expires_on}))";
@@ -398,10 +261,7 @@ fn azure_identity_cli_credential_gets_entratools_token_through_the_az_shim() {
     .unwrap();
     assert_eq!(got["token"], ours["accessToken"]);
     assert_eq!(got["expires_on"], ours["expires_on"]);
-    assert_eq!(
-        jwt_part(got["token"].as_str().unwrap(), 1)["aud"],
-        "https://management.azure.com"
-    );
+    assert_eq!(jwt_part(got["token"].as_str().unwrap(), 1)["aud"], "https://management.azure.com");
     let _ = &w.bin;
 }
 
@@ -409,18 +269,12 @@ fn python() -> Option<PathBuf> {
     let p = std::env::var_os("ENTRATOOL_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
-    let ok = Command::new(&p)
-        .args(["-c", "import azure.identity"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let ok = Command::new(&p).args(["-c", "import azure.identity"]).output().is_ok_and(|o| o.status.success());
     if ok {
         return Some(p);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{} with azure-identity is required under CI=true (.ci/run makes it)",
-            p.display()
-        );
+        panic!("{} with azure-identity is required under CI=true (.ci/run makes it)", p.display());
     }
     None
 }

@@ -16,18 +16,7 @@ fn cert_env() -> (Env, std::path::PathBuf) {
 }
 
 fn create(env: &Env, name: &str, pfx: &std::path::Path) -> std::process::Output {
-    env.run(&[
-        "config",
-        "create",
-        "--name",
-        name,
-        "--client-id",
-        CLIENT,
-        "--tenant-id",
-        TENANT,
-        "--certificate",
-        pfx.to_str().unwrap(),
-    ])
+    env.run(&create_args(name, TENANT, &["--certificate", pfx.to_str().unwrap()]))
 }
 
 #[test]
@@ -35,13 +24,8 @@ fn create_list_show_edit_export_import_delete() {
     let (env, pfx) = cert_env();
     let out = create(&env, "production-service", &pfx);
     assert_ok(&out);
-    assert_eq!(
-        stdout(&out),
-        "✓ Profile 'production-service' created successfully\n"
-    );
-    let file: Value =
-        serde_json::from_slice(&std::fs::read(env.config_dir().join("profiles.json")).unwrap())
-            .unwrap();
+    assert_eq!(stdout(&out), "✓ Profile 'production-service' created successfully\n");
+    let file: Value = serde_json::from_slice(&std::fs::read(env.config_dir().join("profiles.json")).unwrap()).unwrap();
     assert_eq!(file["defaultProfile"], "production-service");
     let p = &file["profiles"][0];
     assert_eq!(p["useCertificate"], true);
@@ -49,17 +33,9 @@ fn create_list_show_edit_export_import_delete() {
     assert_eq!(p["scope"], GRAPH);
 
     let table = stdout(&env.run(&["config", "list"]));
-    assert!(
-        table.contains("NAME")
-            && table.contains("production-service")
-            && table.contains("certificate"),
-        "{table}"
-    );
+    assert!(table.contains("NAME") && table.contains("production-service") && table.contains("certificate"), "{table}");
     let shown = stdout(&env.run(&["config", "show", "-p", "production-service"]));
-    assert!(
-        shown.contains(CLIENT) && shown.contains("login.microsoftonline.com"),
-        "{shown}"
-    );
+    assert!(shown.contains(CLIENT) && shown.contains("login.microsoftonline.com"), "{shown}");
 
     assert_ok(&env.run(&[
         "config",
@@ -71,51 +47,27 @@ fn create_list_show_edit_export_import_delete() {
         "--match",
         "https://dev.azure.com/contoso",
     ]));
-    let j: Value = serde_json::from_str(&stdout(&env.run(&[
-        "config",
-        "show",
-        "-p",
-        "production-service",
-        "--output",
-        "json",
-    ])))
-    .unwrap();
+    let j: Value =
+        serde_json::from_str(&stdout(&env.run(&["config", "show", "-p", "production-service", "--output", "json"])))
+            .unwrap();
     assert_eq!(j["scope"], "https://management.azure.com/.default");
     assert_eq!(j["clientId"], CLIENT, "unchanged fields stay");
     assert_eq!(j["match"], json!(["https://dev.azure.com/contoso"]));
 
     let export = env.path().join("backup.json");
-    assert_ok(&env.run(&[
-        "config",
-        "export",
-        "-p",
-        "production-service",
-        "-o",
-        export.to_str().unwrap(),
-    ]));
+    assert_ok(&env.run(&["config", "export", "-p", "production-service", "-o", export.to_str().unwrap()]));
     let exported = std::fs::read_to_string(&export).unwrap();
     assert!(!exported.contains(PASSWORD));
     assert_eq!(serde_json::from_str::<Value>(&exported).unwrap(), j);
     let out = env.run(&["config", "import", "-i", export.to_str().unwrap()]);
     assert_exit(&out, 3);
     assert!(stderr(&out).contains("--name"));
-    assert_ok(&env.run(&[
-        "config",
-        "import",
-        "-i",
-        export.to_str().unwrap(),
-        "--name",
-        "copy",
-    ]));
+    assert_ok(&env.run(&["config", "import", "-i", export.to_str().unwrap(), "--name", "copy"]));
 
     assert_ok(&env.run(&["config", "delete", "-p", "production-service"]));
-    let list: Value =
-        serde_json::from_str(&stdout(&env.run(&["config", "list", "--output", "json"]))).unwrap();
+    let list: Value = serde_json::from_str(&stdout(&env.run(&["config", "list", "--output", "json"]))).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
-    assert_exit(
-        &env.run(&["config", "delete", "-p", "production-service"]),
-        3,
-    );
+    assert_exit(&env.run(&["config", "delete", "-p", "production-service"]), 3);
 }
 
 #[test]
@@ -125,15 +77,11 @@ fn bare_array_layout_is_read_and_rewritten_as_object_keeping_unknown_fields() {
     let old = json!([{"name": "legacy", "clientId": CLIENT, "tenantId": TENANT, "authMethod": "ClientSecret",
         "color": "blue", "match": [{"pattern": "*.azurecr.io", "scope": "https://containerregistry.azure.net/.default", "note": "x"}]}]);
     std::fs::write(env.config_dir().join("profiles.json"), old.to_string()).unwrap();
-    let shown: Value = serde_json::from_str(&stdout(
-        &env.run(&["config", "show", "-p", "legacy", "--output", "json"]),
-    ))
-    .unwrap();
+    let shown: Value =
+        serde_json::from_str(&stdout(&env.run(&["config", "show", "-p", "legacy", "--output", "json"]))).unwrap();
     assert_eq!(shown["color"], "blue");
     assert_ok(&create(&env, "new", &pfx));
-    let file: Value =
-        serde_json::from_slice(&std::fs::read(env.config_dir().join("profiles.json")).unwrap())
-            .unwrap();
+    let file: Value = serde_json::from_slice(&std::fs::read(env.config_dir().join("profiles.json")).unwrap()).unwrap();
     assert!(file.is_object());
     assert_eq!(file["profiles"][0]["color"], "blue");
     assert_eq!(file["profiles"][0]["authMethod"], "ClientSecret");
@@ -148,25 +96,13 @@ fn malformed_profiles_json_is_never_overwritten() {
     let path = env.config_dir().join("profiles.json");
     let broken = b"{\n  \"profiles\": [\n    {\"name\": \"a\",, }\n  ]\n}\n";
     std::fs::write(&path, broken).unwrap();
-    for args in [
-        vec!["config", "list"],
-        vec!["get-token", "-p", "a"],
-        vec!["config", "delete", "-p", "a"],
-    ] {
+    for args in [vec!["config", "list"], vec!["get-token", "-p", "a"], vec!["config", "delete", "-p", "a"]] {
         let out = env.run(&args);
         assert_exit(&out, 3);
-        assert!(
-            stderr(&out).contains(&format!("{}:3:", path.display())),
-            "{}",
-            stderr(&out)
-        );
+        assert!(stderr(&out).contains(&format!("{}:3:", path.display())), "{}", stderr(&out));
     }
     assert_exit(&create(&env, "b", &pfx), 3);
-    assert_eq!(
-        std::fs::read(&path).unwrap(),
-        broken,
-        "byte for byte unchanged"
-    );
+    assert_eq!(std::fs::read(&path).unwrap(), broken, "byte for byte unchanged");
 }
 
 #[test]
@@ -183,62 +119,24 @@ fn unknown_profile_lists_the_known_ones() {
 fn certificate_problems_exit_4_with_the_contract_messages() {
     let (mut env, pfx) = cert_env();
     let missing = env.path().join("nope.pfx");
-    let out = env.run(&[
-        "config",
-        "create",
-        "--name",
-        "m",
-        "--client-id",
-        CLIENT,
-        "--tenant-id",
-        TENANT,
-        "--certificate",
-        missing.to_str().unwrap(),
-    ]);
+    let out = env.run(&create_args("m", TENANT, &["--certificate", missing.to_str().unwrap()]));
     assert_exit(&out, 4);
     assert!(stderr(&out).contains(&format!("Certificate not found: {}", missing.display())));
     let corrupt = env.path().join("corrupt.pfx");
     std::fs::write(&corrupt, [0x30, 0x82, 0x01, 0x00, 0xde, 0xad, 0xbe, 0xef]).unwrap();
-    let out = env.run(&[
-        "config",
-        "create",
-        "--name",
-        "c",
-        "--client-id",
-        CLIENT,
-        "--tenant-id",
-        TENANT,
-        "--certificate",
-        corrupt.to_str().unwrap(),
-    ]);
+    let out = env.run(&create_args("c", TENANT, &["--certificate", corrupt.to_str().unwrap()]));
     assert_exit(&out, 4);
-    assert!(
-        stderr(&out).contains("cannot read the certificate"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("cannot read the certificate"), "{}", stderr(&out));
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", "not-it");
     let out = create(&env, "w", &pfx);
     assert_exit(&out, 4);
-    assert!(
-        stderr(&out).contains(&format!(
-            "Invalid certificate password for {}",
-            pfx.display()
-        )),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains(&format!("Invalid certificate password for {}", pfx.display())), "{}", stderr(&out));
     assert!(!stderr(&out).contains("not-it"));
     // Without any password: exit 4 naming both fixes.
-    env.envs
-        .retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
+    env.envs.retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
     let out = create(&env, "n", &pfx);
     assert_exit(&out, 4);
-    assert!(
-        stderr(&out).contains("--password-stdin"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("--password-stdin"), "{}", stderr(&out));
     // Nothing was saved by any of these.
     assert!(!env.config_dir().join("profiles.json").exists());
     // A profile whose file vanished later: exit 4 on get-token.
@@ -255,11 +153,7 @@ fn certificate_problems_exit_4_with_the_contract_messages() {
 #[test]
 fn invalid_fields_are_rejected_before_saving() {
     let (env, pfx) = cert_env();
-    for (flag, value) in [
-        ("--client-id", "not-a-guid"),
-        ("--tenant-id", "common"),
-        ("--name", "bad name!"),
-    ] {
+    for (flag, value) in [("--client-id", "not-a-guid"), ("--tenant-id", "common"), ("--name", "bad name!")] {
         let mut args = vec![
             "config",
             "create",
@@ -278,20 +172,11 @@ fn invalid_fields_are_rejected_before_saving() {
         assert_exit(&out, 2);
         assert!(stderr(&out).contains(value), "{}", stderr(&out));
     }
-    let out = env.run(&[
-        "config",
-        "create",
-        "--name",
+    let out = env.run(&create_args(
         "ok",
-        "--client-id",
-        CLIENT,
-        "--tenant-id",
         TENANT,
-        "--certificate",
-        pfx.to_str().unwrap(),
-        "--authority-host",
-        "http://login.example.com",
-    ]);
+        &["--certificate", pfx.to_str().unwrap(), "--authority-host", "http://login.example.com"],
+    ));
     assert_exit(&out, 3);
     assert!(stderr(&out).contains("https only"));
     assert!(!env.config_dir().join("profiles.json").exists());
@@ -311,21 +196,11 @@ fn password_stdin_goes_to_the_kernel_keyring_and_delete_removes_it() {
     env.set("ENTRATOOL_KEYRING", "keyutils");
     let name = format!("kr-{}", uuid::Uuid::new_v4().simple());
     let out = env.run_stdin(
-        &[
-            "config",
-            "create",
-            "--name",
+        &create_args(
             &name,
-            "--client-id",
-            CLIENT,
-            "--tenant-id",
             TENANT,
-            "--certificate",
-            pfx.to_str().unwrap(),
-            "--authority-host",
-            &emu.url,
-            "--password-stdin",
-        ],
+            &["--certificate", pfx.to_str().unwrap(), "--authority-host", &emu.url, "--password-stdin"],
+        ),
         &format!("{PASSWORD}\n"),
     );
     assert_ok(&out);
@@ -335,52 +210,24 @@ fn password_stdin_goes_to_the_kernel_keyring_and_delete_removes_it() {
     // No secret in any file of ours.
     for dir in [env.config_dir(), env.cache_dir()] {
         for e in std::fs::read_dir(dir).unwrap() {
-            assert!(
-                !std::fs::read_to_string(e.unwrap().path())
-                    .unwrap_or_default()
-                    .contains(PASSWORD)
-            );
+            assert!(!std::fs::read_to_string(e.unwrap().path()).unwrap_or_default().contains(PASSWORD));
         }
     }
     assert_ok(&env.run(&["config", "delete", "-p", &name]));
     // Recreate without a password: the old one must be gone.
-    let out = env.run(&[
-        "config",
-        "create",
-        "--name",
-        &name,
-        "--client-id",
-        CLIENT,
-        "--tenant-id",
-        TENANT,
-        "--certificate",
-        pfx.to_str().unwrap(),
-    ]);
+    let out = env.run(&create_args(&name, TENANT, &["--certificate", pfx.to_str().unwrap()]));
     assert_exit(&out, 4);
     // ENTRATOOL_KEYRING=none with no environment secret names both fixes.
     env.set("ENTRATOOL_KEYRING", "none");
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
-    assert_ok(&env.run(&[
-        "config",
-        "create",
-        "--name",
+    assert_ok(&env.run(&create_args(
         &name,
-        "--client-id",
-        CLIENT,
-        "--tenant-id",
         TENANT,
-        "--certificate",
-        pfx.to_str().unwrap(),
-        "--authority-host",
-        &emu.url,
-    ]));
-    env.envs
-        .retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
+        &["--certificate", pfx.to_str().unwrap(), "--authority-host", &emu.url],
+    )));
+    env.envs.retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
     let out = env.run(&["get-token", "-p", &name]);
     assert_exit(&out, 4);
     let err = stderr(&out);
-    assert!(
-        err.contains("ENTRATOOL_CERTIFICATE_PASSWORD") && err.contains("--password-stdin"),
-        "{err}"
-    );
+    assert!(err.contains("ENTRATOOL_CERTIFICATE_PASSWORD") && err.contains("--password-stdin"), "{err}");
 }

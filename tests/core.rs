@@ -28,12 +28,7 @@ fn setup() -> Setup {
     emu.register(&[&cert.cert_pem], &["the-secret"]);
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     env.create_cert_profile("p", &pfx, &emu, &[]);
-    Setup {
-        emu,
-        env,
-        cert,
-        pfx,
-    }
+    Setup { emu, env, cert, pfx }
 }
 
 fn token_of(out: &std::process::Output) -> String {
@@ -53,16 +48,10 @@ fn ps256_assertion_is_exactly_as_specified() {
     let h = &ev["assertionHeader"];
     assert_eq!(h["alg"], "PS256");
     assert_eq!(h["typ"], "JWT");
-    assert_eq!(
-        h["x5t#S256"],
-        b64url_digest(&s.cert.cert, MessageDigest::sha256())
-    );
+    assert_eq!(h["x5t#S256"], b64url_digest(&s.cert.cert, MessageDigest::sha256()));
     assert!(h.get("x5t").is_none() && h.get("x5c").is_none(), "{h}");
     let c = &ev["assertionClaims"];
-    assert_eq!(
-        c["aud"],
-        format!("{}/{TENANT}/oauth2/v2.0/token", s.emu.url)
-    );
+    assert_eq!(c["aud"], format!("{}/{TENANT}/oauth2/v2.0/token", s.emu.url));
     assert_eq!(c["iss"], CLIENT);
     assert_eq!(c["sub"], CLIENT);
     assert_eq!(c["nbf"], c["iat"]);
@@ -75,14 +64,7 @@ fn ps256_assertion_is_exactly_as_specified() {
 #[test]
 fn rs256_sends_sha1_x5t() {
     let s = setup();
-    assert_ok(&s.env.run(&[
-        "config",
-        "edit",
-        "-p",
-        "p",
-        "--assertion-algorithm",
-        "RS256",
-    ]));
+    assert_ok(&s.env.run(&["config", "edit", "-p", "p", "--assertion-algorithm", "RS256"]));
     token_of(&s.env.run(&["get-token", "-p", "p"]));
     let h = s.emu.last_event()["assertionHeader"].clone();
     assert_eq!(h["alg"], "RS256");
@@ -112,20 +94,11 @@ fn subject_name_issuer_auth_sends_x5c_leaf_first() {
     assert!(stderr(&out).contains("AADSTS700027"));
     assert_ok(&env.run(&["config", "edit", "-p", "sni", "--send-certificate-chain"]));
     token_of(&env.run(&["get-token", "-p", "sni"]));
-    let x5c = emu.last_event()["assertionHeader"]["x5c"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let x5c = emu.last_event()["assertionHeader"]["x5c"].as_array().unwrap().clone();
     assert_eq!(x5c.len(), 2);
     use base64::Engine;
-    let first = base64::engine::general_purpose::STANDARD
-        .decode(x5c[0].as_str().unwrap())
-        .unwrap();
-    assert_eq!(
-        first,
-        leaf.cert.to_der().unwrap(),
-        "leaf first, standard base64 DER"
-    );
+    let first = base64::engine::general_purpose::STANDARD.decode(x5c[0].as_str().unwrap()).unwrap();
+    assert_eq!(first, leaf.cert.to_der().unwrap(), "leaf first, standard base64 DER");
 }
 
 #[test]
@@ -144,14 +117,7 @@ fn every_certificate_format_gets_a_token() {
         &cert,
         &des3,
         PASSWORD,
-        &[
-            "-certpbe",
-            "PBE-SHA1-3DES",
-            "-keypbe",
-            "PBE-SHA1-3DES",
-            "-macalg",
-            "sha1",
-        ],
+        &["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"],
         None,
     );
     let nopass = dir.join("nopass.pfx");
@@ -164,10 +130,7 @@ fn every_certificate_format_gets_a_token() {
     let enc_key = dir.join("enc.key.pem");
     let pem = cert
         .key
-        .private_key_to_pem_pkcs8_passphrase(
-            openssl::symm::Cipher::aes_256_cbc(),
-            PASSWORD.as_bytes(),
-        )
+        .private_key_to_pem_pkcs8_passphrase(openssl::symm::Cipher::aes_256_cbc(), PASSWORD.as_bytes())
         .unwrap();
     std::fs::write(&enc_key, pem).unwrap();
     // Legacy RC2 really is RC2 (so the legacy provider path is exercised).
@@ -178,38 +141,14 @@ fn every_certificate_format_gets_a_token() {
         .arg(&legacy)
         .output()
         .unwrap();
-    assert!(
-        String::from_utf8_lossy(&info.stderr).contains("RC2"),
-        "{}",
-        String::from_utf8_lossy(&info.stderr)
-    );
+    assert!(String::from_utf8_lossy(&info.stderr).contains("RC2"), "{}", String::from_utf8_lossy(&info.stderr));
 
     let cases: Vec<(&str, Vec<String>, bool)> = vec![
-        (
-            "modern",
-            vec!["--certificate".into(), modern.display().to_string()],
-            true,
-        ),
-        (
-            "legacy",
-            vec!["--certificate".into(), legacy.display().to_string()],
-            true,
-        ),
-        (
-            "des3",
-            vec!["--certificate".into(), des3.display().to_string()],
-            true,
-        ),
-        (
-            "nopass",
-            vec!["--certificate".into(), nopass.display().to_string()],
-            false,
-        ),
-        (
-            "combined",
-            vec!["--certificate".into(), combined.display().to_string()],
-            false,
-        ),
+        ("modern", vec!["--certificate".into(), modern.display().to_string()], true),
+        ("legacy", vec!["--certificate".into(), legacy.display().to_string()], true),
+        ("des3", vec!["--certificate".into(), des3.display().to_string()], true),
+        ("nopass", vec!["--certificate".into(), nopass.display().to_string()], false),
+        ("combined", vec!["--certificate".into(), combined.display().to_string()], false),
         (
             "split",
             vec![
@@ -222,24 +161,12 @@ fn every_certificate_format_gets_a_token() {
         ),
     ];
     for (name, args, needs_password) in cases {
-        let mut full = vec![
-            "config",
-            "create",
-            "--name",
-            name,
-            "--client-id",
-            CLIENT,
-            "--tenant-id",
-            TENANT,
-            "--authority-host",
-            &emu.url,
-        ];
+        let mut full = create_args(name, TENANT, &["--authority-host", &emu.url]);
         full.extend(args.iter().map(String::as_str));
         if needs_password {
             env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
         } else {
-            env.envs
-                .retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
+            env.envs.retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
         }
         assert_ok(&env.run(&full));
         let token = token_of(&env.run(&["get-token", "-p", name, "--output", "token"]));
@@ -249,69 +176,32 @@ fn every_certificate_format_gets_a_token() {
     let certs_dir = env.config_dir().join("certs");
     std::fs::create_dir_all(&certs_dir).unwrap();
     std::fs::copy(&modern, certs_dir.join("mine.pfx")).unwrap();
-    let thumb: String = cert
-        .cert
-        .digest(MessageDigest::sha1())
-        .unwrap()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
+    let thumb: String = cert.cert.digest(MessageDigest::sha1()).unwrap().iter().map(|b| format!("{b:02X}")).collect();
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
-    assert_ok(&env.run(&[
-        "config",
-        "create",
-        "--name",
+    assert_ok(&env.run(&create_args(
         "bythumb",
-        "--client-id",
-        CLIENT,
-        "--tenant-id",
         TENANT,
-        "--authority-host",
-        &emu.url,
-        "--certificate-thumbprint",
-        &thumb,
-    ]));
+        &["--authority-host", &emu.url, "--certificate-thumbprint", &thumb],
+    )));
     token_of(&env.run(&["get-token", "-p", "bythumb"]));
     let info = env.run(&["cert", "info", "-p", "bythumb", "--output", "json"]);
     let v: Value = serde_json::from_str(&stdout(&info)).unwrap();
     assert_eq!(v["thumbprint"], thumb);
     assert_eq!(v["keyType"], "RSA");
     assert_eq!(v["keySize"], 2048);
-    assert_eq!(
-        v["x5t#S256"],
-        b64url_digest(&cert.cert, MessageDigest::sha256())
-    );
+    assert_eq!(v["x5t#S256"], b64url_digest(&cert.cert, MessageDigest::sha256()));
 }
 
 #[test]
 fn client_secret_auth_and_its_rejection() {
     let s = setup();
     let mut env = s.env;
-    env.envs
-        .retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
+    env.envs.retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
     // With no keyring a secret cannot be stored, and nothing is saved.
-    let out = env.run_stdin(
-        &[
-            "config",
-            "create",
-            "--name",
-            "sec",
-            "--client-id",
-            CLIENT,
-            "--tenant-id",
-            DOMAIN,
-            "--authority-host",
-            &s.emu.url,
-            "--secret-stdin",
-        ],
-        "the-secret\n",
-    );
+    let out =
+        env.run_stdin(&create_args("sec", DOMAIN, &["--authority-host", &s.emu.url, "--secret-stdin"]), "the-secret\n");
     assert_exit(&out, 4);
-    assert!(
-        stderr(&out).contains("ENTRATOOL_KEYRING=none"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("ENTRATOOL_KEYRING=none"), "{}", stderr(&out));
     assert_exit(&env.run(&["config", "show", "-p", "sec"]), 3);
     // A secret profile from an export; the secret from the environment.
     let file = env.path().join("sec.json");
@@ -326,18 +216,12 @@ fn client_secret_auth_and_its_rejection() {
     let out = env.run(&["get-token", "-p", "sec"]);
     assert_exit(&out, 4);
     let err = stderr(&out);
-    assert!(
-        err.contains("ENTRATOOL_CLIENT_SECRET") && err.contains("--secret-stdin"),
-        "{err}"
-    );
+    assert!(err.contains("ENTRATOOL_CLIENT_SECRET") && err.contains("--secret-stdin"), "{err}");
     env.set("ENTRATOOL_CLIENT_SECRET", "Wr0ngS3cretValue");
     let out = env.run(&["get-token", "-p", "sec"]);
     assert_exit(&out, 5);
     assert!(stderr(&out).contains("AADSTS7000215"), "{}", stderr(&out));
-    assert!(
-        !stderr(&out).contains("Wr0ngS3cretValue"),
-        "the secret must not be echoed"
-    );
+    assert!(!stderr(&out).contains("Wr0ngS3cretValue"), "the secret must not be echoed");
     env.set("ENTRATOOL_CLIENT_SECRET", "the-secret");
     let token = token_of(&env.run(&["get-token", "-p", "sec"]));
     assert_eq!(jwt_part(&token, 1)["appid"], CLIENT);
@@ -353,66 +237,32 @@ fn every_output_format_has_its_exact_shape() {
     let header = stdout(&s.env.run(&["get-token", "-p", "p", "--output", "header"]));
     assert_eq!(header, format!("Authorization: Bearer {tok}\n"));
 
-    let j: Value =
-        serde_json::from_str(&stdout(&s.env.run(&["get-token", "-p", "p", "-o", "json"]))).unwrap();
+    let j: Value = serde_json::from_str(&stdout(&s.env.run(&["get-token", "-p", "p", "-o", "json"]))).unwrap();
     let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        [
-            "accessToken",
-            "tokenType",
-            "expiresOn",
-            "expires_on",
-            "scope",
-            "profile",
-            "tenantId",
-            "clientId"
-        ]
+        ["accessToken", "tokenType", "expiresOn", "expires_on", "scope", "profile", "tenantId", "clientId"]
     );
     let exp = j["expires_on"].as_i64().unwrap();
-    let rfc = chrono::DateTime::from_timestamp(exp, 0)
-        .unwrap()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string();
+    let rfc = chrono::DateTime::from_timestamp(exp, 0).unwrap().format("%Y-%m-%dT%H:%M:%SZ").to_string();
     assert_eq!(j["expiresOn"], rfc);
     assert_eq!(j["accessToken"], tok);
     assert_eq!(j["tokenType"], "Bearer");
-    assert_eq!(
-        (j["scope"].as_str(), j["profile"].as_str()),
-        (Some(GRAPH), Some("p"))
-    );
-    assert_eq!(
-        (j["tenantId"].as_str(), j["clientId"].as_str()),
-        (Some(TENANT), Some(CLIENT))
-    );
+    assert_eq!((j["scope"].as_str(), j["profile"].as_str()), (Some(GRAPH), Some("p")));
+    assert_eq!((j["tenantId"].as_str(), j["clientId"].as_str()), (Some(TENANT), Some(CLIENT)));
 
     let mut env = Env::new();
     env.envs = s.env.envs.clone();
     env.set("TZ", "Asia/Kolkata");
-    let az: Value =
-        serde_json::from_str(&stdout(&env.run(&["get-token", "-p", "p", "-o", "az"]))).unwrap();
+    let az: Value = serde_json::from_str(&stdout(&env.run(&["get-token", "-p", "p", "-o", "az"]))).unwrap();
     let keys: Vec<&str> = az.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(
-        keys,
-        [
-            "accessToken",
-            "expiresOn",
-            "expires_on",
-            "tenant",
-            "tokenType"
-        ]
-    );
+    assert_eq!(keys, ["accessToken", "expiresOn", "expires_on", "tenant", "tokenType"]);
     let local = chrono::DateTime::from_timestamp(exp, 0).unwrap() + chrono::Duration::minutes(330);
-    assert_eq!(
-        az["expiresOn"],
-        local.format("%Y-%m-%d %H:%M:%S.000000").to_string(),
-        "local time, %f"
-    );
+    assert_eq!(az["expiresOn"], local.format("%Y-%m-%d %H:%M:%S.000000").to_string(), "local time, %f");
     assert_eq!(az["expires_on"], exp);
     assert_eq!(az["tenant"], TENANT);
 
-    let azd: Value =
-        serde_json::from_str(&stdout(&s.env.run(&["get-token", "-p", "p", "-o", "azd"]))).unwrap();
+    let azd: Value = serde_json::from_str(&stdout(&s.env.run(&["get-token", "-p", "p", "-o", "azd"]))).unwrap();
     assert_eq!(azd, json!({"token": tok, "expiresOn": rfc}));
 
     for (info, version) in [
@@ -425,9 +275,7 @@ fn every_output_format_has_its_exact_shape() {
             "client.authentication.k8s.io/v1",
         ),
         (
-            Some(
-                r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{}}"#,
-            ),
+            Some(r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{}}"#),
             "client.authentication.k8s.io/v1beta1",
         ),
     ] {
@@ -449,17 +297,11 @@ fn every_output_format_has_its_exact_shape() {
         assert_eq!(v["apiVersion"], version);
         assert_eq!(v["kind"], "ExecCredential");
         let t = v["status"]["token"].as_str().unwrap();
-        assert_eq!(
-            jwt_part(t, 1)["aud"],
-            "6dae42f8-4368-4678-94ff-3960e28e3630"
-        );
+        assert_eq!(jwt_part(t, 1)["aud"], "6dae42f8-4368-4678-94ff-3960e28e3630");
         let ts = v["status"]["expirationTimestamp"].as_str().unwrap();
         assert!(chrono::DateTime::parse_from_rfc3339(ts).is_ok());
     }
-    for bad in [
-        "{not json",
-        r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#,
-    ] {
+    for bad in ["{not json", r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#] {
         let out = s
             .env
             .cmd(&["get-token", "-p", "p", "-o", "exec-credential"])
@@ -475,39 +317,25 @@ fn every_output_format_has_its_exact_shape() {
 #[test]
 fn scope_choice_and_profile_choice() {
     let s = setup();
-    let t = token_of(&s.env.run(&[
-        "get-token",
-        "-p",
-        "p",
-        "--scope",
-        "https://management.azure.com/.default",
-    ]));
+    let t = token_of(&s.env.run(&["get-token", "-p", "p", "--scope", "https://management.azure.com/.default"]));
     assert_eq!(jwt_part(&t, 1)["aud"], "https://management.azure.com");
     // ENTRATOOL_PROFILE, then defaultProfile.
     let mut env = Env::new();
     env.envs = s.env.envs.clone();
-    assert_ok(&env.run(&[
-        "config",
-        "create",
-        "--name",
+    assert_ok(&env.run(&create_args(
         "other",
-        "--client-id",
-        CLIENT,
-        "--tenant-id",
         TENANT,
-        "--authority-host",
-        &s.emu.url,
-        "--certificate",
-        s.pfx.to_str().unwrap(),
-        "--scope",
-        "https://vault.azure.net/.default",
-    ]));
+        &[
+            "--authority-host",
+            &s.emu.url,
+            "--certificate",
+            s.pfx.to_str().unwrap(),
+            "--scope",
+            "https://vault.azure.net/.default",
+        ],
+    )));
     let t = token_of(&env.run(&["get-token"]));
-    assert_eq!(
-        jwt_part(&t, 1)["aud"],
-        "https://graph.microsoft.com",
-        "defaultProfile is the first one created"
-    );
+    assert_eq!(jwt_part(&t, 1)["aud"], "https://graph.microsoft.com", "defaultProfile is the first one created");
     env.set("ENTRATOOL_PROFILE", "other");
     let t = token_of(&env.run(&["get-token"]));
     assert_eq!(jwt_part(&t, 1)["aud"], "https://vault.azure.net");
@@ -519,11 +347,7 @@ fn cache_reuses_refreshes_and_rekeys() {
     let t1 = token_of(&s.env.run(&["get-token", "-p", "p"]));
     let t2 = token_of(&s.env.run(&["get-token", "-p", "p"]));
     assert_eq!(t1, t2);
-    assert_eq!(
-        s.emu.token_requests(),
-        1,
-        "second call served from the cache"
-    );
+    assert_eq!(s.emu.token_requests(), 1, "second call served from the cache");
     let t3 = token_of(&s.env.run(&["get-token", "-p", "p", "--force-refresh"]));
     assert_ne!(t1, t3);
     assert_eq!(s.emu.token_requests(), 2);
@@ -555,16 +379,10 @@ fn cache_reuses_refreshes_and_rekeys() {
     token_of(&s.env.run(&["get-token", "-p", "p"]));
     assert_eq!(s.emu.token_requests(), 4);
     let h = s.emu.last_event()["assertionHeader"].clone();
-    assert_eq!(
-        h["x5t#S256"],
-        b64url_digest(&newer.cert, MessageDigest::sha256())
-    );
+    assert_eq!(h["x5t#S256"], b64url_digest(&newer.cert, MessageDigest::sha256()));
     // cache list shows it without the token; cache clear empties it.
     let list = stdout(&s.env.run(&["cache", "list"]));
-    assert!(
-        list.contains("graph.microsoft.com") && !list.contains(&t4[..20]),
-        "{list}"
-    );
+    assert!(list.contains("graph.microsoft.com") && !list.contains(&t4[..20]), "{list}");
     assert_ok(&s.env.run(&["cache", "clear", "-p", "p"]));
     token_of(&s.env.run(&["get-token", "-p", "p"]));
     assert_eq!(s.emu.token_requests(), 5);
@@ -581,8 +399,7 @@ fn near_expiry_and_refresh_in() {
     token_of(&s.env.run(&["get-token", "-p", "p", "--min-validity", "60"]));
     assert_eq!(s.emu.token_requests(), 2, "--min-validity 60 accepts it");
     // refresh_in: renewed once it has passed, though far from expiry.
-    s.emu
-        .settings(json!({"tokenLifetime": 3599, "refreshIn": 1}));
+    s.emu.settings(json!({"tokenLifetime": 3599, "refreshIn": 1}));
     token_of(&s.env.run(&["get-token", "-p", "p", "--force-refresh"]));
     assert_eq!(s.emu.token_requests(), 3);
     std::thread::sleep(std::time::Duration::from_millis(2100));
@@ -598,11 +415,7 @@ fn entra_down_serves_a_still_valid_token_with_a_warning() {
     s.emu.fault("503", 4, Some(0), None);
     let out = s.env.run(&["get-token", "-p", "p"]);
     assert_eq!(token_of(&out), t1);
-    assert!(
-        stderr(&out).contains("warning:") && stderr(&out).contains("serving the cached token"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("warning:") && stderr(&out).contains("serving the cached token"), "{}", stderr(&out));
     s.emu.fault("503", 4, Some(0), None);
     let out = s.env.run(&["get-token", "-p", "p", "--silent"]);
     assert_eq!(token_of(&out), t1);
@@ -622,10 +435,7 @@ fn forty_concurrent_cold_callers_make_one_request() {
                 .unwrap()
         })
         .collect();
-    let tokens: Vec<String> = children
-        .into_iter()
-        .map(|c| token_of(&c.wait_with_output().unwrap()))
-        .collect();
+    let tokens: Vec<String> = children.into_iter().map(|c| token_of(&c.wait_with_output().unwrap())).collect();
     assert_eq!(s.emu.token_requests(), 1);
     assert!(tokens.iter().all(|t| t == &tokens[0]));
 }
@@ -637,18 +447,7 @@ fn twenty_concurrent_creates_keep_every_profile() {
         .map(|i| {
             let name = format!("c{i}");
             s.env
-                .cmd(&[
-                    "config",
-                    "create",
-                    "--name",
-                    &name,
-                    "--client-id",
-                    CLIENT,
-                    "--tenant-id",
-                    TENANT,
-                    "--certificate",
-                    s.pfx.to_str().unwrap(),
-                ])
+                .cmd(&create_args(&name, TENANT, &["--certificate", s.pfx.to_str().unwrap()]))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -658,19 +457,10 @@ fn twenty_concurrent_creates_keep_every_profile() {
     for c in children {
         assert_ok(&c.wait_with_output().unwrap());
     }
-    let list: Value =
-        serde_json::from_str(&stdout(&s.env.run(&["config", "list", "--output", "json"]))).unwrap();
-    let names: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let list: Value = serde_json::from_str(&stdout(&s.env.run(&["config", "list", "--output", "json"]))).unwrap();
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     for i in 0..20 {
-        assert!(
-            names.contains(&format!("c{i}").as_str()),
-            "c{i} lost: {names:?}"
-        );
+        assert!(names.contains(&format!("c{i}").as_str()), "c{i} lost: {names:?}");
     }
     assert_eq!(names.len(), 21);
 }
@@ -687,10 +477,7 @@ fn retries_and_exit_codes_under_faults() {
     s.emu.fault("429", 1, Some(1), None);
     let started = std::time::Instant::now();
     token_of(&run(&[]));
-    assert!(
-        started.elapsed() >= std::time::Duration::from_millis(900),
-        "Retry-After honoured"
-    );
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "Retry-After honoured");
     assert_eq!(s.emu.token_requests(), 2);
     // A broken connection is retried.
     s.emu.fault("reset", 1, None, None);
@@ -717,26 +504,14 @@ fn retries_and_exit_codes_under_faults() {
     // Nothing listening: exit 6.
     let mut dead = Env::new();
     dead.envs = s.env.envs.clone();
-    dead.set(
-        "ENTRATOOL_CACHE_DIR",
-        dead.path().join("c").to_str().unwrap(),
-    );
+    dead.set("ENTRATOOL_CACHE_DIR", dead.path().join("c").to_str().unwrap());
     let cfg = dead.path().join("cfg");
     dead.set("ENTRATOOL_CONFIG_DIR", cfg.to_str().unwrap());
-    assert_ok(&dead.run(&[
-        "config",
-        "create",
-        "--name",
+    assert_ok(&dead.run(&create_args(
         "d",
-        "--client-id",
-        CLIENT,
-        "--tenant-id",
         TENANT,
-        "--authority-host",
-        "http://127.0.0.1:9",
-        "--certificate",
-        s.pfx.to_str().unwrap(),
-    ]));
+        &["--authority-host", "http://127.0.0.1:9", "--certificate", s.pfx.to_str().unwrap()],
+    )));
     assert_exit(&dead.run(&["get-token", "-p", "d"]), 6);
 }
 
@@ -746,19 +521,10 @@ fn aadsts_errors_carry_code_description_and_hint() {
     let stranger = make_cert(s.env.path(), "stranger", -1, 365, None, false);
     let pfx = s.env.path().join("stranger.pfx");
     make_pfx(&stranger, &pfx, PASSWORD, &[], None);
-    let out = s.env.run(&[
-        "get-token",
-        "-p",
-        "p",
-        "--certificate",
-        pfx.to_str().unwrap(),
-    ]);
+    let out = s.env.run(&["get-token", "-p", "p", "--certificate", pfx.to_str().unwrap()]);
     assert_exit(&out, 5);
     let err = stderr(&out);
-    assert!(
-        err.contains("AADSTS700027: Client assertion contains an invalid signature"),
-        "{err}"
-    );
+    assert!(err.contains("AADSTS700027: Client assertion contains an invalid signature"), "{err}");
     assert!(err.contains("SHA-1 thumbprint"), "{err}");
     assert!(!err.contains("Trace ID"), "{err}");
     for (scope, code) in [
@@ -770,21 +536,10 @@ fn aadsts_errors_carry_code_description_and_hint() {
         assert!(stderr(&out).contains(code), "{}", stderr(&out));
         assert!(stderr(&out).contains("hint:"));
     }
-    assert_ok(&s.env.run(&[
-        "config",
-        "edit",
-        "-p",
-        "p",
-        "--tenant-id",
-        "11111111-2222-3333-4444-555555555555",
-    ]));
+    assert_ok(&s.env.run(&["config", "edit", "-p", "p", "--tenant-id", "11111111-2222-3333-4444-555555555555"]));
     let out = s.env.run(&["get-token", "-p", "p"]);
     assert_exit(&out, 5);
-    assert!(
-        stderr(&out).contains("AADSTS90002") && stderr(&out).contains("cloud"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("AADSTS90002") && stderr(&out).contains("cloud"), "{}", stderr(&out));
     assert_ok(&s.env.run(&[
         "config",
         "edit",
@@ -799,40 +554,24 @@ fn aadsts_errors_carry_code_description_and_hint() {
     assert_exit(&out, 5);
     assert!(stderr(&out).contains("AADSTS700016"), "{}", stderr(&out));
     // --certificate did not change the profile.
-    let shown: Value = serde_json::from_str(&stdout(
-        &s.env
-            .run(&["config", "show", "-p", "p", "--output", "json"]),
-    ))
-    .unwrap();
+    let shown: Value =
+        serde_json::from_str(&stdout(&s.env.run(&["config", "show", "-p", "p", "--output", "json"]))).unwrap();
     assert_eq!(shown["certificatePath"], s.pfx.to_str().unwrap());
 }
 
 #[test]
 fn expired_and_future_certificates_are_refused_before_any_request() {
     let s = setup();
-    for (name, from, to, text) in [
-        ("old", -400, -1, "Certificate has expired (not after"),
-        ("future", 5, 400, "not yet valid"),
-    ] {
+    for (name, from, to, text) in
+        [("old", -400, -1, "Certificate has expired (not after"), ("future", 5, 400, "not yet valid")]
+    {
         let c = make_cert(s.env.path(), name, from, to, None, false);
         let pfx = s.env.path().join(format!("{name}.pfx"));
         make_pfx(&c, &pfx, PASSWORD, &[], None);
-        let out = s.env.run(&[
-            "get-token",
-            "-p",
-            "p",
-            "--certificate",
-            pfx.to_str().unwrap(),
-        ]);
+        let out = s.env.run(&["get-token", "-p", "p", "--certificate", pfx.to_str().unwrap()]);
         assert_exit(&out, 4);
         assert!(stderr(&out).contains(text), "{}", stderr(&out));
-        let thumb: String = c
-            .cert
-            .digest(MessageDigest::sha1())
-            .unwrap()
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect();
+        let thumb: String = c.cert.digest(MessageDigest::sha1()).unwrap().iter().map(|b| format!("{b:02X}")).collect();
         if name == "old" {
             assert!(stderr(&out).contains(&thumb));
         }
@@ -843,38 +582,18 @@ fn expired_and_future_certificates_are_refused_before_any_request() {
     s.emu.register(&[&s.cert.cert_pem, &soon.cert_pem], &[]);
     let pfx = s.env.path().join("soon.pfx");
     make_pfx(&soon, &pfx, PASSWORD, &[], None);
-    let out = s.env.run(&[
-        "get-token",
-        "-p",
-        "p",
-        "--certificate",
-        pfx.to_str().unwrap(),
-    ]);
+    let out = s.env.run(&["get-token", "-p", "p", "--certificate", pfx.to_str().unwrap()]);
     assert_ok(&out);
     assert!(
         stderr(&out).contains("expires in 9 days") || stderr(&out).contains("expires in 10 days"),
         "{}",
         stderr(&out)
     );
-    let out = s.env.run(&[
-        "get-token",
-        "-p",
-        "p",
-        "--certificate",
-        pfx.to_str().unwrap(),
-        "--silent",
-    ]);
+    let out = s.env.run(&["get-token", "-p", "p", "--certificate", pfx.to_str().unwrap(), "--silent"]);
     assert_ok(&out);
     assert!(stderr(&out).is_empty());
     // cert check: exit 1 inside the window, 0 outside.
-    assert_ok(&s.env.run(&[
-        "config",
-        "edit",
-        "-p",
-        "p",
-        "--certificate",
-        pfx.to_str().unwrap(),
-    ]));
+    assert_ok(&s.env.run(&["config", "edit", "-p", "p", "--certificate", pfx.to_str().unwrap()]));
     let out = s.env.run(&["cert", "check", "-p", "p"]);
     assert_exit(&out, 1);
     assert!(stdout(&out).contains("✗ p:"));

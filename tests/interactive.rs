@@ -4,22 +4,12 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 use rexpect::session::{PtySession, spawn_command};
 
 fn pty(env: &Env, args: &[&str]) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_entratool"));
+    let mut cmd = env.program(env!("CARGO_BIN_EXE_entratool"));
     cmd.args(args);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ENTRATOOL_") {
-            cmd.env_remove(k);
-        }
-    }
-    for (k, v) in &env.envs {
-        cmd.env(k, v);
-    }
     spawn_command(cmd, Some(15_000)).expect("spawn in a pty")
 }
 
@@ -42,10 +32,7 @@ fn kit() -> Kit {
 }
 
 fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    )
+    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
 
 #[test]
@@ -55,9 +42,7 @@ fn wizard_asks_checks_each_answer_and_hides_the_password() {
     let mut s = pty(&k.env, &["config", "create"]);
     let mut transcript = String::new();
     let mut step = |s: &mut PtySession, expect: &str, answer: &str| {
-        transcript += &s
-            .exp_string(expect)
-            .unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\n{transcript}"));
+        transcript += &s.exp_string(expect).unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\n{transcript}"));
         transcript += expect;
         s.send_line(answer).unwrap();
     };
@@ -72,9 +57,7 @@ fn wizard_asks_checks_each_answer_and_hides_the_password() {
     step(&mut s, "Certificate password: ", "Wrong-Typed-Secret");
     step(&mut s, "Certificate password: ", PASSWORD);
     step(&mut s, "Scope [https://graph.microsoft.com/.default]: ", "");
-    transcript += &s
-        .exp_string(&format!("Profile '{name}' created successfully"))
-        .unwrap();
+    transcript += &s.exp_string(&format!("Profile '{name}' created successfully")).unwrap();
     transcript += &s.exp_eof().unwrap();
     for shown in [
         "invalid profile name",
@@ -84,15 +67,9 @@ fn wizard_asks_checks_each_answer_and_hides_the_password() {
     ] {
         assert!(transcript.contains(shown), "{shown} missing:\n{transcript}");
     }
-    assert!(
-        !transcript.contains(PASSWORD) && !transcript.contains("Wrong-Typed-Secret"),
-        "echoed:\n{transcript}"
-    );
-    let shown: serde_json::Value = serde_json::from_str(&stdout(
-        &k.env
-            .run(&["config", "show", "-p", &name, "--output", "json"]),
-    ))
-    .unwrap();
+    assert!(!transcript.contains(PASSWORD) && !transcript.contains("Wrong-Typed-Secret"), "echoed:\n{transcript}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&stdout(&k.env.run(&["config", "show", "-p", &name, "--output", "json"]))).unwrap();
     assert_eq!(shown["scope"], "https://graph.microsoft.com/.default");
     assert_eq!(shown["certificatePath"], k.pfx.to_str().unwrap());
     // The password went to the keyring: a token with no environment secret.
@@ -121,11 +98,7 @@ fn ctrl_c_and_ctrl_d_leave_profiles_json_untouched() {
         if control == 'd' {
             assert!(rest.contains("nothing was saved"), "{rest}");
         }
-        assert_eq!(
-            std::fs::read(&path).unwrap(),
-            before,
-            "Ctrl-{control} changed profiles.json"
-        );
+        assert_eq!(std::fs::read(&path).unwrap(), before, "Ctrl-{control} changed profiles.json");
     }
 }
 
@@ -148,10 +121,8 @@ fn edit_menu_changes_the_chosen_field() {
     s.send_line("7").unwrap();
     s.exp_string("Profile 'menu' updated successfully").unwrap();
     s.exp_eof().unwrap();
-    let shown: serde_json::Value = serde_json::from_str(&stdout(
-        &env.run(&["config", "show", "-p", "menu", "--output", "json"]),
-    ))
-    .unwrap();
+    let shown: serde_json::Value =
+        serde_json::from_str(&stdout(&env.run(&["config", "show", "-p", "menu", "--output", "json"]))).unwrap();
     assert_eq!(shown["scope"], "https://vault.azure.net/.default");
     assert_eq!(shown["clientId"], CLIENT);
 }
@@ -164,8 +135,7 @@ fn first_use_prompts_once_then_never_again() {
     env.envs = k.env.envs.clone();
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     env.create_cert_profile(&name, &k.pfx, &k.emu, &[]); // checked with the env password, not stored
-    env.envs
-        .retain(|(key, _)| key != "ENTRATOOL_CERTIFICATE_PASSWORD");
+    env.envs.retain(|(key, _)| key != "ENTRATOOL_CERTIFICATE_PASSWORD");
     // Without a terminal: no prompt, exit 4.
     assert_exit(&env.run(&["get-token", "-p", &name]), 4);
     let mut s = pty(&env, &["get-token", "-p", &name]);

@@ -4,16 +4,13 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use common::*;
 
 #[test]
 fn secret_service_stores_finds_and_forgets_the_password() {
-    if !(require_tool("dbus-run-session")
-        && require_tool("gnome-keyring-daemon")
-        && require_tool("secret-tool"))
-    {
+    if !(require_tool("dbus-run-session") && require_tool("gnome-keyring-daemon") && require_tool("secret-tool")) {
         return;
     }
     let emu = Emulator::start();
@@ -35,16 +32,8 @@ echo "token: $("$ET" get-token -p "$NAME" | cut -c1-3)"
 "$ET" config delete -p "$NAME"
 if secret-tool lookup service entratool username "$NAME/certificate-password" >/dev/null; then echo "still there"; else echo "gone"; fi
 "#;
-    let mut cmd = env.cmd(&[]);
-    let mut run = Command::new("dbus-run-session");
+    let mut run = env.program("dbus-run-session");
     run.args(["--", "bash", "-c", script]);
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => run.env(k, v),
-            None => run.env_remove(k),
-        };
-    }
-    let _ = cmd.arg("-");
     run.env("ENTRATOOL_KEYRING", "auto")
         .env("PW", PASSWORD)
         .env("ET", env!("CARGO_BIN_EXE_entratool"))
@@ -57,28 +46,11 @@ if secret-tool lookup service entratool username "$NAME/certificate-password" >/
     let out = run.output().unwrap();
     let text = stdout(&out);
     assert_ok(&out);
-    let expected_hash: String = openssl::sha::sha256(PASSWORD.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert!(
-        stderr(&out).contains("stored in the Secret Service"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        text.contains(&format!("lookup: {}", &expected_hash[..16])),
-        "secret-tool did not find it:\n{text}"
-    );
-    assert!(
-        text.contains("token: eyJ"),
-        "no token without an environment override:\n{text}\n{}",
-        stderr(&out)
-    );
-    assert!(
-        text.contains("gone"),
-        "config delete left the secret:\n{text}"
-    );
+    let expected_hash: String = openssl::sha::sha256(PASSWORD.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    assert!(stderr(&out).contains("stored in the Secret Service"), "{}", stderr(&out));
+    assert!(text.contains(&format!("lookup: {}", &expected_hash[..16])), "secret-tool did not find it:\n{text}");
+    assert!(text.contains("token: eyJ"), "no token without an environment override:\n{text}\n{}", stderr(&out));
+    assert!(text.contains("gone"), "config delete left the secret:\n{text}");
 }
 
 /// No secret in any file under the config and cache folders, in any
@@ -96,21 +68,11 @@ fn secrets_never_reach_files_outputs_or_command_lines() {
     let mut outputs = String::new();
     // A create whose stdin is still open: its command line is visible meanwhile.
     let mut child = env
-        .cmd(&[
-            "config",
-            "create",
-            "--name",
+        .cmd(&create_args(
             &name,
-            "--client-id",
-            CLIENT,
-            "--tenant-id",
             TENANT,
-            "--certificate",
-            pfx.to_str().unwrap(),
-            "--authority-host",
-            &emu.url,
-            "--password-stdin",
-        ])
+            &["--certificate", pfx.to_str().unwrap(), "--authority-host", &emu.url, "--password-stdin"],
+        ))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -119,31 +81,14 @@ fn secrets_never_reach_files_outputs_or_command_lines() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap_or_default();
     assert!(!String::from_utf8_lossy(&cmdline).contains(PASSWORD));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_ok(&out);
     outputs += &stdout(&out);
     outputs += &stderr(&out);
     let sec = format!("{name}-sec");
     let out = env.run_stdin(
-        &[
-            "config",
-            "create",
-            "--name",
-            &sec,
-            "--client-id",
-            CLIENT,
-            "--tenant-id",
-            TENANT,
-            "--authority-host",
-            &emu.url,
-            "--secret-stdin",
-        ],
+        &create_args(&sec, TENANT, &["--authority-host", &emu.url, "--secret-stdin"]),
         "Client-S3cret-Value\n",
     );
     assert_ok(&out);
@@ -163,10 +108,7 @@ fn secrets_never_reach_files_outputs_or_command_lines() {
     }
     // A wrong secret in the environment: the error must not echo it.
     let mut bad = env.cmd(&["get-token", "-p", &sec, "--force-refresh"]);
-    let out = bad
-        .env("ENTRATOOL_CLIENT_SECRET", "Env-Wr0ng-Secret")
-        .output()
-        .unwrap();
+    let out = bad.env("ENTRATOOL_CLIENT_SECRET", "Env-Wr0ng-Secret").output().unwrap();
     outputs += &(stdout(&out) + &stderr(&out));
     for secret in [PASSWORD, "Client-S3cret-Value", "Env-Wr0ng-Secret"] {
         assert!(!outputs.contains(secret), "{secret} printed");
@@ -174,11 +116,7 @@ fn secrets_never_reach_files_outputs_or_command_lines() {
             for e in std::fs::read_dir(&dir).unwrap() {
                 let p = e.unwrap().path();
                 let bytes = std::fs::read(&p).unwrap_or_default();
-                assert!(
-                    !String::from_utf8_lossy(&bytes).contains(secret),
-                    "{secret} in {}",
-                    p.display()
-                );
+                assert!(!String::from_utf8_lossy(&bytes).contains(secret), "{secret} in {}", p.display());
             }
         }
     }
@@ -212,8 +150,7 @@ fn doctor_reports_each_check_and_completions_generate() {
         assert!(text.contains(check), "{check} missing:\n{text}");
     }
     // A broken one: exit 1 and the fix.
-    env.envs
-        .retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
+    env.envs.retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
     let out = env.run(&["doctor", "-p", "doc"]);
     assert_exit(&out, 1);
     assert!(

@@ -24,15 +24,9 @@ pub fn python() -> Option<PathBuf> {
         return Some(p);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "{} with msal and azure-identity is required under CI=true (.ci/run makes it)",
-            p.display()
-        );
+        panic!("{} with msal and azure-identity is required under CI=true (.ci/run makes it)", p.display());
     }
-    eprintln!(
-        "skipping: no {} with msal; run .ci/run or set ENTRATOOL_TEST_PYTHON",
-        p.display()
-    );
+    eprintln!("skipping: no {} with msal; run .ci/run or set ENTRATOOL_TEST_PYTHON", p.display());
     None
 }
 
@@ -53,13 +47,7 @@ fn msal_python_gets_tokens_and_tampering_is_refused() {
     let pfx = dir.path().join("msal.pfx");
     make_pfx(&app, &pfx, PASSWORD, &[], None);
     emu.register(&[&app.cert_pem], &["msal-secret"]);
-    let sha1: String = app
-        .cert
-        .digest(MessageDigest::sha1())
-        .unwrap()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha1: String = app.cert.digest(MessageDigest::sha1()).unwrap().iter().map(|b| format!("{b:02x}")).collect();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/msal_check.py");
     let out = Command::new(&python)
         .arg(&script)
@@ -79,28 +67,14 @@ fn msal_python_gets_tokens_and_tampering_is_refused() {
     assert_ok(&out);
     assert!(stdout(&out).contains("all cases as expected"));
     let events = emu.stats()["events"].as_array().unwrap().clone();
-    let headers: Vec<_> = events
-        .iter()
-        .filter(|e| e["status"] == 200)
-        .map(|e| e["assertionHeader"].clone())
-        .collect();
+    let headers: Vec<_> = events.iter().filter(|e| e["status"] == 200).map(|e| e["assertionHeader"].clone()).collect();
     assert_eq!(headers[0]["alg"], "PS256");
     // MSAL pads its base64url thumbprints; entratool does not (both are accepted).
     let unpadded = |v: &serde_json::Value| v.as_str().unwrap().trim_end_matches('=').to_string();
-    assert_eq!(
-        unpadded(&headers[0]["x5t#S256"]),
-        b64url_digest(&app.cert, MessageDigest::sha256())
-    );
+    assert_eq!(unpadded(&headers[0]["x5t#S256"]), b64url_digest(&app.cert, MessageDigest::sha256()));
     assert_eq!(headers[1]["alg"], "RS256");
-    assert_eq!(
-        unpadded(&headers[1]["x5t"]),
-        b64url_digest(&app.cert, MessageDigest::sha1())
-    );
-    assert!(
-        events
-            .iter()
-            .any(|e| e["auth"] == "secret" && e["status"] == 200)
-    );
+    assert_eq!(unpadded(&headers[1]["x5t"]), b64url_digest(&app.cert, MessageDigest::sha1()));
+    assert!(events.iter().any(|e| e["auth"] == "secret" && e["status"] == 200));
     assert!(events.iter().any(|e| e["code"] == 700027));
 
     // entratool over TLS to the same emulator, trusting the test CA through SSL_CERT_FILE.

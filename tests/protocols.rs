@@ -50,17 +50,11 @@ fn fixture() -> Fixture {
     std::fs::write(env.config_dir().join("profiles.json"), doc.to_string()).unwrap();
     let bin = env.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    Fixture {
-        emu,
-        env,
-        registry,
-        bin,
-    }
+    Fixture { emu, env, registry, bin }
 }
 
 fn fill(text: &str, f: &Fixture) -> String {
-    text.replace("{REGISTRY}", &f.registry.host)
-        .replace("{CLIENT}", CLIENT)
+    text.replace("{REGISTRY}", &f.registry.host).replace("{CLIENT}", CLIENT)
 }
 
 /// `expected` with <JWT> holes matches `actual`.
@@ -75,9 +69,7 @@ fn matches_with_jwts(expected: &str, actual: &str) -> bool {
     };
     rest = r;
     for piece in pieces {
-        let jwt_len = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))
-            .unwrap_or(rest.len());
+        let jwt_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(rest.len());
         if rest[..jwt_len].split('.').count() != 3 {
             return false;
         }
@@ -108,14 +100,8 @@ fn expected_output(case: &Value, f: &Fixture) -> String {
         out = out
             .replace("<TOKEN>", v["accessToken"].as_str().unwrap())
             .replace("<EXPIRES_ON>", &exp.to_string())
-            .replace(
-                "<EXPIRES_RFC3339>",
-                &utc.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            )
-            .replace(
-                "<EXPIRES_AZ_UTC>",
-                &utc.format("%Y-%m-%d %H:%M:%S.000000").to_string(),
-            );
+            .replace("<EXPIRES_RFC3339>", &utc.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .replace("<EXPIRES_AZ_UTC>", &utc.format("%Y-%m-%d %H:%M:%S.000000").to_string());
     }
     out
 }
@@ -135,47 +121,25 @@ fn program(case: &Value, f: &Fixture) -> PathBuf {
 
 fn replay(tool: &str) {
     let f = fixture();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("protocols")
-        .join(tool)
-        .join("transcripts.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("protocols").join(tool).join("transcripts.json");
     let cases: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert!(!cases.is_empty());
     for case in &cases {
         let name = case["name"].as_str().unwrap();
         let expected = expected_output(case, &f);
-        let args: Vec<String> = case["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| fill(a.as_str().unwrap(), &f))
-            .collect();
-        let mut cmd = f.env.cmd(&[]);
-        let mut run = std::process::Command::new(program(case, &f));
+        let args: Vec<String> =
+            case["args"].as_array().unwrap().iter().map(|a| fill(a.as_str().unwrap(), &f)).collect();
+        let mut run = f.env.program(program(case, &f));
         run.args(&args);
-        for (k, v) in cmd.get_envs() {
-            match v {
-                Some(v) => run.env(k, v),
-                None => run.env_remove(k),
-            };
-        }
-        let _ = cmd.arg("-");
         for (k, v) in case["env"].as_object().unwrap() {
             run.env(k, fill(v.as_str().unwrap(), &f));
         }
         let input = match (case.get("stdin_base64"), case["stdin"].as_str()) {
-            (Some(b), _) => base64::engine::general_purpose::STANDARD
-                .decode(b.as_str().unwrap())
-                .unwrap(),
+            (Some(b), _) => base64::engine::general_purpose::STANDARD.decode(b.as_str().unwrap()).unwrap(),
             (None, Some(s)) => fill(s, &f).into_bytes(),
             (None, None) => Vec::new(),
         };
-        let mut child = run
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = run.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let _ = child.stdin.take().unwrap().write_all(&input);
         let out = child.wait_with_output().unwrap();
         let actual = stdout(&out);
@@ -231,33 +195,15 @@ fn git_erase_makes_the_next_get_fetch_anew() {
 #[test]
 fn docker_get_is_cached_and_erase_drops_it() {
     let f = fixture();
-    let get = || {
-        f.env
-            .run_stdin(&["docker-credential", "get"], &f.registry.host)
-    };
+    let get = || f.env.run_stdin(&["docker-credential", "get"], &f.registry.host);
     let a = stdout(&get());
     let b = stdout(&get());
     assert_eq!(a, b);
-    assert_eq!(
-        f.registry
-            .counts
-            .exchanges
-            .load(std::sync::atomic::Ordering::SeqCst),
-        1
-    );
-    assert_ok(
-        &f.env
-            .run_stdin(&["docker-credential", "erase"], &f.registry.host),
-    );
+    assert_eq!(f.registry.counts.exchanges.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_ok(&f.env.run_stdin(&["docker-credential", "erase"], &f.registry.host));
     let c = stdout(&get());
     assert_ne!(a, c);
-    assert_eq!(
-        f.registry
-            .counts
-            .exchanges
-            .load(std::sync::atomic::Ordering::SeqCst),
-        2
-    );
+    assert_eq!(f.registry.counts.exchanges.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
 #[test]
@@ -265,22 +211,11 @@ fn helpers_survive_huge_and_binary_input() {
     let f = fixture();
     let huge = "a".repeat(10 * 1024 * 1024);
     for args in [["git-credential", "get"], ["docker-credential", "get"]] {
-        for input in [
-            huge.clone(),
-            format!("host={huge}\n"),
-            "\u{0}\u{1}\u{2}garbage\u{7f}".into(),
-        ] {
+        for input in [huge.clone(), format!("host={huge}\n"), "\u{0}\u{1}\u{2}garbage\u{7f}".into()] {
             let out = f.env.run_stdin(&args, &input);
-            assert!(
-                out.status.code() == Some(0) || out.status.code() == Some(1),
-                "{args:?}: {:?}",
-                out.status
-            );
+            assert!(out.status.code() == Some(0) || out.status.code() == Some(1), "{args:?}: {:?}", out.status);
             let s = stdout(&out);
-            assert!(
-                s.is_empty() || s == "credentials not found in native keychain\n",
-                "{args:?}: {s:?}"
-            );
+            assert!(s.is_empty() || s == "credentials not found in native keychain\n", "{args:?}: {s:?}");
         }
     }
 }
@@ -295,14 +230,7 @@ fn unreadable_docker_config_is_reported_and_left_alone() {
     std::fs::write(&config, broken).unwrap();
     let out = f
         .env
-        .cmd(&[
-            "setup",
-            "docker",
-            "-p",
-            "acr",
-            "--registry",
-            "contoso.azurecr.io",
-        ])
+        .cmd(&["setup", "docker", "-p", "acr", "--registry", "contoso.azurecr.io"])
         .env("DOCKER_CONFIG", &dir)
         .output()
         .unwrap();
@@ -310,17 +238,14 @@ fn unreadable_docker_config_is_reported_and_left_alone() {
     assert!(stderr(&out).contains("config.json:1:"), "{}", stderr(&out));
     assert_eq!(std::fs::read(&config).unwrap(), broken);
     // A good one keeps every other key.
-    std::fs::write(&config, r#"{"auths": {"x": {"auth": "eA=="}}, "credsStore": "desktop", "credHelpers": {"other.io": "gcloud"}}"#).unwrap();
+    std::fs::write(
+        &config,
+        r#"{"auths": {"x": {"auth": "eA=="}}, "credsStore": "desktop", "credHelpers": {"other.io": "gcloud"}}"#,
+    )
+    .unwrap();
     assert_ok(
         &f.env
-            .cmd(&[
-                "setup",
-                "docker",
-                "-p",
-                "acr",
-                "--registry",
-                "contoso.azurecr.io",
-            ])
+            .cmd(&["setup", "docker", "-p", "acr", "--registry", "contoso.azurecr.io"])
             .env("DOCKER_CONFIG", &dir)
             .output()
             .unwrap(),
@@ -328,8 +253,5 @@ fn unreadable_docker_config_is_reported_and_left_alone() {
     let v: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
     assert_eq!(v["auths"]["x"]["auth"], "eA==");
     assert_eq!(v["credsStore"], "desktop");
-    assert_eq!(
-        v["credHelpers"],
-        json!({"other.io": "gcloud", "contoso.azurecr.io": "entratool"})
-    );
+    assert_eq!(v["credHelpers"], json!({"other.io": "gcloud", "contoso.azurecr.io": "entratool"}));
 }

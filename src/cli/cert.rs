@@ -20,12 +20,7 @@ pub enum CertCommand {
         /// Certificate file (.pfx/.p12/.pem)
         #[arg(value_name = "PATH", required_unless_present = "profile")]
         path: Option<PathBuf>,
-        #[arg(
-            short = 'p',
-            long = "profile",
-            value_name = "NAME",
-            conflicts_with = "path"
-        )]
+        #[arg(short = 'p', long = "profile", value_name = "NAME", conflicts_with = "path")]
         profile: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         output: ListFormat,
@@ -41,11 +36,7 @@ pub enum CertCommand {
 
 pub fn run(cmd: CertCommand) -> Result<()> {
     match cmd {
-        CertCommand::Info {
-            path,
-            profile,
-            output,
-        } => info(path, profile, output),
+        CertCommand::Info { path, profile, output } => info(path, profile, output),
         CertCommand::Check { profile, within } => check(profile, within),
     }
 }
@@ -67,14 +58,9 @@ fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> R
         (None, Some(name)) => {
             let (_, p) = super::load_profile(Some(&name))?;
             if p.auth_method() != AuthMethod::Certificate {
-                return Err(Error::config(format!(
-                    "profile '{name}' uses a client secret, not a certificate"
-                )));
+                return Err(Error::config(format!("profile '{name}' uses a client secret, not a certificate")));
             }
-            let mut ctx = AuthContext {
-                allow_prompt: super::stdin_is_terminal(),
-                ..Default::default()
-            };
+            let mut ctx = AuthContext { allow_prompt: super::stdin_is_terminal(), ..Default::default() };
             (CertificateCredential::new(&p)?.load(&mut ctx)?, Some(name))
         }
         (None, None) => return Err(Error::usage("give a certificate PATH or -p NAME")),
@@ -110,16 +96,8 @@ fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> R
         vec!["Thumbprint (SHA-1):".into(), cert.thumbprint_hex()],
         vec!["x5t:".into(), cert.x5t()],
         vec!["x5t#S256:".into(), cert.x5t_s256()],
-        vec![
-            "Not before:".into(),
-            cert.not_before()
-                .format("%Y-%m-%d %H:%M:%S UTC")
-                .to_string(),
-        ],
-        vec![
-            "Not after:".into(),
-            cert.not_after().format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        ],
+        vec!["Not before:".into(), cert.not_before().format("%Y-%m-%d %H:%M:%S UTC").to_string()],
+        vec!["Not after:".into(), cert.not_after().format("%Y-%m-%d %H:%M:%S UTC").to_string()],
         vec!["Days left:".into(), cert.days_left(now).to_string()],
         vec!["Key:".into(), format!("{key_type} {key_bits} bits")],
     ]);
@@ -133,42 +111,24 @@ fn check(only: Option<String>, within: i64) -> Result<()> {
     let doc = store.load()?;
     let profiles: Vec<_> = match &only {
         Some(name) => vec![doc.get(name, &store.path)?.clone()],
-        None => doc
-            .profiles
-            .iter()
-            .filter(|p| p.auth_method() == AuthMethod::Certificate)
-            .cloned()
-            .collect(),
+        None => doc.profiles.iter().filter(|p| p.auth_method() == AuthMethod::Certificate).cloned().collect(),
     };
     let now = Utc::now();
     let (mut expiring, mut broken) = (0, 0);
     for p in &profiles {
-        let loaded =
-            CertificateCredential::new(p).and_then(|c| c.load(&mut AuthContext::default()));
+        let loaded = CertificateCredential::new(p).and_then(|c| c.load(&mut AuthContext::default()));
         match loaded {
             Ok(cert) => {
                 let days = cert.days_left(now);
                 let when = cert.not_after().format("%Y-%m-%d");
                 if now > cert.not_after() {
                     expiring += 1;
-                    println!(
-                        "✗ {}: certificate {} expired on {when}",
-                        p.name,
-                        cert.thumbprint_hex()
-                    );
+                    println!("✗ {}: certificate {} expired on {when}", p.name, cert.thumbprint_hex());
                 } else if days < within {
                     expiring += 1;
-                    println!(
-                        "✗ {}: certificate {} expires in {days} days ({when})",
-                        p.name,
-                        cert.thumbprint_hex()
-                    );
+                    println!("✗ {}: certificate {} expires in {days} days ({when})", p.name, cert.thumbprint_hex());
                 } else {
-                    println!(
-                        "✓ {}: certificate {} valid for {days} more days ({when})",
-                        p.name,
-                        cert.thumbprint_hex()
-                    );
+                    println!("✓ {}: certificate {} valid for {days} more days ({when})", p.name, cert.thumbprint_hex());
                 }
             }
             Err(e) => {
@@ -178,9 +138,7 @@ fn check(only: Option<String>, within: i64) -> Result<()> {
         }
     }
     if broken > 0 {
-        return Err(Error::credential(format!(
-            "{broken} certificate(s) could not be opened"
-        )));
+        return Err(Error::credential(format!("{broken} certificate(s) could not be opened")));
     }
     if expiring > 0 {
         std::process::exit(1);

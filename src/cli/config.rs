@@ -147,26 +147,21 @@ pub fn run(cmd: ConfigCommand) -> Result<()> {
     }
 }
 
-/// A secret read from stdin, to be stored once the profile is valid.
-struct PendingSecret {
-    kind: SecretKind,
-    value: Zeroizing<String>,
+/// A secret read from stdin or typed in the wizard, stored once the
+/// profile is valid.
+pub(super) struct PendingSecret {
+    pub kind: SecretKind,
+    pub value: Zeroizing<String>,
 }
 
 fn read_pending_secret(fields: &ProfileFields) -> Result<Option<PendingSecret>> {
     if fields.password_stdin {
         let value = secrets::read_stdin_secret("certificate password")?;
-        return Ok(Some(PendingSecret {
-            kind: SecretKind::CertificatePassword,
-            value,
-        }));
+        return Ok(Some(PendingSecret { kind: SecretKind::CertificatePassword, value }));
     }
     if fields.secret_stdin {
         let value = secrets::read_stdin_secret("client secret")?;
-        return Ok(Some(PendingSecret {
-            kind: SecretKind::ClientSecret,
-            value,
-        }));
+        return Ok(Some(PendingSecret { kind: SecretKind::ClientSecret, value }));
     }
     Ok(None)
 }
@@ -233,14 +228,7 @@ pub(super) fn apply(p: &mut Profile, f: &ProfileFields) -> Result<()> {
 /// Sets the method in whichever field the profile already uses.
 fn set_method(p: &mut Profile, m: AuthMethod) {
     if p.auth_method.is_some() && p.use_certificate.is_none() {
-        p.auth_method = Some(
-            if m == AuthMethod::Certificate {
-                "certificate"
-            } else {
-                "secret"
-            }
-            .into(),
-        );
+        p.auth_method = Some(if m == AuthMethod::Certificate { "certificate" } else { "secret" }.into());
     } else {
         p.use_certificate = Some(m == AuthMethod::Certificate);
     }
@@ -275,42 +263,38 @@ fn check_certificate(p: &Profile, pending: Option<&PendingSecret>) -> Result<Vec
             loaded.not_after().format("%Y-%m-%d")
         ));
     } else if loaded.days_left(now) < EXPIRY_WARNING_DAYS {
-        warnings.push(format!(
-            "the certificate expires in {} days",
-            loaded.days_left(now)
-        ));
+        warnings.push(format!("the certificate expires in {} days", loaded.days_left(now)));
     }
     Ok(warnings)
 }
 
-fn store_secret(profile: &str, pending: Option<&PendingSecret>) -> Result<()> {
-    match pending {
-        Some(s) => save_secret(profile, s.kind, &s.value),
-        None => Ok(()),
+pub(super) fn store_secret(profile: &str, pending: Option<&PendingSecret>) -> Result<()> {
+    if let Some(s) = pending {
+        let store = secrets::save(profile, s.kind, &s.value)?;
+        eprintln!("The {} is stored in the {store}.", s.kind.label());
     }
-}
-
-/// Stores a secret typed in the wizard.
-pub(super) fn store_pending(profile: &str, pending: Option<&super::wizard::Pending>) -> Result<()> {
-    match pending {
-        Some(s) => save_secret(profile, s.kind, &s.value),
-        None => Ok(()),
-    }
-}
-
-fn save_secret(profile: &str, kind: SecretKind, value: &str) -> Result<()> {
-    let store = secrets::save(profile, kind, value)?;
-    eprintln!("The {} is stored in the {store}.", kind.label());
     Ok(())
+}
+
+/// Adds a new profile under the lock (the first one becomes the default).
+pub(super) fn add_profile(store: &profile::Store, p: Profile, set_default: bool) -> Result<()> {
+    store.update(|doc| {
+        if doc.find(&p.name).is_some() {
+            return Err(exists(&p.name));
+        }
+        if set_default || doc.default_profile.is_none() {
+            doc.default_profile = Some(p.name.clone());
+        }
+        doc.profiles.push(p.clone());
+        Ok(())
+    })
 }
 
 fn create(fields: ProfileFields) -> Result<()> {
     let incomplete = fields.name.is_none()
         || fields.client_id.is_none()
         || fields.tenant_id.is_none()
-        || (fields.certificate.is_none()
-            && fields.certificate_thumbprint.is_none()
-            && !fields.secret_stdin);
+        || (fields.certificate.is_none() && fields.certificate_thumbprint.is_none() && !fields.secret_stdin);
     if incomplete && !fields.password_stdin && !fields.secret_stdin && super::stdin_is_terminal() {
         return super::wizard::create(fields);
     }
@@ -320,9 +304,7 @@ fn create(fields: ProfileFields) -> Result<()> {
         ("--tenant-id", fields.tenant_id.is_none()),
         (
             "--certificate, --certificate-thumbprint or --secret-stdin",
-            fields.certificate.is_none()
-                && fields.certificate_thumbprint.is_none()
-                && !fields.secret_stdin,
+            fields.certificate.is_none() && fields.certificate_thumbprint.is_none() && !fields.secret_stdin,
         ),
     ]
     .iter()
@@ -330,17 +312,11 @@ fn create(fields: ProfileFields) -> Result<()> {
     .map(|(f, _)| *f)
     .collect();
     if !missing.is_empty() {
-        return Err(Error::usage(format!(
-            "config create needs {}",
-            missing.join(", ")
-        )));
+        return Err(Error::usage(format!("config create needs {}", missing.join(", "))));
     }
     let name = fields.name.clone().unwrap_or_default();
     profile::validate_name(&name)?;
-    let mut p = Profile {
-        name: name.clone(),
-        ..Default::default()
-    };
+    let mut p = Profile { name: name.clone(), ..Default::default() };
     apply(&mut p, &fields)?;
     if p.scope.is_none() {
         p.scope = Some("https://graph.microsoft.com/.default".into());
@@ -360,16 +336,7 @@ fn create(fields: ProfileFields) -> Result<()> {
     let pending = read_pending_secret(&fields)?;
     let warnings = check_certificate(&p, pending.as_ref())?;
     store_secret(&name, pending.as_ref())?;
-    store.update(|doc| {
-        if doc.find(&name).is_some() {
-            return Err(exists(&name));
-        }
-        if fields.set_default || doc.default_profile.is_none() {
-            doc.default_profile = Some(name.clone());
-        }
-        doc.profiles.push(p.clone());
-        Ok(())
-    })?;
+    add_profile(&store, p, fields.set_default)?;
     super::print_warnings(&warnings, false);
     println!("✓ Profile '{name}' created successfully");
     Ok(())
@@ -382,10 +349,7 @@ pub(super) fn exists(name: &str) -> Error {
 }
 
 fn edit(args: EditArgs) -> Result<()> {
-    let EditArgs {
-        profile: name,
-        fields,
-    } = args;
+    let EditArgs { profile: name, fields } = args;
     if fields.is_empty() && super::stdin_is_terminal() {
         return super::wizard::edit(&name);
     }
@@ -403,17 +367,11 @@ fn edit(args: EditArgs) -> Result<()> {
     }
     p.validate()?;
     let pending = read_pending_secret(&fields)?;
-    if fields.certificate.is_some()
-        || pending
-            .as_ref()
-            .is_some_and(|s| s.kind == SecretKind::CertificatePassword)
-    {
+    if fields.certificate.is_some() || pending.as_ref().is_some_and(|s| s.kind == SecretKind::CertificatePassword) {
         if let Some(path) = &p.certificate_path
             && !Path::new(path).exists()
         {
-            return Err(Error::credential(format!(
-                "Certificate not found: {path}. Check the path"
-            )));
+            return Err(Error::credential(format!("Certificate not found: {path}. Check the path")));
         }
         let warnings = check_certificate(&p, pending.as_ref())?;
         super::print_warnings(&warnings, false);
@@ -421,13 +379,10 @@ fn edit(args: EditArgs) -> Result<()> {
     store_secret(&p.name, pending.as_ref())?;
     let updated = p.clone();
     store.update(|doc| {
-        let slot = doc
-            .find_mut(&name)
-            .ok_or_else(|| Error::config(format!("profile '{name}' disappeared meanwhile")))?;
+        let slot =
+            doc.find_mut(&name).ok_or_else(|| Error::config(format!("profile '{name}' disappeared meanwhile")))?;
         *slot = updated.clone();
-        if fields.set_default
-            || (doc.default_profile.as_deref() == Some(name.as_str()) && updated.name != name)
-        {
+        if fields.set_default || (doc.default_profile.as_deref() == Some(name.as_str()) && updated.name != name) {
             doc.default_profile = Some(updated.name.clone());
         }
         Ok(())
@@ -449,11 +404,7 @@ fn credential_summary(p: &Profile) -> String {
         AuthMethod::Certificate => p
             .certificate_path
             .clone()
-            .or_else(|| {
-                p.certificate_thumbprint
-                    .as_ref()
-                    .map(|t| format!("thumbprint {t}"))
-            })
+            .or_else(|| p.certificate_thumbprint.as_ref().map(|t| format!("thumbprint {t}")))
             .unwrap_or_default(),
         AuthMethod::Secret => "(client secret in the keyring)".into(),
     }
@@ -467,26 +418,13 @@ fn list(output: ListFormat) -> Result<()> {
         return write_output(None, &crate::protocols::plain::pretty(&v));
     }
     if doc.profiles.is_empty() {
-        println!(
-            "No profiles in {}. Create one with `entratool config create`.",
-            store.path.display()
-        );
+        println!("No profiles in {}. Create one with `entratool config create`.", store.path.display());
         return Ok(());
     }
-    let mut rows = vec![vec![
-        "".into(),
-        "NAME".into(),
-        "AUTH".into(),
-        "CLIENT ID".into(),
-        "TENANT".into(),
-        "SCOPE".into(),
-    ]];
+    let mut rows =
+        vec![vec!["".into(), "NAME".into(), "AUTH".into(), "CLIENT ID".into(), "TENANT".into(), "SCOPE".into()]];
     for p in &doc.profiles {
-        let mark = if doc.default_profile.as_deref() == Some(&p.name) {
-            "*"
-        } else {
-            ""
-        };
+        let mark = if doc.default_profile.as_deref() == Some(&p.name) { "*" } else { "" };
         rows.push(vec![
             mark.into(),
             p.name.clone(),
@@ -514,14 +452,8 @@ fn show(name: &str, output: ListFormat) -> Result<()> {
         vec!["Tenant ID:".into(), p.tenant_id.clone()],
         vec!["Authentication:".into(), method_label(p).into()],
         vec!["Credential:".into(), credential_summary(p)],
-        vec![
-            "Scope:".into(),
-            p.default_scope().unwrap_or("(none)").into(),
-        ],
-        vec![
-            "Authority:".into(),
-            crate::token::entra::authority_host(p).unwrap_or_else(|e| format!("(invalid: {e})")),
-        ],
+        vec!["Scope:".into(), p.default_scope().unwrap_or("(none)").into()],
+        vec!["Authority:".into(), crate::token::entra::authority_host(p).unwrap_or_else(|e| format!("(invalid: {e})"))],
     ];
     if !matches.is_empty() {
         rows.push(vec!["Match:".into(), matches.join(", ")]);
@@ -561,10 +493,7 @@ fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
     let v = serde_json::to_value(p).unwrap_or_default();
     write_output(output, &crate::protocols::plain::pretty(&v))?;
     if let Some(path) = output {
-        eprintln!(
-            "Profile '{name}' exported to {} (no secrets included).",
-            path.display()
-        );
+        eprintln!("Profile '{name}' exported to {} (no secrets included).", path.display());
     }
     Ok(())
 }
@@ -590,28 +519,14 @@ fn import(input: &Path, new_name: Option<String>) -> Result<()> {
     p.validate()?;
     let store = profile::Store::open()?;
     let name = p.name.clone();
-    store.update(|doc| {
-        if doc.find(&name).is_some() {
-            return Err(Error::config(format!(
-                "a profile named '{name}' already exists: import under another name with --name NEW"
-            )));
-        }
-        if doc.default_profile.is_none() {
-            doc.default_profile = Some(name.clone());
-        }
-        doc.profiles.push(p);
-        Ok(())
+    let needs_secret = p.auth_method() == AuthMethod::Secret;
+    add_profile(&store, p, false).map_err(|mut e| {
+        e.message.push_str(" (import it under another name with --name NEW)");
+        e
     })?;
     println!("✓ Profile '{name}' imported successfully");
-    let needs_secret = !matches!(doc_method(&text), Some(AuthMethod::Certificate));
     if needs_secret {
         eprintln!("Store its client secret with `entratool config edit -p {name} --secret-stdin`.");
     }
     Ok(())
-}
-
-fn doc_method(text: &str) -> Option<AuthMethod> {
-    serde_json::from_str::<Profile>(text)
-        .ok()
-        .map(|p| p.auth_method())
 }

@@ -36,11 +36,7 @@ pub fn run(a: DoctorArgs) -> Result<()> {
     let store = profile::Store::open()?;
     let doc = match store.load() {
         Ok(d) => {
-            r.pass(&format!(
-                "{} parses ({} profiles)",
-                store.path.display(),
-                d.profiles.len()
-            ));
+            r.pass(&format!("{} parses ({} profiles)", store.path.display(), d.profiles.len()));
             d
         }
         Err(e) => {
@@ -53,9 +49,7 @@ pub fn run(a: DoctorArgs) -> Result<()> {
     check_private_dir(&mut r, "cache folder", Some(&cache));
     match secrets::open_store() {
         Ok(Some(s)) => r.pass(&format!("secret store: {}", s.name())),
-        Ok(None) => {
-            r.pass("secret store: none (ENTRATOOL_KEYRING=none): secrets come from the environment")
-        }
+        Ok(None) => r.pass("secret store: none (ENTRATOOL_KEYRING=none): secrets come from the environment"),
         Err(e) => r.fail("secret store", &e.message),
     }
     let profiles: Vec<&Profile> = match &a.profile {
@@ -81,18 +75,12 @@ fn check_private_dir(r: &mut Report, what: &str, dir: Option<&std::path::Path>) 
             if mode & 0o077 == 0 {
                 r.pass(&format!("{what} {} is private ({mode:o})", dir.display()));
             } else {
-                r.fail(
-                    &format!("{what} {} is mode {mode:o}", dir.display()),
-                    &format!("chmod 700 {}", dir.display()),
-                );
+                r.fail(&format!("{what} {} is mode {mode:o}", dir.display()), &format!("chmod 700 {}", dir.display()));
             }
         }
         #[cfg(not(unix))]
         Ok(_) => r.pass(&format!("{what} {}", dir.display())),
-        Err(_) => r.pass(&format!(
-            "{what} {} does not exist yet (created 0700 on first use)",
-            dir.display()
-        )),
+        Err(_) => r.pass(&format!("{what} {} does not exist yet (created 0700 on first use)", dir.display())),
     }
 }
 
@@ -106,16 +94,15 @@ fn check_profile(r: &mut Report, p: &Profile) {
         AuthMethod::Certificate => check_certificate(r, p),
         AuthMethod::Secret => {
             let found = secrets::from_env(SecretKind::ClientSecret).is_some()
-                || secrets::load(n, SecretKind::ClientSecret)
-                    .ok()
-                    .flatten()
-                    .is_some();
+                || secrets::load(n, SecretKind::ClientSecret).ok().flatten().is_some();
             if found {
                 r.pass(&format!("{n}: client secret found"));
             } else {
                 r.fail(
                     &format!("{n}: no client secret"),
-                    &format!("store it with `entratool config edit -p {n} --secret-stdin` or set ENTRATOOL_CLIENT_SECRET"),
+                    &format!(
+                        "store it with `entratool config edit -p {n} --secret-stdin` or set ENTRATOOL_CLIENT_SECRET"
+                    ),
                 );
             }
         }
@@ -129,11 +116,7 @@ fn check_certificate(r: &mut Report, p: &Profile) {
     match loaded {
         Err(e) => r.fail(&format!("{n}: certificate"), &e.message),
         Ok(cert) => {
-            r.pass(&format!(
-                "{n}: certificate {} opens (thumbprint {})",
-                cert.path.display(),
-                cert.thumbprint_hex()
-            ));
+            r.pass(&format!("{n}: certificate {} opens (thumbprint {})", cert.path.display(), cert.thumbprint_hex()));
             let now = Utc::now();
             match cert.check_validity(now) {
                 Err(e) => r.fail(&format!("{n}: validity"), &e.message),
@@ -167,24 +150,15 @@ fn check_authority(r: &mut Report, p: &Profile) {
         Ok(a) => a,
         Err(e) => return r.fail(&format!("{n}: authority"), &e.message),
     };
-    let url = format!(
-        "{authority}/{}/v2.0/.well-known/openid-configuration",
-        p.tenant_id
-    );
+    let url = format!("{authority}/{}/v2.0/.well-known/openid-configuration", p.tenant_id);
     match crate::http::get(&url) {
         Err(e) => r.fail(&format!("{n}: authority {authority}"), &e.message),
         Ok(resp) => {
             if resp.status == 200 {
-                r.pass(&format!(
-                    "{n}: authority {authority} knows tenant {}",
-                    p.tenant_id
-                ));
+                r.pass(&format!("{n}: authority {authority} knows tenant {}", p.tenant_id));
             } else {
                 r.fail(
-                    &format!(
-                        "{n}: authority {authority} answered HTTP {} for tenant {}",
-                        resp.status, p.tenant_id
-                    ),
+                    &format!("{n}: authority {authority} answered HTTP {} for tenant {}", resp.status, p.tenant_id),
                     "check tenantId and the cloud (AADSTS90002: tenant not found)",
                 );
             }

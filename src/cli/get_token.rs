@@ -55,9 +55,7 @@ pub struct GetTokenArgs {
 pub fn run(args: GetTokenArgs) -> Result<()> {
     // Read kubectl's request first: a bad one is an error before any work.
     let exec_info = match args.output {
-        TokenFormat::ExecCredential => Some(kubectl::exec_info(
-            std::env::var("KUBERNETES_EXEC_INFO").ok().as_deref(),
-        )?),
+        TokenFormat::ExecCredential => Some(kubectl::exec_info(std::env::var("KUBERNETES_EXEC_INFO").ok().as_deref())?),
         _ => None,
     };
     let (_, profile) = load_profile(args.profile.profile.as_deref())?;
@@ -91,9 +89,7 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
     let text = match args.output {
         TokenFormat::Token => plain::token(&t),
         TokenFormat::Json => plain::json(&t, &scope, &profile),
-        TokenFormat::Az => {
-            az::access_token_json(&t, &profile.tenant_id, profile.subscription_id.as_deref())
-        }
+        TokenFormat::Az => az::access_token_json(&t, &profile.tenant_id, profile.subscription_id.as_deref()),
         TokenFormat::Azd => plain::azd(&t),
         TokenFormat::Header => plain::header(&t),
         TokenFormat::ExecCredential => match &exec_info {

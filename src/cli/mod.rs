@@ -101,20 +101,15 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Doctor(a) => doctor::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "entratool",
-                &mut std::io::stdout(),
-            );
+            clap_complete::generate(shell, &mut Cli::command(), "entratool", &mut std::io::stdout());
             Ok(())
         }
-        Command::GitCredential { profile, operation } => std::process::exit(
-            crate::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or("")),
-        ),
-        Command::DockerCredential { operation } => std::process::exit(
-            crate::protocols::docker::run(operation.as_deref().unwrap_or("")),
-        ),
+        Command::GitCredential { profile, operation } => {
+            std::process::exit(crate::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or("")))
+        }
+        Command::DockerCredential { operation } => {
+            std::process::exit(crate::protocols::docker::run(operation.as_deref().unwrap_or("")))
+        }
         Command::Az { args } => std::process::exit(crate::protocols::az::run_shim(&args)),
     }
 }
@@ -124,11 +119,7 @@ pub fn run(cli: Cli) -> Result<()> {
 pub fn chosen_profile_name(explicit: Option<&str>, doc: &ProfilesDoc) -> Option<String> {
     explicit
         .map(str::to_string)
-        .or_else(|| {
-            std::env::var("ENTRATOOL_PROFILE")
-                .ok()
-                .filter(|v| !v.is_empty())
-        })
+        .or_else(|| std::env::var("ENTRATOOL_PROFILE").ok().filter(|v| !v.is_empty()))
         .or_else(|| doc.default_profile.clone())
 }
 
@@ -140,11 +131,7 @@ pub fn load_profile(explicit: Option<&str>) -> Result<(profile::Store, Profile)>
         Error::config(format!(
             "no profile chosen: pass -p NAME, set ENTRATOOL_PROFILE, or set defaultProfile with \
              `entratool config edit -p NAME --set-default` (profiles: {})",
-            if doc.profiles.is_empty() {
-                "none yet".to_string()
-            } else {
-                doc.names().join(", ")
-            }
+            if doc.profiles.is_empty() { "none yet".to_string() } else { doc.names().join(", ") }
         ))
     })?;
     let profile = doc.get(&name, &store.path)?.clone();
@@ -183,21 +170,11 @@ pub fn write_output(file: Option<&PathBuf>, text: &str) -> Result<()> {
 /// Pads columns for a plain table.
 pub fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            rows.iter()
-                .map(|r| r.get(c).map_or(0, |s| s.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
+    let widths: Vec<usize> =
+        (0..cols).map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, cell)| format!("{cell:<w$}", w = widths[i]))
-            .collect();
+        let line: Vec<String> = row.iter().enumerate().map(|(i, cell)| format!("{cell:<w$}", w = widths[i])).collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }

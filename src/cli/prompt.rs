@@ -18,9 +18,7 @@ fn cancelled() -> Error {
 
 impl Prompter {
     pub fn new() -> Prompter {
-        Prompter {
-            input: std::io::stdin().lock(),
-        }
+        Prompter { input: std::io::stdin().lock() }
     }
 
     /// Prints `text` (no newline) and reads one line, trimmed.

@@ -75,22 +75,15 @@ pub fn run(cmd: SetupCommand) -> Result<()> {
 }
 
 fn current_exe() -> Result<PathBuf> {
-    std::env::current_exe()
-        .map_err(|e| Error::config(format!("cannot find the entratool binary: {e}")))
+    std::env::current_exe().map_err(|e| Error::config(format!("cannot find the entratool binary: {e}")))
 }
 
 /// Runs a tool, turning failure into a message that names it.
 fn run_tool(cmd: &mut Command, what: &str) -> Result<String> {
-    let out = cmd.output().map_err(|e| {
-        Error::config(format!(
-            "cannot run {what}: {e}. Is it installed and on PATH?"
-        ))
-    })?;
+    let out =
+        cmd.output().map_err(|e| Error::config(format!("cannot run {what}: {e}. Is it installed and on PATH?")))?;
     if !out.status.success() {
-        return Err(Error::config(format!(
-            "{what} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(Error::config(format!("{what} failed: {}", String::from_utf8_lossy(&out.stderr).trim())));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
@@ -101,11 +94,7 @@ fn bind_to_profile(name: &str, pattern: &str) -> Result<()> {
     store.update(|doc| {
         let names: Vec<String> = doc.names().iter().map(|s| s.to_string()).collect();
         let p = doc.find_mut(name).ok_or_else(|| {
-            profile::unknown_profile(
-                name,
-                &names.iter().map(String::as_str).collect::<Vec<_>>(),
-                &store.path,
-            )
+            profile::unknown_profile(name, &names.iter().map(String::as_str).collect::<Vec<_>>(), &store.path)
         })?;
         if !p.matches.iter().any(|e| e.pattern() == pattern) {
             p.matches.push(MatchEntry::Pattern(pattern.to_string()));
@@ -134,16 +123,10 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     };
     let context = match &a.context {
         Some(c) => c.clone(),
-        None => run_tool(
-            &mut kubectl(&["current-context"]),
-            "kubectl config current-context",
-        )?,
+        None => run_tool(&mut kubectl(&["current-context"]), "kubectl config current-context")?,
     };
     let jsonpath = format!("jsonpath={{.contexts[?(@.name==\"{context}\")].context.user}}");
-    let user = run_tool(
-        &mut kubectl(&["view", "-o", &jsonpath]),
-        "kubectl config view",
-    )?;
+    let user = run_tool(&mut kubectl(&["view", "-o", &jsonpath]), "kubectl config view")?;
     if user.is_empty() {
         return Err(Error::config(format!(
             "context '{context}' not found or has no user; list contexts with `kubectl config get-contexts`"
@@ -151,23 +134,8 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     }
     let exe = current_exe()?;
     let exe = exe.to_string_lossy();
-    let exec_args = [
-        "get-token",
-        "-p",
-        &a.profile,
-        "--server-id",
-        &a.server_id,
-        "--output",
-        "exec-credential",
-    ];
-    let mut set = kubectl(&[
-        "set-credentials",
-        &user,
-        "--exec-command",
-        &exe,
-        "--exec-api-version",
-        kubectl::V1,
-    ]);
+    let exec_args = ["get-token", "-p", &a.profile, "--server-id", &a.server_id, "--output", "exec-credential"];
+    let mut set = kubectl(&["set-credentials", &user, "--exec-command", &exe, "--exec-api-version", kubectl::V1]);
     for arg in exec_args {
         set.arg(format!("--exec-arg={arg}"));
     }
@@ -195,10 +163,7 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     if let Err(e) = add_install_hint(&file, &user) {
         eprintln!("note: installHint not added ({e}); the exec plugin works without it");
     }
-    println!(
-        "✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'",
-        a.profile
-    );
+    println!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", a.profile);
     Ok(())
 }
 
@@ -210,9 +175,7 @@ fn kubeconfig_file(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
     }
-    if let Some(first) =
-        std::env::var_os("KUBECONFIG").and_then(|v| std::env::split_paths(&v).next())
-    {
+    if let Some(first) = std::env::var_os("KUBECONFIG").and_then(|v| std::env::split_paths(&v).next()) {
         return Ok(first);
     }
     directories::BaseDirs::new()
@@ -227,11 +190,7 @@ fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> 
     let unquote = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
     let start = lines
         .iter()
-        .position(|l| {
-            l.trim_start()
-                .strip_prefix("- name:")
-                .is_some_and(|n| unquote(n) == user)
-        })
+        .position(|l| l.trim_start().strip_prefix("- name:").is_some_and(|n| unquote(n) == user))
         .ok_or("user not found")?;
     let item_indent = lines[start].len() - lines[start].trim_start().len();
     let end = (start + 1..lines.len())
@@ -239,18 +198,14 @@ fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> 
             let l = &lines[i];
             let indent = l.len() - l.trim_start().len();
             !l.trim().is_empty()
-                && (indent < item_indent
-                    || (indent == item_indent && l.trim_start().starts_with("- ")))
+                && (indent < item_indent || (indent == item_indent && l.trim_start().starts_with("- ")))
         })
         .unwrap_or(lines.len());
     let mode = (start..end)
         .find(|&i| lines[i].trim_start().starts_with("interactiveMode:"))
         .ok_or("no interactiveMode line")?;
     let indent = " ".repeat(lines[mode].len() - lines[mode].trim_start().len());
-    let quoted = format!(
-        "\"{}\"",
-        INSTALL_HINT.replace('\\', "\\\\").replace('"', "\\\"")
-    );
+    let quoted = format!("\"{}\"", INSTALL_HINT.replace('\\', "\\\\").replace('"', "\\\""));
     let hint_line = format!("{indent}installHint: {quoted}");
     match (start..end).find(|&i| lines[i].trim_start().starts_with("installHint:")) {
         Some(i) => lines[i] = hint_line,
@@ -263,8 +218,7 @@ fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> 
 
 fn setup_git(a: GitArgs) -> Result<()> {
     ensure_profile(&a.profile)?;
-    let url = url::Url::parse(&a.url)
-        .map_err(|e| Error::usage(format!("invalid --url '{}': {e}", a.url)))?;
+    let url = url::Url::parse(&a.url).map_err(|e| Error::usage(format!("invalid --url '{}': {e}", a.url)))?;
     crate::http::check_url(url.as_str())?;
     let url_text = a.url.trim_end_matches('/').to_string();
     let helper = git::helper_command(&current_exe()?, &a.profile)?;
@@ -278,19 +232,10 @@ fn setup_git(a: GitArgs) -> Result<()> {
         c.args(["--replace-all", key, value]);
         c
     };
-    run_tool(
-        &mut git_config(&format!("credential.{url_text}.helper"), &helper),
-        "git config",
-    )?;
-    run_tool(
-        &mut git_config(&format!("credential.{url_text}.useHttpPath"), "true"),
-        "git config",
-    )?;
+    run_tool(&mut git_config(&format!("credential.{url_text}.helper"), &helper), "git config")?;
+    run_tool(&mut git_config(&format!("credential.{url_text}.useHttpPath"), "true"), "git config")?;
     bind_to_profile(&a.profile, &url_text)?;
-    println!(
-        "✓ git uses entratool profile '{}' for {url_text}",
-        a.profile
-    );
+    println!("✓ git uses entratool profile '{}' for {url_text}", a.profile);
     Ok(())
 }
 
@@ -305,12 +250,7 @@ fn docker_config_path() -> Result<PathBuf> {
 
 fn setup_docker(a: DockerArgs) -> Result<()> {
     ensure_profile(&a.profile)?;
-    let registry = a
-        .registry
-        .trim()
-        .trim_start_matches("https://")
-        .trim_end_matches('/')
-        .to_string();
+    let registry = a.registry.trim().trim_start_matches("https://").trim_end_matches('/').to_string();
     if crate::routing::Target::from_registry(&registry).is_none() || registry.contains('/') {
         return Err(Error::usage(format!(
             "invalid --registry '{}': give a host such as contoso.azurecr.io",
@@ -332,36 +272,20 @@ fn setup_docker(a: DockerArgs) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Object(Default::default()),
         Err(e) => return Err(Error::io("read", &path, e)),
     };
-    let root = config.as_object_mut().ok_or_else(|| {
-        Error::config(format!(
-            "{} is not a JSON object; fix it by hand",
-            path.display()
-        ))
-    })?;
-    let helpers = root
-        .entry("credHelpers")
-        .or_insert_with(|| Value::Object(Default::default()));
-    let helpers = helpers.as_object_mut().ok_or_else(|| {
-        Error::config(format!(
-            "credHelpers in {} is not an object; fix it by hand",
-            path.display()
-        ))
-    })?;
+    let root = config
+        .as_object_mut()
+        .ok_or_else(|| Error::config(format!("{} is not a JSON object; fix it by hand", path.display())))?;
+    let helpers = root.entry("credHelpers").or_insert_with(|| Value::Object(Default::default()));
+    let helpers = helpers
+        .as_object_mut()
+        .ok_or_else(|| Error::config(format!("credHelpers in {} is not an object; fix it by hand", path.display())))?;
     helpers.insert(registry.clone(), Value::String("entratool".into()));
     let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
     text.push('\n');
     crate::fsutil::atomic_write(&path, text.as_bytes())?;
     bind_to_profile(&a.profile, &registry)?;
-    println!(
-        "✓ docker uses entratool profile '{}' for {registry} ({})",
-        a.profile,
-        path.display()
-    );
-    if std::process::Command::new("docker-credential-entratool")
-        .arg("version")
-        .output()
-        .is_err()
-    {
+    println!("✓ docker uses entratool profile '{}' for {registry} ({})", a.profile, path.display());
+    if std::process::Command::new("docker-credential-entratool").arg("version").output().is_err() {
         eprintln!(
             "note: docker-credential-entratool is not on PATH yet: run `entratool install --dir DIR` with DIR on PATH"
         );
@@ -374,10 +298,7 @@ pub fn install(a: InstallArgs) -> Result<()> {
     let exe = current_exe()?;
     let dir = match a.dir {
         Some(d) => d,
-        None => exe
-            .parent()
-            .map(Path::to_path_buf)
-            .ok_or_else(|| Error::config("cannot find the binary's folder"))?,
+        None => exe.parent().map(Path::to_path_buf).ok_or_else(|| Error::config("cannot find the binary's folder"))?,
     };
     let mut names = vec!["git-credential-entratool", "docker-credential-entratool"];
     if a.az {
@@ -412,7 +333,5 @@ fn symlink(target: &Path, link: &Path) -> Result<()> {
 
 #[cfg(windows)]
 fn symlink(target: &Path, link: &Path) -> Result<()> {
-    std::fs::copy(target, link.with_extension("exe"))
-        .map(|_| ())
-        .map_err(|e| Error::io("copy to", link, e))
+    std::fs::copy(target, link.with_extension("exe")).map(|_| ()).map_err(|e| Error::io("copy to", link, e))
 }

@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use zeroize::Zeroizing;
-
-use super::config::{ProfileFields, exists, store_pending};
+use super::config::{PendingSecret as Pending, ProfileFields, add_profile, exists, store_secret};
 use super::prompt::Prompter;
 use crate::credential::certificate::{self, LoadError};
 use crate::credential::secrets::SecretKind;
@@ -15,18 +13,10 @@ use crate::token::cache::Cache;
 
 pub const DEFAULT_SCOPE: &str = "https://graph.microsoft.com/.default";
 
-/// A secret typed in the wizard, stored once the profile is saved.
-pub struct Pending {
-    pub kind: SecretKind,
-    pub value: Zeroizing<String>,
-}
-
 fn existing_file(answer: &str) -> Result<PathBuf> {
     let path = PathBuf::from(shellexpand_home(answer));
     if answer.is_empty() || !path.is_file() {
-        return Err(Error::credential(format!(
-            "Certificate not found: {answer}"
-        )));
+        return Err(Error::credential(format!("Certificate not found: {answer}")));
     }
     std::path::absolute(&path).map_err(|e| Error::usage(e.to_string()))
 }
@@ -41,10 +31,7 @@ fn shellexpand_home(answer: &str) -> String {
 
 /// Asks for the certificate's password until it opens the file (none asked
 /// when it opens without). Returns the password to store, if any.
-fn certificate_password(
-    p: &mut Prompter,
-    path: &Path,
-) -> Result<std::result::Result<Option<Pending>, String>> {
+fn certificate_password(p: &mut Prompter, path: &Path) -> Result<std::result::Result<Option<Pending>, String>> {
     match certificate::load(path, None, None) {
         Ok(_) => return Ok(Ok(None)),
         Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {}
@@ -54,16 +41,10 @@ fn certificate_password(
         let pw = p.ask_hidden("Certificate password: ")?;
         match certificate::load(path, None, Some(&pw)) {
             Ok(_) => {
-                return Ok(Ok(Some(Pending {
-                    kind: SecretKind::CertificatePassword,
-                    value: pw,
-                })));
+                return Ok(Ok(Some(Pending { kind: SecretKind::CertificatePassword, value: pw })));
             }
             Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {
-                println!(
-                    "✗ Invalid certificate password for {}, try again",
-                    path.display()
-                )
+                println!("✗ Invalid certificate password for {}, try again", path.display())
             }
             Err(e) => return Ok(Err(e.into_error(path).message)),
         }
@@ -89,10 +70,7 @@ fn client_secret(p: &mut Prompter) -> Result<Pending> {
     loop {
         let s = p.ask_hidden("Client secret: ")?;
         if !s.is_empty() {
-            return Ok(Pending {
-                kind: SecretKind::ClientSecret,
-                value: s,
-            });
+            return Ok(Pending { kind: SecretKind::ClientSecret, value: s });
         }
         println!("✗ the client secret cannot be empty");
     }
@@ -115,15 +93,11 @@ pub fn create(fields: ProfileFields) -> Result<()> {
     };
     let client_id = match &fields.client_id {
         Some(c) => c.clone(),
-        None => p.ask_until("Client ID: ", |a| {
-            profile::validate_guid("client ID", a).map(|_| a.to_string())
-        })?,
+        None => p.ask_until("Client ID: ", |a| profile::validate_guid("client ID", a).map(|_| a.to_string()))?,
     };
     let tenant_id = match &fields.tenant_id {
         Some(t) => t.clone(),
-        None => p.ask_until("Tenant ID: ", |a| {
-            profile::validate_tenant(a).map(|_| a.to_string())
-        })?,
+        None => p.ask_until("Tenant ID: ", |a| profile::validate_tenant(a).map(|_| a.to_string()))?,
     };
     let method = if fields.certificate.is_some() || fields.certificate_thumbprint.is_some() {
         AuthMethod::Certificate
@@ -137,19 +111,8 @@ pub fn create(fields: ProfileFields) -> Result<()> {
             _ => Err(Error::usage("type 1 or 2")),
         })?
     };
-    let mut profile = Profile {
-        name: name.clone(),
-        client_id,
-        tenant_id,
-        ..Default::default()
-    };
-    super::config::apply(
-        &mut profile,
-        &ProfileFields {
-            certificate: None,
-            ..fields.clone()
-        },
-    )?;
+    let mut profile = Profile { name: name.clone(), client_id, tenant_id, ..Default::default() };
+    super::config::apply(&mut profile, &ProfileFields { certificate: None, ..fields.clone() })?;
     let pending = match method {
         AuthMethod::Certificate if fields.certificate_thumbprint.is_some() => None,
         AuthMethod::Certificate => {
@@ -165,24 +128,11 @@ pub fn create(fields: ProfileFields) -> Result<()> {
     };
     if fields.scope.is_none() {
         let scope = p.ask(&format!("Scope [{DEFAULT_SCOPE}]: "))?;
-        profile.scope = Some(if scope.is_empty() {
-            DEFAULT_SCOPE.to_string()
-        } else {
-            scope
-        });
+        profile.scope = Some(if scope.is_empty() { DEFAULT_SCOPE.to_string() } else { scope });
     }
     profile.validate()?;
-    store_pending(&name, pending.as_ref())?;
-    store.update(|doc| {
-        if doc.find(&name).is_some() {
-            return Err(exists(&name));
-        }
-        if fields.set_default || doc.default_profile.is_none() {
-            doc.default_profile = Some(name.clone());
-        }
-        doc.profiles.push(profile.clone());
-        Ok(())
-    })?;
+    store_secret(&name, pending.as_ref())?;
+    add_profile(&store, profile, fields.set_default)?;
     println!("✓ Profile '{name}' created successfully");
     Ok(())
 }
@@ -220,10 +170,7 @@ pub fn edit(name: &str) -> Result<()> {
                     )
                     .is_ok()
                     {
-                        pending.push(Pending {
-                            kind: SecretKind::CertificatePassword,
-                            value: pw,
-                        });
+                        pending.push(Pending { kind: SecretKind::CertificatePassword, value: pw });
                         break;
                     }
                     println!("✗ Invalid certificate password for {path}, try again");
@@ -236,26 +183,23 @@ pub fn edit(name: &str) -> Result<()> {
             }
             4 => profile.scope = Some(p.ask_until("Scope: ", non_empty)?),
             5 => {
-                profile.client_id = p.ask_until("Client ID: ", |a| {
-                    profile::validate_guid("client ID", a).map(|_| a.to_string())
-                })?
+                profile.client_id =
+                    p.ask_until("Client ID: ", |a| profile::validate_guid("client ID", a).map(|_| a.to_string()))?
             }
             6 => {
-                profile.tenant_id = p.ask_until("Tenant ID: ", |a| {
-                    profile::validate_tenant(a).map(|_| a.to_string())
-                })?
+                profile.tenant_id =
+                    p.ask_until("Tenant ID: ", |a| profile::validate_tenant(a).map(|_| a.to_string()))?
             }
             _ => break,
         }
     }
     profile.validate()?;
     for s in &pending {
-        store_pending(name, Some(s))?;
+        store_secret(name, Some(s))?;
     }
     store.update(|doc| {
-        let slot = doc
-            .find_mut(name)
-            .ok_or_else(|| Error::config(format!("profile '{name}' disappeared meanwhile")))?;
+        let slot =
+            doc.find_mut(name).ok_or_else(|| Error::config(format!("profile '{name}' disappeared meanwhile")))?;
         *slot = profile.clone();
         Ok(())
     })?;
@@ -267,9 +211,5 @@ pub fn edit(name: &str) -> Result<()> {
 }
 
 fn non_empty(a: &str) -> Result<String> {
-    if a.is_empty() {
-        Err(Error::usage("an answer is needed"))
-    } else {
-        Ok(a.to_string())
-    }
+    if a.is_empty() { Err(Error::usage("an answer is needed")) } else { Ok(a.to_string()) }
 }

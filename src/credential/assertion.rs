@@ -108,24 +108,17 @@ struct OpensslRsaSigner {
     pkcs1_der: Vec<u8>,
 }
 
-fn new_signer(
-    algorithm: &Algorithm,
-    key: &EncodingKey,
-) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
+fn new_signer(algorithm: &Algorithm, key: &EncodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
     match algorithm {
-        Algorithm::RS256 | Algorithm::PS256 => Ok(Box::new(OpensslRsaSigner {
-            algorithm: *algorithm,
-            pkcs1_der: key.as_bytes().to_vec(),
-        })),
+        Algorithm::RS256 | Algorithm::PS256 => {
+            Ok(Box::new(OpensslRsaSigner { algorithm: *algorithm, pkcs1_der: key.as_bytes().to_vec() }))
+        }
         _ => Err(ErrorKind::InvalidAlgorithm.into()),
     }
 }
 
 /// entratool only signs; verification is the emulator's (and Entra's) job.
-fn no_verifier(
-    _: &Algorithm,
-    _: &DecodingKey,
-) -> jsonwebtoken::errors::Result<Box<dyn JwtVerifier>> {
+fn no_verifier(_: &Algorithm, _: &DecodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtVerifier>> {
     Err(ErrorKind::InvalidAlgorithm.into())
 }
 

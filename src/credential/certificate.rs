@@ -128,25 +128,17 @@ impl LoadedCertificate {
 
     /// Key algorithm and size, e.g. ("RSA", 2048).
     pub fn key_description(&self) -> (&'static str, u32) {
-        let kind = if self.key.rsa().is_ok() {
-            "RSA"
-        } else {
-            "unsupported"
-        };
+        let kind = if self.key.rsa().is_ok() { "RSA" } else { "unsupported" };
         (kind, self.key.bits())
     }
 }
 
 pub fn thumbprint_hex(cert: &X509) -> String {
-    cert.digest(MessageDigest::sha1())
-        .map(|d| d.iter().map(|b| format!("{b:02X}")).collect())
-        .unwrap_or_default()
+    cert.digest(MessageDigest::sha1()).map(|d| d.iter().map(|b| format!("{b:02X}")).collect()).unwrap_or_default()
 }
 
 fn digest_b64(cert: &X509, md: MessageDigest) -> String {
-    cert.digest(md)
-        .map(|d| URL_SAFE_NO_PAD.encode(d))
-        .unwrap_or_default()
+    cert.digest(md).map(|d| URL_SAFE_NO_PAD.encode(d)).unwrap_or_default()
 }
 
 fn name_to_string(name: &openssl::x509::X509NameRef) -> String {
@@ -164,9 +156,7 @@ fn asn1_to_utc(t: &openssl::asn1::Asn1TimeRef) -> DateTime<Utc> {
     // diff() from the epoch avoids parsing OpenSSL's text form.
     let epoch = openssl::asn1::Asn1Time::from_unix(0);
     match epoch.ok().and_then(|e| e.diff(t).ok()) {
-        Some(d) => {
-            DateTime::from_timestamp(d.days as i64 * 86_400 + d.secs as i64, 0).unwrap_or_default()
-        }
+        Some(d) => DateTime::from_timestamp(d.days as i64 * 86_400 + d.secs as i64, 0).unwrap_or_default(),
         None => DateTime::default(),
     }
 }
@@ -192,14 +182,9 @@ pub fn load(
             "the private key is not an RSA key (Entra ID client assertions need RSA)".into(),
         ));
     }
-    let matches = loaded.chain[0]
-        .public_key()
-        .map(|pk| pk.public_eq(&loaded.key))
-        .unwrap_or(false);
+    let matches = loaded.chain[0].public_key().map(|pk| pk.public_eq(&loaded.key)).unwrap_or(false);
     if !matches {
-        return Err(LoadError::Invalid(
-            "the private key does not belong to the certificate".into(),
-        ));
+        return Err(LoadError::Invalid("the private key does not belong to the certificate".into()));
     }
     loaded.path = path.to_path_buf();
     Ok(loaded)
@@ -223,41 +208,26 @@ fn load_pem(
 ) -> std::result::Result<LoadedCertificate, LoadError> {
     let certs = X509::stack_from_pem(cert_bytes).map_err(|e| LoadError::Invalid(e.to_string()))?;
     if certs.is_empty() {
-        return Err(LoadError::Invalid(
-            "no CERTIFICATE block in the PEM file".into(),
-        ));
+        return Err(LoadError::Invalid("no CERTIFICATE block in the PEM file".into()));
     }
     let text = String::from_utf8_lossy(key_bytes);
     if !text.contains("PRIVATE KEY-----") {
         return Err(LoadError::Invalid(
-            "no private key in the PEM file: add it, or name the key file with certificateKeyPath"
-                .into(),
+            "no private key in the PEM file: add it, or name the key file with certificateKeyPath".into(),
         ));
     }
-    let encrypted =
-        text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED");
+    let encrypted = text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED");
     let key = if encrypted {
-        let pass = password
-            .filter(|p| !p.is_empty())
-            .ok_or(LoadError::NeedsPassword)?;
-        PKey::private_key_from_pem_passphrase(key_bytes, pass.as_bytes())
-            .map_err(|_| LoadError::WrongPassword)?
+        let pass = password.filter(|p| !p.is_empty()).ok_or(LoadError::NeedsPassword)?;
+        PKey::private_key_from_pem_passphrase(key_bytes, pass.as_bytes()).map_err(|_| LoadError::WrongPassword)?
     } else {
         PKey::private_key_from_pem(key_bytes).map_err(|e| LoadError::Invalid(e.to_string()))?
     };
-    Ok(LoadedCertificate {
-        chain: order_chain(certs),
-        key,
-        path: PathBuf::new(),
-    })
+    Ok(LoadedCertificate { chain: order_chain(certs), key, path: PathBuf::new() })
 }
 
-fn load_pkcs12(
-    der: &[u8],
-    password: Option<&str>,
-) -> std::result::Result<LoadedCertificate, LoadError> {
-    let p12 = Pkcs12::from_der(der)
-        .map_err(|_| LoadError::Invalid("not a PKCS#12 (.pfx/.p12) or PEM file".into()))?;
+fn load_pkcs12(der: &[u8], password: Option<&str>) -> std::result::Result<LoadedCertificate, LoadError> {
+    let p12 = Pkcs12::from_der(der).map_err(|_| LoadError::Invalid("not a PKCS#12 (.pfx/.p12) or PEM file".into()))?;
     let pass = password.unwrap_or("");
     let parsed = match p12.parse2(pass) {
         Ok(p) => p,
@@ -267,35 +237,22 @@ fn load_pkcs12(
             if !load_legacy_provider() {
                 return Err(classify_pkcs12_error(&first, password));
             }
-            p12.parse2(pass)
-                .map_err(|e| classify_pkcs12_error(&e, password))?
+            p12.parse2(pass).map_err(|e| classify_pkcs12_error(&e, password))?
         }
     };
-    let key = parsed
-        .pkey
-        .ok_or_else(|| LoadError::Invalid("the PKCS#12 file holds no private key".into()))?;
-    let leaf = parsed
-        .cert
-        .ok_or_else(|| LoadError::Invalid("the PKCS#12 file holds no certificate".into()))?;
+    let key = parsed.pkey.ok_or_else(|| LoadError::Invalid("the PKCS#12 file holds no private key".into()))?;
+    let leaf = parsed.cert.ok_or_else(|| LoadError::Invalid("the PKCS#12 file holds no certificate".into()))?;
     let mut certs = vec![leaf];
     if let Some(ca) = parsed.ca {
         certs.extend(ca);
     }
-    Ok(LoadedCertificate {
-        chain: order_chain(certs),
-        key,
-        path: PathBuf::new(),
-    })
+    Ok(LoadedCertificate { chain: order_chain(certs), key, path: PathBuf::new() })
 }
 
 fn classify_pkcs12_error(err: &openssl::error::ErrorStack, password: Option<&str>) -> LoadError {
     let text = err.to_string();
     if text.contains("mac verify failure") || text.contains("decrypt") {
-        if password.is_none_or(str::is_empty) {
-            LoadError::NeedsPassword
-        } else {
-            LoadError::WrongPassword
-        }
+        if password.is_none_or(str::is_empty) { LoadError::NeedsPassword } else { LoadError::WrongPassword }
     } else {
         LoadError::Invalid(format!("OpenSSL could not open it ({text})"))
     }
@@ -305,16 +262,14 @@ fn classify_pkcs12_error(err: &openssl::error::ErrorStack, password: Option<&str
 /// process; false when it is not installed.
 fn load_legacy_provider() -> bool {
     static LEGACY: OnceLock<bool> = OnceLock::new();
-    *LEGACY.get_or_init(
-        || match openssl::provider::Provider::try_load(None, "legacy", true) {
-            Ok(provider) => {
-                // Providers must stay loaded for the life of the process.
-                std::mem::forget(provider);
-                true
-            }
-            Err(_) => false,
-        },
-    )
+    *LEGACY.get_or_init(|| match openssl::provider::Provider::try_load(None, "legacy", true) {
+        Ok(provider) => {
+            // Providers must stay loaded for the life of the process.
+            std::mem::forget(provider);
+            true
+        }
+        Err(_) => false,
+    })
 }
 
 /// Puts the leaf first and each issuer after its subject; the leaf is the
@@ -326,23 +281,15 @@ fn order_chain(mut certs: Vec<X509>) -> Vec<X509> {
     let issues_another = |c: &X509, all: &[X509]| {
         all.iter().any(|o| {
             !std::ptr::eq(o, c)
-                && o.issuer_name()
-                    .try_cmp(c.subject_name())
-                    .is_ok_and(|ord| ord.is_eq())
-                && o.subject_name()
-                    .try_cmp(c.subject_name())
-                    .is_ok_and(|ord| ord.is_ne())
+                && o.issuer_name().try_cmp(c.subject_name()).is_ok_and(|ord| ord.is_eq())
+                && o.subject_name().try_cmp(c.subject_name()).is_ok_and(|ord| ord.is_ne())
         })
     };
-    let leaf_index = (0..certs.len())
-        .find(|&i| !issues_another(&certs[i], &certs))
-        .unwrap_or(0);
+    let leaf_index = (0..certs.len()).find(|&i| !issues_another(&certs[i], &certs)).unwrap_or(0);
     let mut ordered = vec![certs.remove(leaf_index)];
     while let Some(pos) = certs.iter().position(|c| {
         let last = &ordered[ordered.len() - 1];
-        last.issuer_name()
-            .try_cmp(c.subject_name())
-            .is_ok_and(|o| o.is_eq())
+        last.issuer_name().try_cmp(c.subject_name()).is_ok_and(|o| o.is_eq())
     }) {
         ordered.push(certs.remove(pos));
     }
@@ -351,16 +298,8 @@ fn order_chain(mut certs: Vec<X509>) -> Vec<X509> {
 }
 
 /// Finds the file in `dir` whose certificate has the given SHA-1 thumbprint.
-pub fn find_by_thumbprint(
-    dir: &Path,
-    thumbprint: &str,
-    password: Option<&str>,
-) -> Result<LoadedCertificate> {
-    let wanted: String = thumbprint
-        .chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .collect::<String>()
-        .to_ascii_uppercase();
+pub fn find_by_thumbprint(dir: &Path, thumbprint: &str, password: Option<&str>) -> Result<LoadedCertificate> {
+    let wanted: String = thumbprint.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_uppercase();
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::credential(format!(
             "Certificate not found: thumbprint {wanted} (cannot read {}: {e}). Put the certificate file there, or \
@@ -371,11 +310,7 @@ pub fn find_by_thumbprint(
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         if !["pfx", "p12", "pem", "crt", "cer"].contains(&ext.as_str()) {
             continue;
         }

@@ -48,22 +48,13 @@ pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
 /// The credential a profile describes; `certificate_override` tries another
 /// certificate file without saving it.
-pub fn for_profile(
-    profile: &Profile,
-    certificate_override: Option<&Path>,
-) -> Result<Box<dyn Credential>> {
+pub fn for_profile(profile: &Profile, certificate_override: Option<&Path>) -> Result<Box<dyn Credential>> {
     if let Some(path) = certificate_override {
-        return Ok(Box::new(CertificateCredential::from_path(
-            profile,
-            path.to_path_buf(),
-            None,
-        )));
+        return Ok(Box::new(CertificateCredential::from_path(profile, path.to_path_buf(), None)));
     }
     Ok(match profile.auth_method() {
         AuthMethod::Certificate => Box::new(CertificateCredential::new(profile)?),
-        AuthMethod::Secret => Box::new(SecretCredential {
-            profile: profile.name.clone(),
-        }),
+        AuthMethod::Secret => Box::new(SecretCredential { profile: profile.name.clone() }),
     })
 }
 
@@ -89,10 +80,7 @@ impl CertificateCredential {
             return Ok(Self::from_path(profile, PathBuf::from(path), key));
         }
         if let Some(thumb) = &profile.certificate_thumbprint {
-            return Ok(Self::with_location(
-                profile,
-                CertLocation::Thumbprint(thumb.clone()),
-            ));
+            return Ok(Self::with_location(profile, CertLocation::Thumbprint(thumb.clone())));
         }
         Err(Error::config(format!(
             "profile '{}' uses a certificate but has neither certificatePath nor certificateThumbprint: set one with \
@@ -122,18 +110,12 @@ impl CertificateCredential {
         }
     }
 
-    fn try_open(
-        &self,
-        password: Option<&str>,
-    ) -> std::result::Result<LoadedCertificate, LoadError> {
+    fn try_open(&self, password: Option<&str>) -> std::result::Result<LoadedCertificate, LoadError> {
         match &self.location {
             CertLocation::File { cert, key } => certificate::load(cert, key.as_deref(), password),
             CertLocation::Thumbprint(thumb) => {
-                let dir = fsutil::config_dir()
-                    .map_err(|e| LoadError::Invalid(e.message))?
-                    .join("certs");
-                certificate::find_by_thumbprint(&dir, thumb, password)
-                    .map_err(|e| LoadError::Invalid(e.message))
+                let dir = fsutil::config_dir().map_err(|e| LoadError::Invalid(e.message))?.join("certs");
+                certificate::find_by_thumbprint(&dir, thumb, password).map_err(|e| LoadError::Invalid(e.message))
             }
         }
     }
@@ -147,9 +129,7 @@ impl CertificateCredential {
                     CertLocation::Thumbprint(t) => PathBuf::from(format!("thumbprint {t}")),
                 };
                 let mut err = e.into_error(&shown);
-                err.message = err
-                    .message
-                    .replace("-p NAME", &format!("-p {}", self.profile));
+                err.message = err.message.replace("-p NAME", &format!("-p {}", self.profile));
                 err
             }
         }
@@ -169,9 +149,7 @@ impl CertificateCredential {
         match self.try_open(None) {
             Ok(c) => return Ok(c),
             Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {}
-            Err(LoadError::Invalid(msg))
-                if matches!(self.location, CertLocation::Thumbprint(_)) =>
-            {
+            Err(LoadError::Invalid(msg)) if matches!(self.location, CertLocation::Thumbprint(_)) => {
                 // The files may be encrypted: look again with the stored password.
                 if let Some(pw) = secrets::load(&self.profile, SecretKind::CertificatePassword)? {
                     return self.open_with(Some(&pw));
@@ -203,11 +181,8 @@ impl CertificateCredential {
             let pw = prompt_hidden("Certificate password: ")?;
             match self.try_open(Some(&pw)) {
                 Ok(cert) => {
-                    if let Err(e) =
-                        secrets::save(&self.profile, SecretKind::CertificatePassword, &pw)
-                    {
-                        ctx.warnings
-                            .push(format!("the password was not stored: {e}"));
+                    if let Err(e) = secrets::save(&self.profile, SecretKind::CertificatePassword, &pw) {
+                        ctx.warnings.push(format!("the password was not stored: {e}"));
                     }
                     return Ok(cert);
                 }
@@ -235,15 +210,7 @@ fn file_stamp(path: &Path) -> String {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::MetadataExt;
-                format!(
-                    "{}:{}:{}.{}:{}.{}",
-                    m.ino(),
-                    m.len(),
-                    m.mtime(),
-                    m.mtime_nsec(),
-                    m.ctime(),
-                    m.ctime_nsec()
-                )
+                format!("{}:{}:{}.{}:{}.{}", m.ino(), m.len(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
             }
             #[cfg(not(unix))]
             {
@@ -259,11 +226,7 @@ impl Credential for CertificateCredential {
         Ok(match &self.location {
             CertLocation::File { cert, key } => {
                 let key_stamp = key.as_deref().map(file_stamp).unwrap_or_default();
-                format!(
-                    "certificate:{}:{}:{key_stamp}",
-                    cert.display(),
-                    file_stamp(cert)
-                )
+                format!("certificate:{}:{}:{key_stamp}", cert.display(), file_stamp(cert))
             }
             CertLocation::Thumbprint(t) => format!("thumbprint:{}", t.to_ascii_uppercase()),
         })
@@ -281,14 +244,8 @@ impl Credential for CertificateCredential {
                 cert.not_after().format("%Y-%m-%d")
             ));
         }
-        let jwt = assertion::build(
-            &cert,
-            &self.client_id,
-            token_endpoint,
-            self.algorithm,
-            self.send_chain,
-            now.timestamp(),
-        )?;
+        let jwt =
+            assertion::build(&cert, &self.client_id, token_endpoint, self.algorithm, self.send_chain, now.timestamp())?;
         Ok(ClientAuth {
             fields: vec![
                 (
@@ -312,10 +269,7 @@ impl Credential for SecretCredential {
         // stored); a stored one is identified by the profile, whose cache is
         // cleared whenever its secret changes.
         Ok(match secrets::from_env(SecretKind::ClientSecret) {
-            Some(s) => format!(
-                "secret-env:{}",
-                crate::token::cache::hex(&Sha256::digest(s.as_bytes()))
-            ),
+            Some(s) => format!("secret-env:{}", crate::token::cache::hex(&Sha256::digest(s.as_bytes()))),
             None => "secret:keyring".to_string(),
         })
     }
@@ -341,9 +295,6 @@ impl Credential for SecretCredential {
                 }
             },
         };
-        Ok(ClientAuth {
-            fields: vec![("client_secret", secret)],
-            label: "secret".to_string(),
-        })
+        Ok(ClientAuth { fields: vec![("client_secret", secret)], label: "secret".to_string() })
     }
 }

@@ -44,10 +44,7 @@ fn account(profile: &str, kind: SecretKind) -> String {
 
 /// The secret from the environment, when set and non-empty.
 pub fn from_env(kind: SecretKind) -> Option<Zeroizing<String>> {
-    std::env::var(kind.env_var())
-        .ok()
-        .filter(|v| !v.is_empty())
-        .map(Zeroizing::new)
+    std::env::var(kind.env_var()).ok().filter(|v| !v.is_empty()).map(Zeroizing::new)
 }
 
 /// Which keyring `$ENTRATOOL_KEYRING` asks for.
@@ -60,10 +57,7 @@ pub enum Backend {
 }
 
 pub fn backend() -> Result<Backend> {
-    match std::env::var("ENTRATOOL_KEYRING")
-        .unwrap_or_default()
-        .as_str()
-    {
+    match std::env::var("ENTRATOOL_KEYRING").unwrap_or_default().as_str() {
         "" | "auto" => Ok(Backend::Auto),
         "secret-service" => Ok(Backend::SecretService),
         "keyutils" => Ok(Backend::Keyutils),
@@ -108,9 +102,7 @@ impl Store {
 
     fn set(&self, account: &str, secret: &str) -> std::result::Result<(), String> {
         match self {
-            Store::Core(store, _) => core_entry(store, account)?
-                .set_password(secret)
-                .map_err(|e| e.to_string()),
+            Store::Core(store, _) => core_entry(store, account)?.set_password(secret).map_err(|e| e.to_string()),
             #[cfg(target_os = "linux")]
             Store::Kernel => kernel::set(account, secret),
         }
@@ -161,9 +153,7 @@ mod platform {
             Backend::SecretService => secret_service(),
             Backend::Keyutils => Ok(Store::Kernel),
             // The Secret Service needs a session bus; without one, use the kernel keyring.
-            _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => {
-                secret_service().or(Ok(Store::Kernel))
-            }
+            _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => secret_service().or(Ok(Store::Kernel)),
             _ => Ok(Store::Kernel),
         }
     }
@@ -189,17 +179,13 @@ mod kernel {
             Err(e) => return Err(format!("{e:?}")),
         };
         let bytes = Zeroizing::new(key.read_to_vec().map_err(|e| format!("{e:?}"))?);
-        let text =
-            std::str::from_utf8(&bytes).map_err(|_| "the stored value is not UTF-8".to_string())?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| "the stored value is not UTF-8".to_string())?;
         Ok(Some(Zeroizing::new(text.to_string())))
     }
 
     pub fn set(account: &str, secret: &str) -> Result<(), String> {
         // add_key replaces the payload of a key with the same description.
-        ring()?
-            .add_key(&description(account), secret.as_bytes())
-            .map(|_| ())
-            .map_err(|e| format!("{e:?}"))
+        ring()?.add_key(&description(account), secret.as_bytes()).map(|_| ()).map_err(|e| format!("{e:?}"))
     }
 
     pub fn delete(account: &str) -> Result<(), String> {

@@ -10,10 +10,7 @@ pub fn access_token_json(t: &Token, tenant: &str, subscription: Option<&str>) ->
     let local = super::utc(t.expires_on).with_timezone(&chrono::Local);
     let mut m = Map::new();
     m.insert("accessToken".into(), t.access_token.clone().into());
-    m.insert(
-        "expiresOn".into(),
-        local.format("%Y-%m-%d %H:%M:%S%.6f").to_string().into(),
-    );
+    m.insert("expiresOn".into(), local.format("%Y-%m-%d %H:%M:%S%.6f").to_string().into());
     m.insert("expires_on".into(), t.expires_on.into());
     if let Some(s) = subscription {
         m.insert("subscription".into(), s.into());
@@ -44,12 +41,7 @@ fn parse_access_token_args(args: &[String]) -> std::result::Result<AccessTokenAr
         let value = args.get(i + 1).cloned();
         let need = |what: &str| value.clone().ok_or(format!("{flag} needs {what}"));
         match flag {
-            "--resource" => {
-                out.scope = Some(format!(
-                    "{}/.default",
-                    need("a resource")?.trim_end_matches('/')
-                ))
-            }
+            "--resource" => out.scope = Some(format!("{}/.default", need("a resource")?.trim_end_matches('/'))),
             "--scope" | "--scopes" => out.scope = Some(need("a scope")?),
             "--tenant" | "-t" => out.tenant = Some(need("a tenant")?),
             "--subscription" | "-s" => out.subscription = Some(need("a subscription")?),
@@ -57,9 +49,7 @@ fn parse_access_token_args(args: &[String]) -> std::result::Result<AccessTokenAr
                 "json" | "jsonc" => out.tsv = false,
                 "tsv" => out.tsv = true,
                 other => {
-                    return Err(format!(
-                        "output format '{other}' is not served: use json or tsv"
-                    ));
+                    return Err(format!("output format '{other}' is not served: use json or tsv"));
                 }
             },
             "--query" => out.query = Some(need("a field name")?),
@@ -68,9 +58,7 @@ fn parse_access_token_args(args: &[String]) -> std::result::Result<AccessTokenAr
                 continue;
             }
             other => {
-                return Err(format!(
-                    "unrecognized argument {other} for `az account get-access-token`"
-                ));
+                return Err(format!("unrecognized argument {other} for `az account get-access-token`"));
             }
         }
         i += 2;
@@ -89,11 +77,7 @@ pub fn run_shim(args: &[String]) -> i32 {
                 Err(why) => Err(crate::error::Error::usage(format!("{why}. {ONLY_SERVED}"))),
             }
         }
-        ["account", "show", rest @ ..]
-            if rest.iter().all(|a| ["-o", "--output", "json"].contains(a)) =>
-        {
-            account_show()
-        }
+        ["account", "show", rest @ ..] if rest.iter().all(|a| ["-o", "--output", "json"].contains(a)) => account_show(),
         _ => Err(crate::error::Error::usage(ONLY_SERVED)),
     };
     match outcome {
@@ -141,10 +125,7 @@ fn access_token(a: AccessTokenArgs) -> crate::error::Result<String> {
     for w in warnings {
         eprintln!("WARNING: {w}");
     }
-    let subscription = a
-        .subscription
-        .as_deref()
-        .or(profile.subscription_id.as_deref());
+    let subscription = a.subscription.as_deref().or(profile.subscription_id.as_deref());
     let full = access_token_json(&token, &profile.tenant_id, subscription);
     match a.query {
         None => Ok(full),
@@ -180,27 +161,12 @@ mod tests {
 
     #[test]
     fn resource_means_scope_default() {
-        let a = parse_access_token_args(&args(&[
-            "--output",
-            "json",
-            "--resource",
-            "https://vault.azure.net/",
-        ]))
-        .unwrap();
+        let a =
+            parse_access_token_args(&args(&["--output", "json", "--resource", "https://vault.azure.net/"])).unwrap();
         assert_eq!(a.scope.as_deref(), Some("https://vault.azure.net/.default"));
-        let a = parse_access_token_args(&args(&[
-            "-o",
-            "json",
-            "--scope",
-            "api://x/.default",
-            "--tenant",
-            "t",
-        ]))
-        .unwrap();
-        assert_eq!(
-            (a.scope.as_deref(), a.tenant.as_deref()),
-            (Some("api://x/.default"), Some("t"))
-        );
+        let a =
+            parse_access_token_args(&args(&["-o", "json", "--scope", "api://x/.default", "--tenant", "t"])).unwrap();
+        assert_eq!((a.scope.as_deref(), a.tenant.as_deref()), (Some("api://x/.default"), Some("t")));
         assert!(parse_access_token_args(&args(&["--resource"])).is_err());
         assert!(parse_access_token_args(&args(&["--bogus", "x"])).is_err());
     }

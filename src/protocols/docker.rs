@@ -30,11 +30,7 @@ fn fail(line: &str, detail: Option<&str>) -> i32 {
 
 fn read_stdin() -> std::result::Result<String, String> {
     let mut buf = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(MAX_INPUT)
-        .read_to_end(&mut buf)
-        .map_err(|e| e.to_string())?;
+    std::io::stdin().lock().take(MAX_INPUT).read_to_end(&mut buf).map_err(|e| e.to_string())?;
     String::from_utf8(buf).map_err(|_| "the input is not UTF-8".to_string())
 }
 
@@ -74,16 +70,10 @@ pub fn run(op: &str) -> i32 {
             }
         }
         "version" => {
-            println!(
-                "docker-credential-entratool (entratool) {}",
-                env!("CARGO_PKG_VERSION")
-            );
+            println!("docker-credential-entratool (entratool) {}", env!("CARGO_PKG_VERSION"));
             0
         }
-        other => fail(
-            &format!("unknown operation '{other}': use get, store, erase, list or version"),
-            None,
-        ),
+        other => fail(&format!("unknown operation '{other}': use get, store, erase, list or version"), None),
     }
 }
 
@@ -98,9 +88,7 @@ fn bind(server: &str) -> Result<Option<(Target, Profile, String)>> {
     };
     let store = profile::Store::open()?;
     let doc = store.load()?;
-    let explicit = std::env::var("ENTRATOOL_PROFILE")
-        .ok()
-        .filter(|v| !v.is_empty());
+    let explicit = std::env::var("ENTRATOOL_PROFILE").ok().filter(|v| !v.is_empty());
     let found = match explicit {
         Some(name) => {
             let p = doc.get(&name, &store.path)?;
@@ -108,13 +96,7 @@ fn bind(server: &str) -> Result<Option<(Target, Profile, String)>> {
         }
         None => routing::route(&doc.profiles, &target),
     };
-    Ok(found.map(|(p, e)| {
-        (
-            target.clone(),
-            p.clone(),
-            e.scope().unwrap_or(ACR_SCOPE).to_string(),
-        )
-    }))
+    Ok(found.map(|(p, e)| (target.clone(), p.clone(), e.scope().unwrap_or(ACR_SCOPE).to_string())))
 }
 
 fn acr_key(profile: &Profile, registry: &str, entra_key: &Key) -> Key {
@@ -130,30 +112,22 @@ fn get(server: &str) -> Result<Option<String>> {
     let cache = Cache::open()?;
     let key = acr_key(&profile, &registry, &source.key);
     let mut warnings = Vec::new();
-    let entry = token::through_cache(
-        &cache,
-        &key,
-        DEFAULT_MIN_VALIDITY,
-        false,
-        &mut warnings,
-        |w| {
-            let request = TokenRequest {
-                profile: &profile,
-                scope: &scope,
-                force_refresh: false,
-                min_validity: DEFAULT_MIN_VALIDITY,
-                certificate_override: None,
-                allow_prompt: false,
-            };
-            let entra = token::acquire(&request, w)?;
-            exchange(&registry, &profile, &key, &entra.access_token)
-        },
-    )?;
+    let entry = token::through_cache(&cache, &key, DEFAULT_MIN_VALIDITY, false, &mut warnings, |w| {
+        let request = TokenRequest {
+            profile: &profile,
+            scope: &scope,
+            force_refresh: false,
+            min_validity: DEFAULT_MIN_VALIDITY,
+            certificate_override: None,
+            allow_prompt: false,
+        };
+        let entra = token::acquire(&request, w)?;
+        exchange(&registry, &profile, &key, &entra.access_token)
+    })?;
     for w in warnings {
         eprintln!("entratool: warning: {w}");
     }
-    let answer =
-        json!({"ServerURL": server, "Username": ACR_USERNAME, "Secret": entry.access_token});
+    let answer = json!({"ServerURL": server, "Username": ACR_USERNAME, "Secret": entry.access_token});
     Ok(Some(format!("{answer}\n")))
 }
 
@@ -172,10 +146,7 @@ fn exchange(registry: &str, profile: &Profile, key: &Key, entra_token: &str) -> 
     let refresh = match (resp.status, body["refresh_token"].as_str()) {
         (200, Some(t)) if !t.is_empty() => t.to_string(),
         (status, _) => {
-            let detail = body["errors"][0]["message"]
-                .as_str()
-                .or(body["error"].as_str())
-                .unwrap_or("no refresh_token");
+            let detail = body["errors"][0]["message"].as_str().or(body["error"].as_str()).unwrap_or("no refresh_token");
             return Err(Error::rejected(format!(
                 "the registry {registry} refused the token exchange (HTTP {status}: {detail}). Check that the \
                  service principal has a role on the registry (e.g. AcrPull) and that the profile's tenant is the \
@@ -200,9 +171,7 @@ fn exchange(registry: &str, profile: &Profile, key: &Key, entra_token: &str) -> 
 
 fn jwt_exp(jwt: &str) -> Option<i64> {
     let payload = jwt.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     serde_json::from_slice::<Value>(&bytes).ok()?["exp"].as_i64()
 }
 

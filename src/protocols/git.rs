@@ -23,10 +23,7 @@ pub struct Request {
 
 impl Request {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub fn has(&self, key: &str, value: &str) -> bool {
@@ -42,19 +39,14 @@ pub fn parse(input: impl Read) -> std::result::Result<Request, String> {
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = reader
-            .by_ref()
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut line)
-            .map_err(|e| e.to_string())?;
+        let n = reader.by_ref().take(MAX_LINE as u64 + 1).read_until(b'\n', &mut line).map_err(|e| e.to_string())?;
         if n == 0 {
             break;
         }
         if line.len() > MAX_LINE {
             return Err(format!("a line is longer than {MAX_LINE} bytes"));
         }
-        let text =
-            std::str::from_utf8(&line).map_err(|_| "the request is not UTF-8".to_string())?;
+        let text = std::str::from_utf8(&line).map_err(|_| "the request is not UTF-8".to_string())?;
         let text = text.trim_end_matches('\n').trim_end_matches('\r');
         if text.is_empty() {
             break;
@@ -62,9 +54,7 @@ pub fn parse(input: impl Read) -> std::result::Result<Request, String> {
         if text.contains('\0') {
             return Err("the request holds a NUL byte".into());
         }
-        let (k, v) = text
-            .split_once('=')
-            .ok_or_else(|| format!("not a key=value line: {:.40}", text))?;
+        let (k, v) = text.split_once('=').ok_or_else(|| format!("not a key=value line: {:.40}", text))?;
         req.fields.push((k.to_string(), v.to_string()));
     }
     Ok(req)
@@ -78,20 +68,15 @@ struct Bound {
 
 /// Which profile answers, or None when the request is not ours.
 fn bind(req: &Request, explicit: Option<&str>) -> Result<Option<Bound>> {
-    let Some(target) = Target::from_git(
-        req.get("protocol").unwrap_or(""),
-        req.get("host").unwrap_or(""),
-        req.get("path"),
-    ) else {
+    let Some(target) =
+        Target::from_git(req.get("protocol").unwrap_or(""), req.get("host").unwrap_or(""), req.get("path"))
+    else {
         return Ok(None);
     };
     let store = profile::Store::open()?;
     let doc = store.load()?;
-    let explicit = explicit.map(str::to_string).or_else(|| {
-        std::env::var("ENTRATOOL_PROFILE")
-            .ok()
-            .filter(|v| !v.is_empty())
-    });
+    let explicit =
+        explicit.map(str::to_string).or_else(|| std::env::var("ENTRATOOL_PROFILE").ok().filter(|v| !v.is_empty()));
     let chosen = match &explicit {
         Some(name) => {
             let p = doc.get(name, &store.path)?;
@@ -103,10 +88,7 @@ fn bind(req: &Request, explicit: Option<&str>) -> Result<Option<Bound>> {
         }
         None => routing::route(&doc.profiles, &target).map(|(p, e)| (p, e.scope())),
     };
-    Ok(chosen.map(|(p, scope)| Bound {
-        profile: p.clone(),
-        scope: scope.unwrap_or(AZURE_DEVOPS_SCOPE).to_string(),
-    }))
+    Ok(chosen.map(|(p, scope)| Bound { profile: p.clone(), scope: scope.unwrap_or(AZURE_DEVOPS_SCOPE).to_string() }))
 }
 
 /// `git-credential-entratool [-p NAME] <operation>`, as git runs it.
@@ -117,9 +99,7 @@ pub fn run_argv(args: &[String]) -> i32 {
     while let Some(a) = it.next() {
         match a.as_str() {
             "-p" | "--profile" => profile = it.next().cloned(),
-            other if other.starts_with("--profile=") => {
-                profile = Some(other["--profile=".len()..].to_string())
-            }
+            other if other.starts_with("--profile=") => profile = Some(other["--profile=".len()..].to_string()),
             other if op.is_none() => op = Some(other.to_string()),
             _ => {}
         }
@@ -170,22 +150,15 @@ fn get(req: &Request, explicit: Option<&str>) -> Result<()> {
     for w in warnings {
         eprintln!("entratool: warning: {w}");
     }
-    let bearer =
-        req.has("capability[]", "authtype") && bound.profile.git_auth.as_deref() != Some("basic");
+    let bearer = req.has("capability[]", "authtype") && bound.profile.git_auth.as_deref() != Some("basic");
     let answer = if bearer {
         format!(
             "capability[]=authtype\nauthtype=Bearer\ncredential={}\nephemeral=true\npassword_expiry_utc={}\n",
             token.access_token, token.expires_on
         )
     } else {
-        let user = req
-            .get("username")
-            .filter(|u| !u.is_empty())
-            .unwrap_or(&bound.profile.client_id);
-        format!(
-            "username={user}\npassword={}\npassword_expiry_utc={}\n",
-            token.access_token, token.expires_on
-        )
+        let user = req.get("username").filter(|u| !u.is_empty()).unwrap_or(&bound.profile.client_id);
+        format!("username={user}\npassword={}\npassword_expiry_utc={}\n", token.access_token, token.expires_on)
     };
     crate::cli::write_output(None, &answer)
 }
@@ -202,13 +175,9 @@ fn erase(req: &Request, explicit: Option<&str>) -> Result<()> {
 
 /// For `entratool setup git`: the helper command line git should run.
 pub fn helper_command(exe: &std::path::Path, profile: &str) -> Result<String> {
-    let exe = exe
-        .to_str()
-        .ok_or_else(|| Error::config("the path of entratool is not UTF-8"))?;
+    let exe = exe.to_str().ok_or_else(|| Error::config("the path of entratool is not UTF-8"))?;
     if exe.contains(['"', '\'', '\\', '$', '`']) {
-        return Err(Error::config(format!(
-            "cannot quote the path {exe} for git's config; move entratool elsewhere"
-        )));
+        return Err(Error::config(format!("cannot quote the path {exe} for git's config; move entratool elsewhere")));
     }
     Ok(format!("!\"{exe}\" git-credential -p {profile}"))
 }
@@ -219,7 +188,8 @@ mod tests {
 
     #[test]
     fn parses_crlf_and_repeated_keys_and_stops_at_blank_line() {
-        let input = b"capability[]=authtype\r\ncapability[]=state\r\nprotocol=https\r\nhost=dev.azure.com\r\n\r\nignored=1\n";
+        let input =
+            b"capability[]=authtype\r\ncapability[]=state\r\nprotocol=https\r\nhost=dev.azure.com\r\n\r\nignored=1\n";
         let r = parse(&input[..]).unwrap();
         assert!(r.has("capability[]", "authtype") && r.has("capability[]", "state"));
         assert_eq!(r.get("host"), Some("dev.azure.com"));

@@ -23,10 +23,7 @@ pub struct ExecInfo {
 pub fn exec_info(raw: Option<&str>) -> Result<ExecInfo> {
     let raw = raw.map(str::trim).unwrap_or("");
     if raw.is_empty() {
-        return Ok(ExecInfo {
-            api_version: V1BETA1,
-            interactive: false,
-        });
+        return Ok(ExecInfo { api_version: V1BETA1, interactive: false });
     }
     let v: Value = serde_json::from_str(raw).map_err(|e| {
         Error::usage(format!(
@@ -45,14 +42,8 @@ pub fn exec_info(raw: Option<&str>) -> Result<ExecInfo> {
             )));
         }
     };
-    let interactive = v
-        .pointer("/spec/interactive")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    Ok(ExecInfo {
-        api_version,
-        interactive,
-    })
+    let interactive = v.pointer("/spec/interactive").and_then(Value::as_bool).unwrap_or(false);
+    Ok(ExecInfo { api_version, interactive })
 }
 
 pub fn exec_credential(t: &Token, info: &ExecInfo) -> String {
@@ -72,14 +63,11 @@ mod tests {
     fn exec_info_rules() {
         assert_eq!(exec_info(None).unwrap().api_version, V1BETA1);
         assert_eq!(exec_info(Some("")).unwrap().api_version, V1BETA1);
-        let v1 = exec_info(Some(r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}"#)).unwrap();
-        assert_eq!(
-            v1,
-            ExecInfo {
-                api_version: V1,
-                interactive: true
-            }
-        );
+        let v1 = exec_info(Some(
+            r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}"#,
+        ))
+        .unwrap();
+        assert_eq!(v1, ExecInfo { api_version: V1, interactive: true });
         assert!(exec_info(Some(r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#)).is_err());
         assert!(exec_info(Some("\u{0}garbage")).is_err());
     }

@@ -57,10 +57,7 @@ impl Key {
             h.update(p.as_bytes());
         }
         let hash = hex(&h.finalize()[..16]);
-        Key {
-            profile: profile.to_string(),
-            hash,
-        }
+        Key { profile: profile.to_string(), hash }
     }
 }
 
@@ -74,9 +71,7 @@ pub struct Cache {
 
 impl Cache {
     pub fn open() -> Result<Cache> {
-        Ok(Cache {
-            dir: fsutil::cache_dir()?,
-        })
+        Ok(Cache { dir: fsutil::cache_dir()? })
     }
 
     fn file(&self, key: &Key, ext: &str) -> PathBuf {
@@ -141,10 +136,7 @@ fn belongs_to(path: &Path, profile: Option<&str>) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    let Some(stem) = name
-        .strip_suffix(".json")
-        .or_else(|| name.strip_suffix(".lock"))
-    else {
+    let Some(stem) = name.strip_suffix(".json").or_else(|| name.strip_suffix(".lock")) else {
         return false;
     };
     let Some((owner, hash)) = stem.rsplit_once('-') else {
@@ -179,14 +171,8 @@ mod tests {
     #[test]
     fn file_ownership() {
         let hash = "0123456789abcdef0123456789abcdef";
-        assert!(belongs_to(
-            Path::new(&format!("/c/my-prof-{hash}.json")),
-            Some("my-prof")
-        ));
-        assert!(!belongs_to(
-            Path::new(&format!("/c/my-prof-{hash}.json")),
-            Some("my")
-        ));
+        assert!(belongs_to(Path::new(&format!("/c/my-prof-{hash}.json")), Some("my-prof")));
+        assert!(!belongs_to(Path::new(&format!("/c/my-prof-{hash}.json")), Some("my")));
         assert!(belongs_to(Path::new(&format!("/c/x-{hash}.lock")), None));
         assert!(!belongs_to(Path::new("/c/notes.txt"), None));
     }

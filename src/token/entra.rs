@@ -16,10 +16,7 @@ pub fn authority_host(profile: &Profile) -> Result<String> {
         h.to_string()
     } else if let Some(cloud) = profile.cloud.as_deref().filter(|c| !c.is_empty()) {
         cloud_authority(cloud)?.to_string()
-    } else if let Some(env) = std::env::var("AZURE_AUTHORITY_HOST")
-        .ok()
-        .filter(|h| !h.is_empty())
-    {
+    } else if let Some(env) = std::env::var("AZURE_AUTHORITY_HOST").ok().filter(|h| !h.is_empty()) {
         env
     } else {
         PUBLIC_CLOUD.to_string()
@@ -32,9 +29,7 @@ pub fn authority_host(profile: &Profile) -> Result<String> {
 pub fn cloud_authority(cloud: &str) -> Result<&'static str> {
     match cloud.to_ascii_lowercase().as_str() {
         "azurepubliccloud" | "azurecloud" | "public" => Ok(PUBLIC_CLOUD),
-        "azureusgovernment" | "azureusgovernmentcloud" | "usgov" => {
-            Ok("https://login.microsoftonline.us")
-        }
+        "azureusgovernment" | "azureusgovernmentcloud" | "usgov" => Ok("https://login.microsoftonline.us"),
         "azurechinacloud" | "china" => Ok("https://login.chinacloudapi.cn"),
         other => Err(Error::config(format!(
             "unknown cloud '{other}': use AzurePublicCloud, AzureUSGovernment or AzureChinaCloud, or set authorityHost"
@@ -73,19 +68,16 @@ pub fn request(endpoint: &str, form: &[(&str, &str)], client_id: &str) -> Result
 
 fn seconds(v: &Value) -> Option<i64> {
     // Some endpoints send numbers as strings.
-    v.as_i64()
-        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 fn parse_granted(body: &Value, endpoint: &str) -> Result<Granted> {
     let token = body["access_token"].as_str().filter(|t| !t.is_empty());
     let expires_in = seconds(&body["expires_in"]);
     match (token, expires_in) {
-        (Some(t), Some(e)) => Ok(Granted {
-            access_token: t.to_string(),
-            expires_in: e,
-            refresh_in: seconds(&body["refresh_in"]),
-        }),
+        (Some(t), Some(e)) => {
+            Ok(Granted { access_token: t.to_string(), expires_in: e, refresh_in: seconds(&body["refresh_in"]) })
+        }
         _ => Err(Error::unavailable(format!(
             "Entra ID at {endpoint} answered 200 without access_token/expires_in; check authorityHost"
         ))),
@@ -119,10 +111,7 @@ fn rejection(body: &Value, status: u16, client_id: &str) -> Error {
 
 fn aadsts_code(text: &str) -> Option<i64> {
     let rest = text.strip_prefix("AADSTS")?;
-    rest.split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
 fn hint(code: i64, client_id: &str) -> Option<String> {
@@ -143,9 +132,11 @@ fn hint(code: i64, client_id: &str) -> Option<String> {
         700024 => "the assertion's time range was refused: this machine's clock is probably off; sync it (NTP) and \
                    retry"
             .to_string(),
-        7000213 | 700030 => "subject name/issuer authentication failed: the certificate chain or subject name does not \
+        7000213 | 700030 => {
+            "subject name/issuer authentication failed: the certificate chain or subject name does not \
                              match what the app trusts; check sendCertificateChain and the app's trusted subject"
-            .to_string(),
+                .to_string()
+        }
         1002012 | 70011 => "client credentials need a scope of the form <resource>/.default, e.g. \
                             https://graph.microsoft.com/.default"
             .to_string(),
@@ -169,27 +160,20 @@ mod tests {
             "correlation_id": "y"
         });
         let e = rejection(&body, 401, "c");
-        assert!(
-            e.message
-                .contains("AADSTS700027: Client assertion contains an invalid signature.")
-        );
+        assert!(e.message.contains("AADSTS700027: Client assertion contains an invalid signature."));
         assert!(!e.message.contains("Trace ID"));
         assert!(e.message.contains("SHA-1 thumbprint"));
     }
 
     #[test]
     fn expires_in_as_string() {
-        let body =
-            serde_json::json!({"access_token": "a", "expires_in": "3599", "token_type": "Bearer"});
+        let body = serde_json::json!({"access_token": "a", "expires_in": "3599", "token_type": "Bearer"});
         assert_eq!(parse_granted(&body, "e").unwrap().expires_in, 3599);
     }
 
     #[test]
     fn clouds() {
-        assert_eq!(
-            cloud_authority("AzureUSGovernment").unwrap(),
-            "https://login.microsoftonline.us"
-        );
+        assert_eq!(cloud_authority("AzureUSGovernment").unwrap(), "https://login.microsoftonline.us");
         assert!(cloud_authority("Mars").is_err());
     }
 }

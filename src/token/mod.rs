@@ -32,18 +32,12 @@ pub struct Token {
 
 impl From<&Entry> for Token {
     fn from(e: &Entry) -> Self {
-        Token {
-            access_token: e.access_token.clone(),
-            expires_on: e.expires_on,
-        }
+        Token { access_token: e.access_token.clone(), expires_on: e.expires_on }
     }
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Where a profile's tokens come from and how they are keyed.
@@ -54,30 +48,13 @@ pub struct Source {
 }
 
 impl Source {
-    pub fn new(
-        profile: &Profile,
-        scope: &str,
-        certificate_override: Option<&Path>,
-    ) -> Result<Source> {
+    pub fn new(profile: &Profile, scope: &str, certificate_override: Option<&Path>) -> Result<Source> {
         let authority = entra::authority_host(profile)?;
         let credential = credential::for_profile(profile, certificate_override)?;
         let identity = credential.identity()?;
-        let key = Key::new(
-            &profile.name,
-            &[
-                "entra",
-                &authority,
-                &profile.tenant_id,
-                &profile.client_id,
-                scope,
-                &identity,
-            ],
-        );
-        Ok(Source {
-            authority,
-            key,
-            credential,
-        })
+        let key =
+            Key::new(&profile.name, &["entra", &authority, &profile.tenant_id, &profile.client_id, scope, &identity]);
+        Ok(Source { authority, key, credential })
     }
 }
 
@@ -90,14 +67,8 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
         return Ok(Token::from(&entry));
     }
     let cache = Cache::open()?;
-    let entry = through_cache(
-        &cache,
-        &source.key,
-        req.min_validity,
-        req.force_refresh,
-        warnings,
-        |w| fetch(req, &source, w),
-    )?;
+    let entry =
+        through_cache(&cache, &source.key, req.min_validity, req.force_refresh, warnings, |w| fetch(req, &source, w))?;
     Ok(Token::from(&entry))
 }
 
@@ -130,20 +101,16 @@ pub fn through_cache(
             }
             Ok(entry)
         }
-        Err(e) if e.kind == Kind::Unavailable && !force => {
-            match cached.filter(|c| c.is_unexpired(now())) {
-                Some(c) => {
-                    warnings.push(format!(
-                        "{e}\nserving the cached token, valid until {}",
-                        chrono::DateTime::from_timestamp(c.expires_on, 0)
-                            .unwrap_or_default()
-                            .to_rfc3339()
-                    ));
-                    Ok(c)
-                }
-                None => Err(e),
+        Err(e) if e.kind == Kind::Unavailable && !force => match cached.filter(|c| c.is_unexpired(now())) {
+            Some(c) => {
+                warnings.push(format!(
+                    "{e}\nserving the cached token, valid until {}",
+                    chrono::DateTime::from_timestamp(c.expires_on, 0).unwrap_or_default().to_rfc3339()
+                ));
+                Ok(c)
             }
-        }
+            None => Err(e),
+        },
         Err(e) => Err(e),
     }
 }
@@ -151,19 +118,13 @@ pub fn through_cache(
 fn fetch(req: &TokenRequest, source: &Source, warnings: &mut Vec<String>) -> Result<Entry> {
     let profile = req.profile;
     let endpoint = entra::token_endpoint(&source.authority, &profile.tenant_id);
-    let mut ctx = AuthContext {
-        allow_prompt: req.allow_prompt,
-        warnings: Vec::new(),
-    };
+    let mut ctx = AuthContext { allow_prompt: req.allow_prompt, warnings: Vec::new() };
     let timer = std::time::Instant::now();
     let auth = source.credential.authenticate(&endpoint, &mut ctx)?;
     let credential_time = timer.elapsed();
     warnings.append(&mut ctx.warnings);
-    let mut form: Vec<(&str, &str)> = vec![
-        ("client_id", &profile.client_id),
-        ("scope", req.scope),
-        ("grant_type", "client_credentials"),
-    ];
+    let mut form: Vec<(&str, &str)> =
+        vec![("client_id", &profile.client_id), ("scope", req.scope), ("grant_type", "client_credentials")];
     form.extend(auth.fields.iter().map(|(k, v)| (*k, v.as_str())));
     let started = now();
     let timer = std::time::Instant::now();

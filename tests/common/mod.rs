@@ -42,41 +42,24 @@ impl Emulator {
             .spawn()
             .expect("start entra-emulator");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read url");
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read url");
         let url = line.trim().rsplit(' ').next().expect("url").to_string();
         assert!(url.starts_with("http"), "unexpected first line: {line}");
         Emulator { child, url }
     }
 
     fn client(&self) -> reqwest::blocking::Client {
-        reqwest::blocking::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .expect("client")
+        reqwest::blocking::Client::builder().danger_accept_invalid_certs(true).build().expect("client")
     }
 
     pub fn post(&self, path: &str, body: Value) {
-        let resp = self
-            .client()
-            .post(format!("{}{path}", self.url))
-            .body(body.to_string())
-            .send()
-            .expect("admin call");
-        assert!(
-            resp.status().is_success(),
-            "admin {path}: {}",
-            resp.text().unwrap_or_default()
-        );
+        let resp = self.client().post(format!("{}{path}", self.url)).body(body.to_string()).send().expect("admin call");
+        assert!(resp.status().is_success(), "admin {path}: {}", resp.text().unwrap_or_default());
     }
 
     /// Registers the test app with these certificates (PEM) and secrets.
     pub fn register(&self, certs: &[&Path], secrets: &[&str]) {
-        let pems: Vec<String> = certs
-            .iter()
-            .map(|p| std::fs::read_to_string(p).expect("pem"))
-            .collect();
+        let pems: Vec<String> = certs.iter().map(|p| std::fs::read_to_string(p).expect("pem")).collect();
         self.post(
             "/_emulator/clients",
             json!({"tenant": TENANT, "domains": [DOMAIN], "clientId": CLIENT, "certificates": pems, "secrets": secrets}),
@@ -95,13 +78,8 @@ impl Emulator {
     }
 
     pub fn stats(&self) -> Value {
-        let text = self
-            .client()
-            .get(format!("{}/_emulator/stats", self.url))
-            .send()
-            .expect("stats")
-            .text()
-            .expect("body");
+        let text =
+            self.client().get(format!("{}/_emulator/stats", self.url)).send().expect("stats").text().expect("body");
         serde_json::from_str(&text).expect("json")
     }
 
@@ -111,10 +89,7 @@ impl Emulator {
 
     /// The last token request the emulator saw.
     pub fn last_event(&self) -> Value {
-        self.stats()["events"]
-            .as_array()
-            .and_then(|e| e.last().cloned())
-            .expect("an event")
+        self.stats()["events"].as_array().and_then(|e| e.last().cloned()).expect("an event")
     }
 }
 
@@ -141,34 +116,19 @@ fn name(cn: &str) -> openssl::x509::X509Name {
 
 /// Makes a certificate valid from `from_days` to `to_days` relative to now,
 /// self-signed or signed by `issuer`.
-pub fn make_cert(
-    dir: &Path,
-    cn: &str,
-    from_days: i64,
-    to_days: i64,
-    issuer: Option<&TestCert>,
-    ca: bool,
-) -> TestCert {
+pub fn make_cert(dir: &Path, cn: &str, from_days: i64, to_days: i64, issuer: Option<&TestCert>, ca: bool) -> TestCert {
     let key = PKey::from_rsa(Rsa::generate(2048).expect("rsa")).expect("pkey");
     let mut b = X509Builder::new().expect("builder");
     b.set_version(2).expect("v3");
-    let serial = BigNum::from_u32(rand_u32())
-        .and_then(|n| n.to_asn1_integer())
-        .expect("serial");
+    let serial = BigNum::from_u32(rand_u32()).and_then(|n| n.to_asn1_integer()).expect("serial");
     b.set_serial_number(&serial).expect("serial");
     b.set_subject_name(&name(cn)).expect("subject");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("time")
-        .as_secs() as i64;
-    b.set_not_before(&Asn1Time::from_unix(now + from_days * 86400).expect("nb"))
-        .expect("nb");
-    b.set_not_after(&Asn1Time::from_unix(now + to_days * 86400).expect("na"))
-        .expect("na");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time").as_secs() as i64;
+    b.set_not_before(&Asn1Time::from_unix(now + from_days * 86400).expect("nb")).expect("nb");
+    b.set_not_after(&Asn1Time::from_unix(now + to_days * 86400).expect("na")).expect("na");
     b.set_pubkey(&key).expect("pubkey");
     if ca {
-        b.append_extension(BasicConstraints::new().critical().ca().build().expect("bc"))
-            .expect("ext");
+        b.append_extension(BasicConstraints::new().critical().ca().build().expect("bc")).expect("ext");
     } else {
         let san = SubjectAlternativeName::new()
             .dns("localhost")
@@ -192,12 +152,7 @@ pub fn make_cert(
     let key_pem = dir.join(format!("{cn}.key.pem"));
     std::fs::write(&cert_pem, cert.to_pem().expect("pem")).expect("write");
     std::fs::write(&key_pem, key.private_key_to_pem_pkcs8().expect("pem")).expect("write");
-    TestCert {
-        cert,
-        key,
-        cert_pem,
-        key_pem,
-    }
+    TestCert { cert, key, cert_pem, key_pem }
 }
 
 fn rand_u32() -> u32 {
@@ -210,12 +165,7 @@ fn rand_u32() -> u32 {
 /// `extra` picks the encryption (e.g. `-legacy`).
 pub fn make_pfx(c: &TestCert, out: &Path, password: &str, extra: &[&str], chain: Option<&Path>) {
     let mut cmd = Command::new("openssl");
-    cmd.args(["pkcs12", "-export", "-in"])
-        .arg(&c.cert_pem)
-        .arg("-inkey")
-        .arg(&c.key_pem)
-        .arg("-out")
-        .arg(out);
+    cmd.args(["pkcs12", "-export", "-in"]).arg(&c.cert_pem).arg("-inkey").arg(&c.key_pem).arg("-out").arg(out);
     cmd.arg("-passout").arg(format!("pass:{password}"));
     if let Some(ch) = chain {
         cmd.arg("-certfile").arg(ch);
@@ -235,14 +185,8 @@ impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let envs = vec![
-            (
-                "ENTRATOOL_CONFIG_DIR".into(),
-                dir.path().join("config").display().to_string(),
-            ),
-            (
-                "ENTRATOOL_CACHE_DIR".into(),
-                dir.path().join("cache").display().to_string(),
-            ),
+            ("ENTRATOOL_CONFIG_DIR".into(), dir.path().join("config").display().to_string()),
+            ("ENTRATOOL_CACHE_DIR".into(), dir.path().join("cache").display().to_string()),
             ("ENTRATOOL_KEYRING".into(), "none".into()),
             ("HOME".into(), dir.path().display().to_string()),
         ];
@@ -267,20 +211,22 @@ impl Env {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_entratool"));
-        c.args(args);
+        let mut c = self.program(env!("CARGO_BIN_EXE_entratool"));
+        c.args(args).stdin(Stdio::null());
+        c
+    }
+
+    /// Any program, with this environment instead of the caller's entratool settings.
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
         for (k, _) in std::env::vars() {
-            if k.starts_with("ENTRATOOL_")
-                || k == "KUBERNETES_EXEC_INFO"
-                || k == "AZURE_AUTHORITY_HOST"
-            {
+            if k.starts_with("ENTRATOOL_") || k == "KUBERNETES_EXEC_INFO" || k == "AZURE_AUTHORITY_HOST" {
                 c.env_remove(k);
             }
         }
         for (k, v) in &self.envs {
             c.env(k, v);
         }
-        c.stdin(Stdio::null());
         c
     }
 
@@ -289,13 +235,8 @@ impl Env {
     }
 
     pub fn run_stdin(&self, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
+        let mut child =
+            self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
         // A helper may stop reading a huge input: a broken pipe is fine.
         let mut stdin = child.stdin.take().expect("stdin");
         let data = input.as_bytes().to_vec();
@@ -310,24 +251,19 @@ impl Env {
     /// `config create` for the test app with a certificate file, the
     /// password passed through the environment.
     pub fn create_cert_profile(&self, name: &str, cert: &Path, emu: &Emulator, extra: &[&str]) {
-        let mut args = vec![
-            "config",
-            "create",
-            "--name",
-            name,
-            "--client-id",
-            CLIENT,
-            "--tenant-id",
-            TENANT,
-            "--authority-host",
-            &emu.url,
-        ];
         let cert_s = cert.display().to_string();
-        args.extend(["--certificate", &cert_s]);
+        let mut args = create_args(name, TENANT, &["--authority-host", &emu.url, "--certificate", &cert_s]);
         args.extend(extra);
         let out = self.run(&args);
         assert_ok(&out);
     }
+}
+
+/// `config create --name NAME --client-id CLIENT --tenant-id TENANT` and `rest`.
+pub fn create_args<'a>(name: &'a str, tenant: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["config", "create", "--name", name, "--client-id", CLIENT, "--tenant-id", tenant];
+    args.extend_from_slice(rest);
+    args
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -339,32 +275,18 @@ pub fn stderr(o: &Output) -> String {
 }
 
 pub fn assert_ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        stdout(o),
-        stderr(o)
-    );
+    assert!(o.status.success(), "exit {:?}\nstdout: {}\nstderr: {}", o.status.code(), stdout(o), stderr(o));
 }
 
 pub fn assert_exit(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
+    assert_eq!(o.status.code(), Some(code), "stdout: {}\nstderr: {}", stdout(o), stderr(o));
 }
 
 /// The claims of a JWT, unverified.
 pub fn jwt_part(token: &str, index: usize) -> Value {
     use base64::Engine;
     let part = token.trim().split('.').nth(index).expect("jwt part");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .expect("b64");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("b64");
     serde_json::from_slice(&bytes).expect("json")
 }
 

@@ -32,19 +32,12 @@ pub struct Validator {
 impl Validator {
     /// The emulator's signing key, from its JWKS endpoint.
     pub fn for_emulator(emu: &Emulator) -> Validator {
-        let text = reqwest::blocking::get(format!("{}/common/discovery/v2.0/keys", emu.url))
-            .unwrap()
-            .text()
-            .unwrap();
+        let text = reqwest::blocking::get(format!("{}/common/discovery/v2.0/keys", emu.url)).unwrap().text().unwrap();
         let jwks: Value = serde_json::from_str(&text).unwrap();
         let k = &jwks["keys"][0];
-        let n =
-            BigNum::from_slice(&URL_SAFE_NO_PAD.decode(k["n"].as_str().unwrap()).unwrap()).unwrap();
-        let e =
-            BigNum::from_slice(&URL_SAFE_NO_PAD.decode(k["e"].as_str().unwrap()).unwrap()).unwrap();
-        Validator {
-            key: PKey::from_rsa(Rsa::from_public_components(n, e).unwrap()).unwrap(),
-        }
+        let n = BigNum::from_slice(&URL_SAFE_NO_PAD.decode(k["n"].as_str().unwrap()).unwrap()).unwrap();
+        let e = BigNum::from_slice(&URL_SAFE_NO_PAD.decode(k["e"].as_str().unwrap()).unwrap()).unwrap();
+        Validator { key: PKey::from_rsa(Rsa::from_public_components(n, e).unwrap()).unwrap() }
     }
 
     /// The claims when the signature is good, `aud` matches and it has not expired.
@@ -133,17 +126,12 @@ impl GitServer {
         let counts = Arc::new(Counts::default());
         let (c, r) = (counts.clone(), root.to_path_buf());
         spawn(server, move |req| git_request(req, &validator, &c, &r));
-        GitServer {
-            url,
-            counts,
-            root: root.to_path_buf(),
-        }
+        GitServer { url, counts, root: root.to_path_buf() }
     }
 }
 
 fn git_request(mut req: Request, validator: &Validator, counts: &Counts, root: &Path) {
-    let authorized = presented_token(&req)
-        .and_then(|(t, scheme)| validator.check(&t, DEVOPS_AUD).map(|_| scheme));
+    let authorized = presented_token(&req).and_then(|(t, scheme)| validator.check(&t, DEVOPS_AUD).map(|_| scheme));
     let Some(scheme) = authorized else {
         counts.unauthorized.fetch_add(1, Ordering::SeqCst);
         let resp = Response::from_string("unauthorized")
@@ -185,12 +173,7 @@ fn git_request(mut req: Request, validator: &Validator, counts: &Counts, root: &
             cmd.env(var, v);
         }
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(&body).unwrap();
     let out = child.wait_with_output().unwrap();
     let split = out
@@ -198,12 +181,7 @@ fn git_request(mut req: Request, validator: &Validator, counts: &Counts, root: &
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .map(|i| (i, 4))
-        .or_else(|| {
-            out.stdout
-                .windows(2)
-                .position(|w| w == b"\n\n")
-                .map(|i| (i, 2))
-        })
+        .or_else(|| out.stdout.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)))
         .unwrap();
     let head = String::from_utf8_lossy(&out.stdout[..split.0]).to_string();
     let mut resp = Response::from_data(out.stdout[split.0 + split.1..].to_vec());
@@ -212,8 +190,7 @@ fn git_request(mut req: Request, validator: &Validator, counts: &Counts, root: &
             continue;
         };
         if k.eq_ignore_ascii_case("Status") {
-            resp =
-                resp.with_status_code(v.trim().split(' ').next().unwrap().parse::<u16>().unwrap());
+            resp = resp.with_status_code(v.trim().split(' ').next().unwrap().parse::<u16>().unwrap());
         } else {
             resp = resp.with_header(header(k.trim(), v.trim()));
         }
@@ -230,8 +207,7 @@ pub fn start_kube_api(validator: Validator, tls: &TestCert) -> (String, Arc<Coun
     let counts = Arc::new(Counts::default());
     let c = counts.clone();
     spawn(server, move |req| {
-        let ok = presented_token(&req)
-            .is_some_and(|(t, s)| s == "bearer" && validator.check(&t, AKS_AUD).is_some());
+        let ok = presented_token(&req).is_some_and(|(t, s)| s == "bearer" && validator.check(&t, AKS_AUD).is_some());
         let json_header = header("Content-Type", "application/json");
         let resp = if !ok {
             c.unauthorized.fetch_add(1, Ordering::SeqCst);
@@ -271,24 +247,14 @@ struct RegistryState {
 
 fn sign_jwt(key: &PKey<Private>, claims: &Value) -> String {
     let enc = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    let signed = format!(
-        "{}.{}",
-        enc(&json!({"alg": "RS256", "typ": "JWT"})),
-        enc(claims)
-    );
+    let signed = format!("{}.{}", enc(&json!({"alg": "RS256", "typ": "JWT"})), enc(claims));
     let mut s = Signer::new(MessageDigest::sha256(), key).unwrap();
     s.update(signed.as_bytes()).unwrap();
-    format!(
-        "{signed}.{}",
-        URL_SAFE_NO_PAD.encode(s.sign_to_vec().unwrap())
-    )
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(s.sign_to_vec().unwrap()))
 }
 
 fn sha256_hex(b: &[u8]) -> String {
-    openssl::sha::sha256(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
+    openssl::sha::sha256(b).iter().map(|x| format!("{x:02x}")).collect()
 }
 
 impl Registry {
@@ -296,7 +262,9 @@ impl Registry {
         let server = https_server(tls);
         let host = format!("127.0.0.1:{}", port(&server));
         let config = json!({"architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
-            "config": {"Cmd": ["/hello"]}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []}).to_string().into_bytes();
+            "config": {"Cmd": ["/hello"]}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []})
+        .to_string()
+        .into_bytes();
         let layer = b"not really a layer";
         let manifest = json!({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
             "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": config.len(), "digest": format!("sha256:{}", sha256_hex(&config))},
@@ -319,9 +287,7 @@ impl Registry {
 }
 
 fn form_of(body: &str) -> HashMap<String, String> {
-    url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect()
+    url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
 }
 
 fn registry_request(mut req: Request, st: &RegistryState) {
@@ -341,9 +307,7 @@ fn registry_request(mut req: Request, st: &RegistryState) {
             let ok = f.get("grant_type").map(String::as_str) == Some("access_token")
                 && f.get("service") == Some(&st.host)
                 && f.get("tenant") == Some(&st.tenant)
-                && f.get("access_token")
-                    .and_then(|t| st.validator.check(t, ACR_AUD))
-                    .is_some();
+                && f.get("access_token").and_then(|t| st.validator.check(t, ACR_AUD)).is_some();
             if ok {
                 st.counts.exchanges.fetch_add(1, Ordering::SeqCst);
                 let refresh = sign_jwt(
@@ -354,24 +318,13 @@ fn registry_request(mut req: Request, st: &RegistryState) {
                 json_resp(200, json!({"refresh_token": refresh}))
             } else {
                 st.counts.unauthorized.fetch_add(1, Ordering::SeqCst);
-                json_resp(
-                    401,
-                    json!({"errors": [{"code": "UNAUTHORIZED", "message": "invalid Entra token"}]}),
-                )
+                json_resp(401, json!({"errors": [{"code": "UNAUTHORIZED", "message": "invalid Entra token"}]}))
             }
         }
         "/oauth2/token" => {
-            let f = if req.method().as_str() == "POST" {
-                form_of(&body)
-            } else {
-                form_of(query)
-            };
-            let refresh = f
-                .get("refresh_token")
-                .cloned()
-                .or_else(|| presented_token(&req).map(|(t, _)| t));
-            let valid =
-                refresh.is_some_and(|r| st.tokens.lock().unwrap().get(&r) == Some(&"refresh"));
+            let f = if req.method().as_str() == "POST" { form_of(&body) } else { form_of(query) };
+            let refresh = f.get("refresh_token").cloned().or_else(|| presented_token(&req).map(|(t, _)| t));
+            let valid = refresh.is_some_and(|r| st.tokens.lock().unwrap().get(&r) == Some(&"refresh"));
             if valid {
                 let access = sign_jwt(
                     &st.key,
@@ -381,23 +334,14 @@ fn registry_request(mut req: Request, st: &RegistryState) {
                 json_resp(200, json!({"access_token": access, "token": access}))
             } else {
                 st.counts.unauthorized.fetch_add(1, Ordering::SeqCst);
-                json_resp(
-                    401,
-                    json!({"errors": [{"code": "UNAUTHORIZED", "message": "bad refresh token"}]}),
-                )
+                json_resp(401, json!({"errors": [{"code": "UNAUTHORIZED", "message": "bad refresh token"}]}))
             }
         }
         _ => {
-            let bearer = presented_token(&req)
-                .filter(|(_, s)| *s == "bearer")
-                .map(|(t, _)| t);
-            let allowed =
-                bearer.is_some_and(|t| st.tokens.lock().unwrap().get(&t) == Some(&"access"));
+            let bearer = presented_token(&req).filter(|(_, s)| *s == "bearer").map(|(t, _)| t);
+            let allowed = bearer.is_some_and(|t| st.tokens.lock().unwrap().get(&t) == Some(&"access"));
             if !allowed {
-                let challenge = format!(
-                    "Bearer realm=\"https://{}/oauth2/token\",service=\"{}\"",
-                    st.host, st.host
-                );
+                let challenge = format!("Bearer realm=\"https://{}/oauth2/token\",service=\"{}\"", st.host, st.host);
                 json_resp(401, json!({"errors": [{"code": "UNAUTHORIZED"}]}))
                     .with_header(header("WWW-Authenticate", &challenge))
             } else if path == "/v2/" {
@@ -405,19 +349,12 @@ fn registry_request(mut req: Request, st: &RegistryState) {
             } else if path.starts_with("/v2/hello/manifests/") {
                 st.counts.authorized.fetch_add(1, Ordering::SeqCst);
                 Response::from_data(st.manifest.clone())
-                    .with_header(header(
-                        "Content-Type",
-                        "application/vnd.docker.distribution.manifest.v2+json",
-                    ))
-                    .with_header(header(
-                        "Docker-Content-Digest",
-                        &format!("sha256:{}", sha256_hex(&st.manifest)),
-                    ))
+                    .with_header(header("Content-Type", "application/vnd.docker.distribution.manifest.v2+json"))
+                    .with_header(header("Docker-Content-Digest", &format!("sha256:{}", sha256_hex(&st.manifest))))
             } else if path == "/v2/hello/tags/list" {
                 json_resp(200, json!({"name": "hello", "tags": ["latest"]}))
             } else if path.starts_with("/v2/hello/blobs/") {
-                Response::from_data(st.config.clone())
-                    .with_header(header("Content-Type", "application/octet-stream"))
+                Response::from_data(st.config.clone()).with_header(header("Content-Type", "application/octet-stream"))
             } else {
                 json_resp(404, json!({"errors": [{"code": "NAME_UNKNOWN"}]}))
             }

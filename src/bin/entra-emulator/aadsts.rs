@@ -12,18 +12,8 @@ pub struct Aadsts {
 }
 
 impl Aadsts {
-    pub fn new(
-        status: u16,
-        error: &'static str,
-        code: u32,
-        description: impl Into<String>,
-    ) -> Self {
-        Aadsts {
-            status,
-            error,
-            code,
-            description: description.into(),
-        }
+    pub fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> Self {
+        Aadsts { status, error, code, description: description.into() }
     }
 
     /// The body as Entra sends it: the description carries trace and
@@ -131,12 +121,7 @@ pub fn no_credential() -> Aadsts {
 }
 
 pub fn malformed(why: &str) -> Aadsts {
-    Aadsts::new(
-        400,
-        "invalid_request",
-        50027,
-        format!("JWT token is invalid or malformed. {why}"),
-    )
+    Aadsts::new(400, "invalid_request", 50027, format!("JWT token is invalid or malformed. {why}"))
 }
 
 pub fn key_not_found(thumbprint: &str, client_id: &str) -> Aadsts {
@@ -163,12 +148,7 @@ pub fn bad_signature() -> Aadsts {
 }
 
 pub fn time_range(now: i64, nbf: i64, exp: i64) -> Aadsts {
-    let t = |s: i64| {
-        chrono::DateTime::from_timestamp(s, 0)
-            .unwrap_or_default()
-            .format("%m/%d/%Y %H:%M:%S")
-            .to_string()
-    };
+    let t = |s: i64| chrono::DateTime::from_timestamp(s, 0).unwrap_or_default().format("%m/%d/%Y %H:%M:%S").to_string();
     Aadsts::new(
         400,
         "invalid_client",

@@ -53,27 +53,17 @@ struct Options {
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
-    let mut opts = Options {
-        port: 0,
-        config: None,
-        tls: None,
-    };
+    let mut opts = Options { port: 0, config: None, tls: None };
     let (mut cert, mut key) = (None, None);
     while let Some(a) = args.next() {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
-            "--port" => {
-                opts.port = value()?
-                    .parse()
-                    .map_err(|_| "--port takes a number".to_string())?
-            }
+            "--port" => opts.port = value()?.parse().map_err(|_| "--port takes a number".to_string())?,
             "--config" => opts.config = Some(value()?),
             "--tls-cert" => cert = Some(value()?),
             "--tls-key" => key = Some(value()?),
             "-h" | "--help" => {
-                println!(
-                    "usage: entra-emulator [--port N] [--config FILE] [--tls-cert PEM --tls-key PEM]"
-                );
+                println!("usage: entra-emulator [--port N] [--config FILE] [--tls-cert PEM --tls-key PEM]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -101,19 +91,12 @@ fn run() -> Result<(), String> {
                 certificate: std::fs::read(cert).map_err(|e| format!("{cert}: {e}"))?,
                 private_key: std::fs::read(key).map_err(|e| format!("{key}: {e}"))?,
             };
-            (
-                Server::https(addr, ssl).map_err(|e| e.to_string())?,
-                "https",
-            )
+            (Server::https(addr, ssl).map_err(|e| e.to_string())?, "https")
         }
         None => (Server::http(addr).map_err(|e| e.to_string())?, "http"),
     };
     let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(0);
-    let host = if scheme == "https" {
-        "localhost"
-    } else {
-        "127.0.0.1"
-    };
+    let host = if scheme == "https" { "localhost" } else { "127.0.0.1" };
     let base_url = format!("{scheme}://{host}:{port}");
     let mut state = State::default();
     if let Some(path) = &opts.config {
@@ -145,11 +128,8 @@ fn run() -> Result<(), String> {
 }
 
 fn json_response(status: u16, body: &Value) -> Response<std::io::Cursor<Vec<u8>>> {
-    let header = Header::from_bytes("Content-Type", "application/json; charset=utf-8")
-        .expect("static header");
-    Response::from_data(serde_json::to_vec(body).unwrap_or_default())
-        .with_status_code(status)
-        .with_header(header)
+    let header = Header::from_bytes("Content-Type", "application/json; charset=utf-8").expect("static header");
+    Response::from_data(serde_json::to_vec(body).unwrap_or_default()).with_status_code(status).with_header(header)
 }
 
 fn reply(request: Request, status: u16, body: &Value) {
@@ -158,12 +138,7 @@ fn reply(request: Request, status: u16, body: &Value) {
 
 fn handle(emu: &Emulator, mut request: Request) {
     let mut body = String::new();
-    if request
-        .as_reader()
-        .take(1 << 20)
-        .read_to_string(&mut body)
-        .is_err()
-    {
+    if request.as_reader().take(1 << 20).read_to_string(&mut body).is_err() {
         return reply(request, 400, &json!({"error": "invalid_request"}));
     }
     let url = request.url().to_string();
@@ -171,12 +146,8 @@ fn handle(emu: &Emulator, mut request: Request) {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = request.method().clone();
     match (method, segments.as_slice()) {
-        (Method::Post, [tenant, "oauth2", "v2.0", "token"]) => {
-            token_endpoint(emu, request, tenant, &body)
-        }
-        (Method::Get, [tenant, "v2.0", ".well-known", "openid-configuration"]) => {
-            discovery(emu, request, tenant)
-        }
+        (Method::Post, [tenant, "oauth2", "v2.0", "token"]) => token_endpoint(emu, request, tenant, &body),
+        (Method::Get, [tenant, "v2.0", ".well-known", "openid-configuration"]) => discovery(emu, request, tenant),
         (Method::Get, [_, "discovery", "v2.0", "keys"]) => reply(request, 200, &jwks(emu)),
         (Method::Post, ["oauth2", "exchange"]) => acr_exchange(emu, request, &body),
         (Method::Get, ["_emulator", "stats"]) => {
@@ -220,9 +191,7 @@ fn admin(emu: &Emulator, request: Request, rest: &[&str], body: &str) {
                     st.settings.clock_offset = o;
                 }
                 if let Some(r) = v["resources"].as_array() {
-                    st.settings
-                        .resources
-                        .extend(r.iter().filter_map(|x| x.as_str().map(String::from)));
+                    st.settings.resources.extend(r.iter().filter_map(|x| x.as_str().map(String::from)));
                 }
                 Ok(())
             }
@@ -282,16 +251,13 @@ fn inject(fault: &Fault, request: Request) -> Option<Request> {
             let status: u16 = fault.kind.parse().unwrap_or(503);
             let mut resp = json_response(status, &json!({"error": "temporarily_unavailable"}));
             if let Some(secs) = fault.retry_after {
-                resp = resp.with_header(
-                    Header::from_bytes("Retry-After", secs.to_string()).expect("header"),
-                );
+                resp = resp.with_header(Header::from_bytes("Retry-After", secs.to_string()).expect("header"));
             }
             let _ = request.respond(resp);
             None
         }
         "garbage" => {
-            let _ = request
-                .respond(Response::from_string("<html>\u{1}\u{2} not json").with_status_code(200));
+            let _ = request.respond(Response::from_string("<html>\u{1}\u{2} not json").with_status_code(200));
             None
         }
         "reset" => {
@@ -303,9 +269,7 @@ fn inject(fault: &Fault, request: Request) -> Option<Request> {
             None
         }
         "slow" => {
-            std::thread::sleep(std::time::Duration::from_millis(
-                fault.delay_ms.unwrap_or(2000),
-            ));
+            std::thread::sleep(std::time::Duration::from_millis(fault.delay_ms.unwrap_or(2000)));
             Some(request)
         }
         _ => Some(request),
@@ -313,9 +277,7 @@ fn inject(fault: &Fault, request: Request) -> Option<Request> {
 }
 
 fn form(body: &str) -> std::collections::HashMap<String, String> {
-    url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect()
+    url::form_urlencoded::parse(body.as_bytes()).into_owned().collect()
 }
 
 fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
@@ -377,9 +339,7 @@ fn grant(
 ) -> Result<Granted, Aadsts> {
     let st = lock(emu);
     let now = chrono::Utc::now().timestamp() + st.settings.clock_offset;
-    let tenant = st
-        .tenant(tenant_in_path)
-        .ok_or_else(|| aadsts::tenant_not_found(tenant_in_path))?;
+    let tenant = st.tenant(tenant_in_path).ok_or_else(|| aadsts::tenant_not_found(tenant_in_path))?;
     match f.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {}
         None => return Err(aadsts::missing_parameter("grant_type")),
@@ -392,28 +352,18 @@ fn grant(
             ));
         }
     }
-    let client_id = f
-        .get("client_id")
-        .ok_or_else(|| aadsts::missing_parameter("client_id"))?
-        .to_ascii_lowercase();
+    let client_id = f.get("client_id").ok_or_else(|| aadsts::missing_parameter("client_id"))?.to_ascii_lowercase();
     let client = tenant
         .clients
         .iter()
         .find(|c| c.client_id == client_id)
         .ok_or_else(|| aadsts::app_not_found(&client_id, tenant_in_path))?;
-    let scope = f
-        .get("scope")
-        .ok_or_else(|| aadsts::missing_parameter("scope"))?;
+    let scope = f.get("scope").ok_or_else(|| aadsts::missing_parameter("scope"))?;
     let resource = match scope.strip_suffix("/.default") {
         Some(r) if !r.is_empty() && !scope.contains(' ') => r.to_string(),
         _ => return Err(aadsts::invalid_scope(scope)),
     };
-    if !st
-        .settings
-        .resources
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(&resource))
-    {
+    if !st.settings.resources.iter().any(|r| r.eq_ignore_ascii_case(&resource)) {
         return Err(aadsts::resource_not_found(&resource, tenant_in_path));
     }
     let seen = if let Some(assertion) = f.get("client_assertion") {
@@ -429,10 +379,7 @@ fn grant(
         }
         let requested = format!("{}/{tenant_in_path}/oauth2/v2.0/token", emu.base_url);
         let by_id = format!("{}/{}/oauth2/v2.0/token", emu.base_url, tenant.id);
-        let aud = verify::Audience {
-            requested_endpoint: &requested,
-            tenant_endpoint: &by_id,
-        };
+        let aud = verify::Audience { requested_endpoint: &requested, tenant_endpoint: &by_id };
         Some(verify::verify(assertion, client, &aud, now)?)
     } else if let Some(secret) = f.get("client_secret") {
         if !client.secrets.iter().any(|s| s == secret) {
@@ -455,9 +402,7 @@ fn grant(
             401,
             "invalid_client",
             50027,
-            format!(
-                "JWT token is invalid or malformed. The client assertion jti '{jti}' has already been used."
-            ),
+            format!("JWT token is invalid or malformed. The client assertion jti '{jti}' has already been used."),
         ));
     }
     let token = access_token(emu, &resource, &tid, &client_id, now, lifetime);
@@ -479,26 +424,18 @@ fn grant(
 fn acr_exchange(emu: &Emulator, request: Request, body: &str) {
     let f = form(body);
     let now = chrono::Utc::now().timestamp();
-    let token_ok = f.get("access_token").is_some_and(|t| {
-        own_token_audience(emu, t, now).as_deref() == Some("https://containerregistry.azure.net")
-    });
+    let token_ok = f
+        .get("access_token")
+        .is_some_and(|t| own_token_audience(emu, t, now).as_deref() == Some("https://containerregistry.azure.net"));
     if f.get("grant_type").map(String::as_str) != Some("access_token") || !token_ok {
-        return reply(
-            request,
-            401,
-            &json!({"errors": [{"code": "UNAUTHORIZED", "message": "invalid access token"}]}),
-        );
+        return reply(request, 401, &json!({"errors": [{"code": "UNAUTHORIZED", "message": "invalid access token"}]}));
     }
     lock(emu).exchanges += 1;
     let service = f.get("service").cloned().unwrap_or_default();
     let claims = json!({"jti": uuid::Uuid::new_v4().to_string(), "sub": "acr-emulator", "nbf": now, "exp": now + 3 * 3600,
                         "iat": now, "iss": "Azure Container Registry", "aud": service, "grant_type": "refresh_token",
                         "tenant": f.get("tenant")});
-    reply(
-        request,
-        200,
-        &json!({"refresh_token": sign(emu, &json!({"typ": "JWT", "alg": "RS256"}), &claims)}),
-    );
+    reply(request, 200, &json!({"refresh_token": sign(emu, &json!({"typ": "JWT", "alg": "RS256"}), &claims)}));
 }
 
 /// The `aud` of a token this emulator issued and that is still valid.
@@ -528,20 +465,9 @@ fn sign(emu: &Emulator, header: &Value, claims: &Value) -> String {
 }
 
 /// An RS256 JWT shaped like Entra's app-only v1 access tokens.
-fn access_token(
-    emu: &Emulator,
-    resource: &str,
-    tid: &str,
-    appid: &str,
-    now: i64,
-    lifetime: i64,
-) -> String {
+fn access_token(emu: &Emulator, resource: &str, tid: &str, appid: &str, now: i64, lifetime: i64) -> String {
     let header = json!({"typ": "JWT", "alg": "RS256", "kid": emu.kid, "x5t": emu.kid});
-    let oid = uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_OID,
-        format!("{tid}/{appid}").as_bytes(),
-    )
-    .to_string();
+    let oid = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{tid}/{appid}").as_bytes()).to_string();
     let claims = json!({
         "aud": resource,
         "iss": format!("https://sts.windows.net/{tid}/"),

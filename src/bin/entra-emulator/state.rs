@@ -91,10 +91,9 @@ pub struct State {
 impl State {
     pub fn tenant(&self, id_or_domain: &str) -> Option<&Tenant> {
         let wanted = id_or_domain.to_ascii_lowercase();
-        self.tenants.iter().find(|t| {
-            t.id.eq_ignore_ascii_case(&wanted)
-                || t.domains.iter().any(|d| d.eq_ignore_ascii_case(&wanted))
-        })
+        self.tenants
+            .iter()
+            .find(|t| t.id.eq_ignore_ascii_case(&wanted) || t.domains.iter().any(|d| d.eq_ignore_ascii_case(&wanted)))
     }
 
     pub fn next_fault(&mut self) -> Option<Fault> {
@@ -134,9 +133,7 @@ impl State {
                 } else {
                     std::fs::read(pem).map_err(|e| format!("cannot read {pem}: {e}"))?
                 };
-                out.extend(
-                    X509::stack_from_pem(&text).map_err(|e| format!("bad certificate PEM: {e}"))?,
-                );
+                out.extend(X509::stack_from_pem(&text).map_err(|e| format!("bad certificate PEM: {e}"))?);
             }
             Ok(out)
         };
@@ -149,18 +146,12 @@ impl State {
         };
         let tenant_id = spec.tenant.to_ascii_lowercase();
         if self.tenant(&tenant_id).is_none() {
-            self.tenants.push(Tenant {
-                id: tenant_id.clone(),
-                domains: spec.domains.clone(),
-                clients: Vec::new(),
-            });
+            self.tenants.push(Tenant { id: tenant_id.clone(), domains: spec.domains.clone(), clients: Vec::new() });
         }
         let tenant = self
             .tenants
             .iter_mut()
-            .find(|t| {
-                t.id == tenant_id || t.domains.iter().any(|d| d.eq_ignore_ascii_case(&tenant_id))
-            })
+            .find(|t| t.id == tenant_id || t.domains.iter().any(|d| d.eq_ignore_ascii_case(&tenant_id)))
             .ok_or("tenant vanished")?;
         for d in &spec.domains {
             if !tenant.domains.contains(d) {

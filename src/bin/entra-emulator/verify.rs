@@ -27,16 +27,12 @@ pub struct Seen {
 }
 
 fn decode_part(part: &str) -> Result<Value, Aadsts> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| aadsts::malformed("Token is not base64url encoded."))?;
+    let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| aadsts::malformed("Token is not base64url encoded."))?;
     serde_json::from_slice(&bytes).map_err(|_| aadsts::malformed("Token part is not JSON."))
 }
 
 fn digest_b64(cert: &X509, md: MessageDigest) -> String {
-    cert.digest(md)
-        .map(|d| URL_SAFE_NO_PAD.encode(d))
-        .unwrap_or_default()
+    cert.digest(md).map(|d| URL_SAFE_NO_PAD.encode(d)).unwrap_or_default()
 }
 
 /// Finds the certificate that signed: a registered one by thumbprint, or the
@@ -53,10 +49,7 @@ fn signing_certificate(header: &Value, client: &Client) -> Result<X509, Aadsts> 
         return Ok(cert.clone());
     }
     let shown = s256.or(sha1).map(|t| {
-        URL_SAFE_NO_PAD
-            .decode(t)
-            .map(|b| b.iter().map(|x| format!("{x:02X}")).collect::<String>())
-            .unwrap_or_default()
+        URL_SAFE_NO_PAD.decode(t).map(|b| b.iter().map(|x| format!("{x:02X}")).collect::<String>()).unwrap_or_default()
     });
     let not_found = || aadsts::key_not_found(&shown.clone().unwrap_or_default(), &client.client_id);
     if client.trusted_cas.is_empty() {
@@ -66,11 +59,7 @@ fn signing_certificate(header: &Value, client: &Client) -> Result<X509, Aadsts> 
         .as_array()
         .ok_or_else(not_found)?
         .iter()
-        .filter_map(|c| {
-            c.as_str()
-                .and_then(|s| STANDARD.decode(s).ok())
-                .and_then(|der| X509::from_der(&der).ok())
-        })
+        .filter_map(|c| c.as_str().and_then(|s| STANDARD.decode(s).ok()).and_then(|der| X509::from_der(&der).ok()))
         .collect();
     let leaf = chain.first().ok_or_else(not_found)?;
     // The header's thumbprint must name the x5c leaf (the first entry).
@@ -89,11 +78,7 @@ fn signing_certificate(header: &Value, client: &Client) -> Result<X509, Aadsts> 
         .next()
         .and_then(|e| e.data().to_string().ok())
         .unwrap_or_default();
-    if !client
-        .subject_names
-        .iter()
-        .any(|s| s == &cn || s == &subject)
-    {
+    if !client.subject_names.iter().any(|s| s == &cn || s == &subject) {
         return Err(aadsts::subject_not_authorized(&subject));
     }
     Ok(leaf.clone())
@@ -113,10 +98,7 @@ fn subject_string(cert: &X509) -> String {
 /// Each certificate is signed by the next; the last by a trusted CA (or is one).
 fn chains_to_trusted(chain: &[X509], trusted: &[X509]) -> bool {
     for pair in chain.windows(2) {
-        let ok = pair[1]
-            .public_key()
-            .and_then(|k| pair[0].verify(&k))
-            .unwrap_or(false);
+        let ok = pair[1].public_key().and_then(|k| pair[0].verify(&k)).unwrap_or(false);
         if !ok {
             return false;
         }
@@ -126,10 +108,7 @@ fn chains_to_trusted(chain: &[X509], trusted: &[X509]) -> bool {
     };
     trusted.iter().any(|ca| {
         let same = ca.to_der().ok() == last.to_der().ok();
-        same || ca
-            .public_key()
-            .and_then(|k| last.verify(&k))
-            .unwrap_or(false)
+        same || ca.public_key().and_then(|k| last.verify(&k)).unwrap_or(false)
     })
 }
 
@@ -162,14 +141,11 @@ pub fn verify(assertion: &str, client: &Client, aud: &Audience, now: i64) -> Res
     }
     let header = decode_part(parts[0])?;
     let claims = decode_part(parts[1])?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(parts[2])
-        .map_err(|_| aadsts::malformed("Signature is not base64url encoded."))?;
+    let signature =
+        URL_SAFE_NO_PAD.decode(parts[2]).map_err(|_| aadsts::malformed("Signature is not base64url encoded."))?;
     let alg = header["alg"].as_str().unwrap_or("");
     if alg != "RS256" && alg != "PS256" {
-        return Err(aadsts::malformed(&format!(
-            "Unsupported signing algorithm '{alg}'."
-        )));
+        return Err(aadsts::malformed(&format!("Unsupported signing algorithm '{alg}'.")));
     }
     let cert = signing_certificate(&header, client)?;
     let signed = format!("{}.{}", parts[0], parts[1]);
@@ -192,11 +168,8 @@ fn check_claims(claims: &Value, client: &Client, aud: &Audience, now: i64) -> Re
     }
     // NumericDate may carry a fraction (MSAL Python sends floats).
     let seconds = |v: &Value| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64));
-    let exp =
-        seconds(&claims["exp"]).ok_or_else(|| aadsts::malformed("The 'exp' claim is missing."))?;
-    let nbf = seconds(&claims["nbf"])
-        .or(seconds(&claims["iat"]))
-        .unwrap_or(now);
+    let exp = seconds(&claims["exp"]).ok_or_else(|| aadsts::malformed("The 'exp' claim is missing."))?;
+    let nbf = seconds(&claims["nbf"]).or(seconds(&claims["iat"])).unwrap_or(now);
     let too_early = nbf > now + CLOCK_SKEW;
     let expired = exp <= now - CLOCK_SKEW;
     let too_long = exp - nbf > MAX_LIFETIME + 60 || exp > now + MAX_LIFETIME + CLOCK_SKEW;
