@@ -82,6 +82,11 @@ fn bracket(host: &str) -> String {
 
 /// How specific a match is; higher wins.
 fn specificity(pattern: &str, t: &Target) -> Option<usize> {
+    // Tokens travel over https only (http to loopback for tests), whatever a
+    // hand-written pattern says.
+    if t.scheme != "https" && !(t.scheme == "http" && is_loopback_host(&t.host)) {
+        return None;
+    }
     if pattern.contains("://") {
         let p = Target::from_url(pattern)?;
         let same_origin = p.scheme == t.scheme && p.host == t.host && p.effective_port() == t.effective_port();
@@ -90,9 +95,6 @@ fn specificity(pattern: &str, t: &Target) -> Option<usize> {
             || t.path == prefix
             || t.path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'));
         return (same_origin && on_boundary).then_some(2000 + prefix.len());
-    }
-    if t.scheme != "https" && !(t.scheme == "http" && is_loopback_host(&t.host)) {
-        return None;
     }
     let (host, port) = split_host_port(&pattern.to_ascii_lowercase());
     let port_ok = match port {
@@ -178,6 +180,9 @@ mod tests {
         assert!(!matches(org, "https://dev.azure.com.evil.io/contoso/x"));
         assert!(!matches(org, "https://dev.azure.com@evil.io/contoso"));
         assert!(!matches(org, "https://evil.io/dev.azure.com/contoso"));
+        // A hand-written http pattern never sends a token in the clear.
+        assert!(!matches("http://intranet.example.com/git", "http://intranet.example.com/git/repo"));
+        assert!(matches("http://127.0.0.1:8080/org", "http://127.0.0.1:8080/org/_git/r"));
     }
 
     #[test]

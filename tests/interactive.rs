@@ -149,3 +149,22 @@ fn first_use_prompts_once_then_never_again() {
     assert_ok(&out);
     assert_ok(&env.run(&["config", "delete", "-p", &name]));
 }
+
+#[test]
+fn exec_plugin_never_prompts_when_kubectl_says_not_interactive() {
+    let k = kit();
+    let name = unique("kube");
+    let mut env = Env::new();
+    env.envs = k.env.envs.clone();
+    env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
+    env.create_cert_profile(&name, &k.pfx, &k.emu, &[]);
+    env.envs.retain(|(key, _)| key != "ENTRATOOL_CERTIFICATE_PASSWORD");
+    env.set(
+        "KUBERNETES_EXEC_INFO",
+        r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#,
+    );
+    let mut s = pty(&env, &["get-token", "-p", &name, "--output", "exec-credential"]);
+    let out = s.exp_eof().unwrap();
+    assert!(!out.contains("Certificate password:"), "prompted:\n{out}");
+    assert!(out.contains("ENTRATOOL_CERTIFICATE_PASSWORD"), "{out}");
+}
