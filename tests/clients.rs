@@ -26,12 +26,7 @@ struct World {
 }
 
 fn world() -> World {
-    let emu = Emulator::start();
-    let mut env = Env::new();
-    let cert = make_cert(env.path(), "client-app", -1, 365, None, false);
-    let pfx = env.path().join("app.pfx");
-    make_pfx(&cert, &pfx, PASSWORD, &[], None);
-    emu.register(&[&cert.cert_pem], &[]);
+    let App { emu, mut env, pfx, .. } = App::new(&[]);
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     let bin = env.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();

@@ -187,12 +187,7 @@ fn invalid_fields_are_rejected_before_saving() {
 /// environment override, config delete removes it.
 #[test]
 fn password_stdin_goes_to_the_kernel_keyring_and_delete_removes_it() {
-    let emu = Emulator::start();
-    let mut env = Env::new();
-    let cert = make_cert(env.path(), "kr", -1, 365, None, false);
-    let pfx = env.path().join("kr.pfx");
-    make_pfx(&cert, &pfx, PASSWORD, &[], None);
-    emu.register(&[&cert.cert_pem], &[]);
+    let App { emu, mut env, pfx, .. } = App::new(&[]);
     env.set("ENTRATOOL_KEYRING", "keyutils");
     let name = format!("kr-{}", uuid::Uuid::new_v4().simple());
     let out = env.run_stdin(

@@ -20,12 +20,7 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let emu = Emulator::start();
-    let mut env = Env::new();
-    let cert = make_cert(env.path(), "app", -1, 365, None, false);
-    let pfx = env.path().join("app.pfx");
-    make_pfx(&cert, &pfx, PASSWORD, &[], None);
-    emu.register(&[&cert.cert_pem], &["the-secret"]);
+    let App { emu, mut env, cert, pfx } = App::new(&["the-secret"]);
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     env.create_cert_profile("p", &pfx, &emu, &[]);
     Setup { emu, env, cert, pfx }

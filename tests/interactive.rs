@@ -20,12 +20,7 @@ struct Kit {
 }
 
 fn kit() -> Kit {
-    let emu = Emulator::start();
-    let mut env = Env::new();
-    let cert = make_cert(env.path(), "tty-app", -1, 365, None, false);
-    let pfx = env.path().join("tty.pfx");
-    make_pfx(&cert, &pfx, PASSWORD, &[], None);
-    emu.register(&[&cert.cert_pem], &[]);
+    let App { emu, mut env, pfx, .. } = App::new(&[]);
     env.set("ENTRATOOL_KEYRING", "keyutils");
     env.set("AZURE_AUTHORITY_HOST", &emu.url);
     Kit { emu, env, pfx }

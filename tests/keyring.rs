@@ -13,12 +13,7 @@ fn secret_service_stores_finds_and_forgets_the_password() {
     if !(require_tool("dbus-run-session") && require_tool("gnome-keyring-daemon") && require_tool("secret-tool")) {
         return;
     }
-    let emu = Emulator::start();
-    let env = Env::new();
-    let cert = make_cert(env.path(), "ss-app", -1, 365, None, false);
-    let pfx = env.path().join("ss.pfx");
-    make_pfx(&cert, &pfx, PASSWORD, &[], None);
-    emu.register(&[&cert.cert_pem], &[]);
+    let App { emu, env, pfx, .. } = App::new(&[]);
     let name = format!("ss-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let script = r#"
 set -eu
@@ -57,12 +52,7 @@ if secret-tool lookup service entratool username "$NAME/certificate-password" >/
 /// output, or in the command line of any process entratool runs as.
 #[test]
 fn secrets_never_reach_files_outputs_or_command_lines() {
-    let emu = Emulator::start();
-    let mut env = Env::new();
-    let cert = make_cert(env.path(), "leak-app", -1, 365, None, false);
-    let pfx = env.path().join("leak.pfx");
-    make_pfx(&cert, &pfx, PASSWORD, &[], None);
-    emu.register(&[&cert.cert_pem], &["Client-S3cret-Value"]);
+    let App { emu, mut env, pfx, .. } = App::new(&["Client-S3cret-Value"]);
     env.set("ENTRATOOL_KEYRING", "keyutils");
     let name = format!("leak-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let mut outputs = String::new();
@@ -127,12 +117,7 @@ fn secrets_never_reach_files_outputs_or_command_lines() {
 
 #[test]
 fn doctor_reports_each_check_and_completions_generate() {
-    let emu = Emulator::start();
-    let mut env = Env::new();
-    let cert = make_cert(env.path(), "doc-app", -1, 365, None, false);
-    let pfx = env.path().join("doc.pfx");
-    make_pfx(&cert, &pfx, PASSWORD, &[], None);
-    emu.register(&[&cert.cert_pem], &[]);
+    let App { emu, mut env, pfx, .. } = App::new(&[]);
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     env.create_cert_profile("doc", &pfx, &emu, &[]);
     let out = env.run(&["doctor"]);

@@ -23,12 +23,7 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let emu = Emulator::start();
-    let mut env = Env::new();
-    let cert = make_cert(env.path(), "proto-app", -1, 365, None, false);
-    let pfx = env.path().join("app.pfx");
-    make_pfx(&cert, &pfx, PASSWORD, &[], None);
-    emu.register(&[&cert.cert_pem], &[]);
+    let App { emu, mut env, pfx, .. } = App::new(&[]);
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     let ca = make_cert(env.path(), "ca", -1, 30, None, true);
     let tls = make_cert(env.path(), "registry", -1, 30, Some(&ca), false);

@@ -175,6 +175,27 @@ pub fn make_pfx(c: &TestCert, out: &Path, password: &str, extra: &[&str], chain:
     assert!(st.success(), "openssl pkcs12 failed");
 }
 
+/// The usual start: an emulator, an isolated environment, and an app whose
+/// certificate (`cert`, exported to `pfx` with PASSWORD) is registered.
+pub struct App {
+    pub emu: Emulator,
+    pub env: Env,
+    pub cert: TestCert,
+    pub pfx: PathBuf,
+}
+
+impl App {
+    pub fn new(secrets: &[&str]) -> App {
+        let emu = Emulator::start();
+        let env = Env::new();
+        let cert = make_cert(env.path(), "app", -1, 365, None, false);
+        let pfx = env.path().join("app.pfx");
+        make_pfx(&cert, &pfx, PASSWORD, &[], None);
+        emu.register(&[&cert.cert_pem], secrets);
+        App { emu, env, cert, pfx }
+    }
+}
+
 /// An isolated entratool environment: its own config, cache and keyring choice.
 pub struct Env {
     pub dir: tempfile::TempDir,
