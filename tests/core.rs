@@ -185,6 +185,13 @@ fn every_certificate_format_gets_a_token() {
     assert_eq!(v["keyType"], "RSA");
     assert_eq!(v["keySize"], 2048);
     assert_eq!(v["x5t#S256"], b64url_digest(&cert.cert, MessageDigest::sha256()));
+    // cert info on a file: the legacy PFX, its password from the environment.
+    let info = env.run(&["cert", "info", legacy.to_str().unwrap(), "--output", "json"]);
+    assert_ok(&info);
+    let v: Value = serde_json::from_str(&stdout(&info)).unwrap();
+    assert_eq!(v["thumbprint"], thumb);
+    assert_eq!(v["subject"], "CN=fmt");
+    assert!(v["daysLeft"].as_i64().unwrap() >= 363);
 }
 
 #[test]
