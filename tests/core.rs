@@ -601,3 +601,62 @@ fn expired_and_future_certificates_are_refused_before_any_request() {
     assert!(stdout(&out).contains("✗ p:"));
     assert_ok(&s.env.run(&["cert", "check", "-p", "p", "--within", "5"]));
 }
+
+/// A CONNECT proxy on loopback that counts the tunnels it opens.
+fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                while reader.read_line(&mut String::new()).map(|n| n > 2).unwrap_or(false) {}
+                let Ok(upstream) = TcpStream::connect(&target) else { return };
+                c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut client = client;
+                client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").unwrap();
+                let (mut up_r, mut up_w) = (upstream.try_clone().unwrap(), upstream);
+                let mut down_w = client.try_clone().unwrap();
+                std::thread::spawn(move || std::io::copy(&mut up_r, &mut down_w));
+                let _ = std::io::copy(&mut reader, &mut up_w);
+            });
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn https_proxy_and_no_proxy_are_honoured() {
+    let mut env = Env::new();
+    let ca = make_cert(env.path(), "proxy-ca", -1, 30, None, true);
+    let server = make_cert(env.path(), "localhost", -1, 30, Some(&ca), false);
+    let emu = Emulator::start_with(&[
+        "--tls-cert",
+        server.cert_pem.to_str().unwrap(),
+        "--tls-key",
+        server.key_pem.to_str().unwrap(),
+    ]);
+    let cert = make_cert(env.path(), "proxied", -1, 365, None, false);
+    let pfx = env.path().join("proxied.pfx");
+    make_pfx(&cert, &pfx, PASSWORD, &[], None);
+    emu.register(&[&cert.cert_pem], &[]);
+    env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
+    env.set("SSL_CERT_FILE", ca.cert_pem.to_str().unwrap());
+    env.create_cert_profile("px", &pfx, &emu, &[]);
+    let (proxy, tunnels) = connect_proxy();
+    env.set("HTTPS_PROXY", &proxy);
+    token_of(&env.run(&["get-token", "-p", "px", "--force-refresh"]));
+    assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 1, "the request went through HTTPS_PROXY");
+    env.set("NO_PROXY", "localhost");
+    token_of(&env.run(&["get-token", "-p", "px", "--force-refresh"]));
+    assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 1, "NO_PROXY bypassed the proxy");
+    assert_eq!(emu.token_requests(), 2);
+}
