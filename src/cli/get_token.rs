@@ -92,10 +92,7 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         TokenFormat::Az => az::access_token_json(&t, &profile.tenant_id, profile.subscription_id.as_deref()),
         TokenFormat::Azd => plain::azd(&t),
         TokenFormat::Header => plain::header(&t),
-        TokenFormat::ExecCredential => match &exec_info {
-            Some(info) => kubectl::exec_credential(&t, info),
-            None => unreachable!("exec_info is read for this format"),
-        },
+        TokenFormat::ExecCredential => kubectl::exec_credential(&t, &exec_info.unwrap_or_default()),
     };
     write_output(None, &text)
 }

@@ -18,12 +18,19 @@ pub struct ExecInfo {
     pub interactive: bool,
 }
 
+/// What an unset `KUBERNETES_EXEC_INFO` means: v1beta1, not interactive.
+impl Default for ExecInfo {
+    fn default() -> Self {
+        ExecInfo { api_version: V1BETA1, interactive: false }
+    }
+}
+
 /// Reads `KUBERNETES_EXEC_INFO`: v1beta1 when unset or empty (as kubelogin);
 /// v1 or v1beta1 when given; anything else is an error.
 pub fn exec_info(raw: Option<&str>) -> Result<ExecInfo> {
     let raw = raw.map(str::trim).unwrap_or("");
     if raw.is_empty() {
-        return Ok(ExecInfo { api_version: V1BETA1, interactive: false });
+        return Ok(ExecInfo::default());
     }
     let v: Value = serde_json::from_str(raw).map_err(|e| {
         Error::usage(format!(
