@@ -163,3 +163,27 @@ fn exec_plugin_never_prompts_when_kubectl_says_not_interactive() {
     assert!(!out.contains("Certificate password:"), "prompted:\n{out}");
     assert!(out.contains("ENTRATOOL_CERTIFICATE_PASSWORD"), "{out}");
 }
+
+#[test]
+fn a_typed_client_secret_is_stored_only_once_entra_accepts_it() {
+    let App { emu, mut env, .. } = App::new(&["Typed-S3cret"]);
+    env.set("ENTRATOOL_KEYRING", "keyutils");
+    let name = unique("typed");
+    let file = env.path().join("p.json");
+    let profile = serde_json::json!({"name": name, "clientId": CLIENT, "tenantId": TENANT, "useCertificate": false,
+        "authorityHost": emu.url, "scope": GRAPH});
+    std::fs::write(&file, profile.to_string()).unwrap();
+    assert_ok(&env.run(&["config", "import", "-i", file.to_str().unwrap()]));
+    let mut s = pty(&env, &["get-token", "-p", &name]);
+    s.exp_string("Client secret: ").unwrap();
+    s.send_line("Not-The-Secret").unwrap();
+    let out = s.exp_eof().unwrap();
+    assert!(out.contains("AADSTS7000215"), "{out}");
+    assert_exit(&env.run(&["get-token", "-p", &name]), 4); // the rejected one was not stored
+    let mut s = pty(&env, &["get-token", "-p", &name]);
+    s.exp_string("Client secret: ").unwrap();
+    s.send_line("Typed-S3cret").unwrap();
+    assert!(s.exp_eof().unwrap().contains("eyJ"));
+    assert_ok(&env.run(&["get-token", "-p", &name, "--force-refresh"]));
+    assert_ok(&env.run(&["config", "delete", "-p", &name]));
+}

@@ -24,6 +24,20 @@ pub struct ClientAuth {
     pub fields: Vec<(&'static str, Zeroizing<String>)>,
     /// For the cache listing: e.g. `certificate 3FA1…`. Never a secret.
     pub label: String,
+    /// A secret typed at a prompt that only Entra ID can check: stored once
+    /// it has been accepted.
+    pub store_when_accepted: Option<(String, SecretKind, Zeroizing<String>)>,
+}
+
+impl ClientAuth {
+    /// Called after Entra ID accepted the request.
+    pub fn accepted(self, warnings: &mut Vec<String>) {
+        if let Some((profile, kind, secret)) = self.store_when_accepted
+            && let Err(e) = secrets::save(&profile, kind, &secret)
+        {
+            warnings.push(format!("the {} was not stored: {e}", kind.label()));
+        }
+    }
 }
 
 /// What the caller allows and wants to hear about.
@@ -255,6 +269,7 @@ impl Credential for CertificateCredential {
                 ("client_assertion", Zeroizing::new(jwt)),
             ],
             label: format!("certificate {}", cert.thumbprint_hex()),
+            store_when_accepted: None,
         })
     }
 }
@@ -275,16 +290,14 @@ impl Credential for SecretCredential {
     }
 
     fn authenticate(&self, _token_endpoint: &str, ctx: &mut AuthContext) -> Result<ClientAuth> {
+        let mut typed = false;
         let secret = match secrets::from_env(SecretKind::ClientSecret) {
             Some(s) => s,
             None => match secrets::load(&self.profile, SecretKind::ClientSecret)? {
                 Some(s) => s,
                 None if ctx.allow_prompt => {
-                    let s = prompt_hidden("Client secret: ")?;
-                    if let Err(e) = secrets::save(&self.profile, SecretKind::ClientSecret, &s) {
-                        ctx.warnings.push(format!("the secret was not stored: {e}"));
-                    }
-                    s
+                    typed = true;
+                    prompt_hidden("Client secret: ")?
                 }
                 None => {
                     return Err(Error::credential(format!(
@@ -295,6 +308,8 @@ impl Credential for SecretCredential {
                 }
             },
         };
-        Ok(ClientAuth { fields: vec![("client_secret", secret)], label: "secret".to_string() })
+        let store_when_accepted =
+            typed.then(|| (self.profile.clone(), SecretKind::ClientSecret, Zeroizing::new(secret.to_string())));
+        Ok(ClientAuth { fields: vec![("client_secret", secret)], label: "secret".to_string(), store_when_accepted })
     }
 }
