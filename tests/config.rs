@@ -226,3 +226,47 @@ fn password_stdin_goes_to_the_kernel_keyring_and_delete_removes_it() {
     let err = stderr(&out);
     assert!(err.contains("ENTRATOOL_CERTIFICATE_PASSWORD") && err.contains("--password-stdin"), "{err}");
 }
+
+/// The rotation of docs/certificates.md, scripted: export a backup, switch
+/// the certificate and its password in one edit, test, all without a prompt.
+#[test]
+fn scripted_rotation_switches_certificate_and_password() {
+    let App { emu, mut env, cert, pfx } = App::new(&[]);
+    env.set("ENTRATOOL_KEYRING", "keyutils");
+    let name = format!("rot-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let out = env.run_stdin(
+        &create_args(
+            &name,
+            TENANT,
+            &["--certificate", pfx.to_str().unwrap(), "--authority-host", &emu.url, "--password-stdin"],
+        ),
+        PASSWORD,
+    );
+    assert_ok(&out);
+    assert_ok(&env.run(&["get-token", "-p", &name]));
+    let newer = make_cert(env.path(), "newer", -1, 730, None, false);
+    let new_pfx = env.path().join("new-certificate.pfx");
+    make_pfx(&newer, &new_pfx, "N3w-Passw0rd", &["-legacy"], None);
+    emu.register(&[&cert.cert_pem, &newer.cert_pem], &[]);
+    let backup = env.path().join("backup.json");
+    assert_ok(&env.run(&["config", "export", "-p", &name, "-o", backup.to_str().unwrap()]));
+    // The wrong password for the new file changes nothing.
+    let out = env.run_stdin(
+        &["config", "edit", "-p", &name, "--certificate", new_pfx.to_str().unwrap(), "--password-stdin"],
+        PASSWORD,
+    );
+    assert_exit(&out, 4);
+    let shown: Value =
+        serde_json::from_str(&stdout(&env.run(&["config", "show", "-p", &name, "--output", "json"]))).unwrap();
+    assert_eq!(shown["certificatePath"], pfx.to_str().unwrap());
+    let out = env.run_stdin(
+        &["config", "edit", "-p", &name, "--certificate", new_pfx.to_str().unwrap(), "--password-stdin"],
+        "N3w-Passw0rd",
+    );
+    assert_ok(&out);
+    assert_ok(&env.run(&["get-token", "-p", &name, "--silent"]));
+    let h = emu.last_event()["assertionHeader"].clone();
+    assert_eq!(h["x5t#S256"], b64url_digest(&newer.cert, openssl::hash::MessageDigest::sha256()));
+    assert_eq!(emu.token_requests(), 2, "the edit cleared the old certificate's cached token");
+    assert_ok(&env.run(&["config", "delete", "-p", &name]));
+}
