@@ -636,14 +636,7 @@ fn connect_proxy() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
 #[test]
 fn https_proxy_and_no_proxy_are_honoured() {
     let mut env = Env::new();
-    let ca = make_cert(env.path(), "proxy-ca", -1, 30, None, true);
-    let server = make_cert(env.path(), "localhost", -1, 30, Some(&ca), false);
-    let emu = Emulator::start_with(&[
-        "--tls-cert",
-        server.cert_pem.to_str().unwrap(),
-        "--tls-key",
-        server.key_pem.to_str().unwrap(),
-    ]);
+    let (emu, ca) = Emulator::start_tls(env.path());
     let cert = make_cert(env.path(), "proxied", -1, 365, None, false);
     let pfx = env.path().join("proxied.pfx");
     make_pfx(&cert, &pfx, PASSWORD, &[], None);

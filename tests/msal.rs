@@ -34,14 +34,7 @@ pub fn python() -> Option<PathBuf> {
 fn msal_python_gets_tokens_and_tampering_is_refused() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let ca = make_cert(dir.path(), "test-ca", -1, 30, None, true);
-    let server = make_cert(dir.path(), "localhost", -1, 30, Some(&ca), false);
-    let emu = Emulator::start_with(&[
-        "--tls-cert",
-        server.cert_pem.to_str().unwrap(),
-        "--tls-key",
-        server.key_pem.to_str().unwrap(),
-    ]);
+    let (emu, ca) = Emulator::start_tls(dir.path());
     assert!(emu.url.starts_with("https://localhost:"), "{}", emu.url);
     let app = make_cert(dir.path(), "msal-app", -1, 365, None, false);
     let pfx = dir.path().join("msal.pfx");

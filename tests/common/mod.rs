@@ -48,6 +48,20 @@ impl Emulator {
         Emulator { child, url }
     }
 
+    /// The emulator over https (as Entra ID), with a certificate for
+    /// localhost issued by a CA made in `dir`; returns the CA for trust stores.
+    pub fn start_tls(dir: &Path) -> (Emulator, TestCert) {
+        let ca = make_cert(dir, "emulator-ca", -1, 30, None, true);
+        let server = make_cert(dir, "localhost", -1, 30, Some(&ca), false);
+        let args = [
+            "--tls-cert",
+            server.cert_pem.to_str().expect("path"),
+            "--tls-key",
+            server.key_pem.to_str().expect("path"),
+        ];
+        (Emulator::start_with(&args), ca)
+    }
+
     fn client(&self) -> reqwest::blocking::Client {
         reqwest::blocking::Client::builder().danger_accept_invalid_certs(true).build().expect("client")
     }
