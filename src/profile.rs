@@ -357,6 +357,14 @@ mod tests {
     }
 
     #[test]
+    fn default_scope_falls_back_to_the_first_of_scopes() {
+        let mut p = Profile { scopes: Some(vec!["a/.default".into(), "b/.default".into()]), ..Default::default() };
+        assert_eq!(p.default_scope(), Some("a/.default"));
+        p.scope = Some("s/.default".into());
+        assert_eq!(p.default_scope(), Some("s/.default"));
+    }
+
+    #[test]
     fn tenant_and_guid_rules() {
         assert!(validate_tenant("contoso.onmicrosoft.com").is_ok());
         assert!(validate_tenant("87654321-4321-4321-4321-cba987654321").is_ok());

@@ -92,11 +92,10 @@ fn run_tool(cmd: &mut Command, what: &str) -> Result<String> {
 fn bind_to_profile(name: &str, pattern: &str) -> Result<()> {
     let store = profile::Store::open()?;
     store.update(|doc| {
-        let names: Vec<String> = doc.names().iter().map(|s| s.to_string()).collect();
-        let p = doc.find_mut(name).ok_or_else(|| {
-            profile::unknown_profile(name, &names.iter().map(String::as_str).collect::<Vec<_>>(), &store.path)
-        })?;
-        if !p.matches.iter().any(|e| e.pattern() == pattern) {
+        doc.get(name, &store.path)?;
+        if let Some(p) = doc.find_mut(name)
+            && !p.matches.iter().any(|e| e.pattern() == pattern)
+        {
             p.matches.push(MatchEntry::Pattern(pattern.to_string()));
         }
         Ok(())

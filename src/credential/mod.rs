@@ -24,18 +24,20 @@ pub struct ClientAuth {
     pub fields: Vec<(&'static str, Zeroizing<String>)>,
     /// For the cache listing: e.g. `certificate 3FA1…`. Never a secret.
     pub label: String,
-    /// A secret typed at a prompt that only Entra ID can check: stored once
-    /// it has been accepted.
-    pub store_when_accepted: Option<(String, SecretKind, Zeroizing<String>)>,
+    /// The profile whose `client_secret` field was typed at a prompt: only
+    /// Entra ID can check it, so it is stored once accepted.
+    pub remember_secret_of: Option<String>,
 }
 
 impl ClientAuth {
     /// Called after Entra ID accepted the request.
-    pub fn accepted(self, warnings: &mut Vec<String>) {
-        if let Some((profile, kind, secret)) = self.store_when_accepted
-            && let Err(e) = secrets::save(&profile, kind, &secret)
+    pub fn accepted(&self, warnings: &mut Vec<String>) {
+        let Some(profile) = &self.remember_secret_of else { return };
+        let typed = self.fields.iter().find(|(name, _)| *name == "client_secret");
+        if let Some((_, secret)) = typed
+            && let Err(e) = secrets::save(profile, SecretKind::ClientSecret, secret)
         {
-            warnings.push(format!("the {} was not stored: {e}", kind.label()));
+            warnings.push(format!("the client secret was not stored: {e}"));
         }
     }
 }
@@ -269,7 +271,7 @@ impl Credential for CertificateCredential {
                 ("client_assertion", Zeroizing::new(jwt)),
             ],
             label: format!("certificate {}", cert.thumbprint_hex()),
-            store_when_accepted: None,
+            remember_secret_of: None,
         })
     }
 }
@@ -308,8 +310,10 @@ impl Credential for SecretCredential {
                 }
             },
         };
-        let store_when_accepted =
-            typed.then(|| (self.profile.clone(), SecretKind::ClientSecret, Zeroizing::new(secret.to_string())));
-        Ok(ClientAuth { fields: vec![("client_secret", secret)], label: "secret".to_string(), store_when_accepted })
+        Ok(ClientAuth {
+            fields: vec![("client_secret", secret)],
+            label: "secret".to_string(),
+            remember_secret_of: typed.then(|| self.profile.clone()),
+        })
     }
 }

@@ -7,6 +7,10 @@ use crate::token::Token;
 
 /// `expiresOn` is local time `%Y-%m-%d %H:%M:%S.%f`, as the Azure CLI prints it.
 pub fn access_token_json(t: &Token, tenant: &str, subscription: Option<&str>) -> String {
+    super::plain::pretty(&access_token_value(t, tenant, subscription))
+}
+
+fn access_token_value(t: &Token, tenant: &str, subscription: Option<&str>) -> Value {
     let local = super::utc(t.expires_on).with_timezone(&chrono::Local);
     let mut m = Map::new();
     m.insert("accessToken".into(), t.access_token.clone().into());
@@ -17,7 +21,7 @@ pub fn access_token_json(t: &Token, tenant: &str, subscription: Option<&str>) ->
     }
     m.insert("tenant".into(), tenant.into());
     m.insert("tokenType".into(), "Bearer".into());
-    super::plain::pretty(&Value::Object(m))
+    Value::Object(m)
 }
 
 /// What `az` was asked, after the shim's own parsing.
@@ -126,19 +130,16 @@ fn access_token(a: AccessTokenArgs) -> crate::error::Result<String> {
         eprintln!("WARNING: {w}");
     }
     let subscription = a.subscription.as_deref().or(profile.subscription_id.as_deref());
-    let full = access_token_json(&token, &profile.tenant_id, subscription);
-    match a.query {
-        None => Ok(full),
-        Some(field) => {
-            let v: Value = serde_json::from_str(&full).unwrap_or(Value::Null);
-            let picked = v.get(field.as_str()).cloned().unwrap_or(Value::Null);
-            Ok(match (&picked, a.tsv) {
-                (Value::String(s), true) => format!("{s}\n"),
-                (other, true) => format!("{other}\n"),
-                (other, false) => super::plain::pretty(other),
-            })
-        }
-    }
+    let full = access_token_value(&token, &profile.tenant_id, subscription);
+    let picked = match &a.query {
+        None => &full,
+        Some(field) => full.get(field.as_str()).unwrap_or(&Value::Null),
+    };
+    Ok(match (picked, a.tsv) {
+        (Value::String(s), true) => format!("{s}\n"),
+        (other, true) => format!("{other}\n"),
+        (other, false) => super::plain::pretty(other),
+    })
 }
 
 fn account_show() -> crate::error::Result<String> {

@@ -172,6 +172,16 @@ mod tests {
     }
 
     #[test]
+    fn authority_host_wins_over_cloud() {
+        let mut p = Profile { cloud: Some("AzureChinaCloud".into()), ..Default::default() };
+        assert_eq!(authority_host(&p).unwrap(), "https://login.chinacloudapi.cn");
+        p.authority_host = Some("https://login.microsoftonline.us/".into());
+        assert_eq!(authority_host(&p).unwrap(), "https://login.microsoftonline.us");
+        p.authority_host = Some("http://login.example.com".into());
+        assert!(authority_host(&p).is_err(), "plain http only to loopback");
+    }
+
+    #[test]
     fn clouds() {
         assert_eq!(cloud_authority("AzureUSGovernment").unwrap(), "https://login.microsoftonline.us");
         assert!(cloud_authority("Mars").is_err());

@@ -137,15 +137,13 @@ fn fetch(req: &TokenRequest, source: &Source, warnings: &mut Vec<String>) -> Res
             timer.elapsed().as_secs_f64() * 1e3
         );
     }
-    drop(form);
-    let label = auth.label.clone();
     auth.accepted(warnings);
     Ok(Entry {
         key: source.key.hash.clone(),
         profile: profile.name.clone(),
         kind: "entra".into(),
         resource: req.scope.to_string(),
-        credential: label,
+        credential: auth.label,
         access_token: granted.access_token,
         expires_on: started + granted.expires_in,
         refresh_on: granted.refresh_in.map(|r| started + r),
