@@ -250,3 +250,39 @@ fn unreadable_docker_config_is_reported_and_left_alone() {
     assert_eq!(v["credsStore"], "desktop");
     assert_eq!(v["credHelpers"], json!({"other.io": "gcloud", "contoso.azurecr.io": "entratool"}));
 }
+
+#[test]
+fn setup_git_writes_the_given_file_and_binds_the_url() {
+    let f = fixture();
+    let file = f.env.path().join("repo.gitconfig");
+    assert_ok(&f.env.run(&[
+        "setup",
+        "git",
+        "-p",
+        "acr",
+        "--url",
+        "https://dev.azure.com/neworg/",
+        "--file",
+        file.to_str().unwrap(),
+    ]));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("[credential \"https://dev.azure.com/neworg\"]"), "{text}");
+    assert!(text.contains("git-credential -p acr") && text.contains("useHttpPath = true"), "{text}");
+    assert!(!f.env.path().join(".gitconfig").exists(), "the global config is left alone");
+    let shown: Value =
+        serde_json::from_str(&stdout(&f.env.run(&["config", "show", "-p", "acr", "--output", "json"]))).unwrap();
+    assert!(shown["match"].as_array().unwrap().contains(&json!("https://dev.azure.com/neworg")));
+    // Plain http to a remote host is refused before anything is written.
+    let out = f.env.run(&[
+        "setup",
+        "git",
+        "-p",
+        "acr",
+        "--url",
+        "http://git.example.com/org",
+        "--file",
+        file.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 3);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
