@@ -4,7 +4,7 @@
 # the emulator's own host:port as a registry (it also answers ACR's
 # /oauth2/exchange). Sets $bin, $work, $url; cleans up on exit.
 
-cargo build --release --quiet --bins
+cargo build --release --quiet --workspace --bins
 bin="$PWD/target/release"
 work=$(mktemp -d)
 trap 'kill "${emu_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -1,26 +1,31 @@
-//! One error type for the whole tool. Every variant maps to an exit code of
-//! the contract (§4) and every message says what to do next.
+//! One error type for the whole tool. Every error has a class (the exit code
+//! of the contract, §4), a message saying what went wrong, and, kept apart,
+//! the remedy and the underlying cause, so that no code has to search or
+//! rewrite message text to add or find either.
 
 use std::fmt;
 
 /// What went wrong, by the contract's exit-code classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Bad command line (exit 2).
+    /// Bad command line or input (exit 2).
     Usage,
     /// No such profile, invalid profiles.json, unwritable folders (exit 3).
     Config,
-    /// Certificate or secret missing, unreadable, expired, wrong password (exit 4).
+    /// Certificate, secret or federated token missing, unreadable, expired, wrong password (exit 4).
     Credential,
-    /// Entra ID answered with an AADSTS error (exit 5).
+    /// Entra ID (or a registry, or a managed identity endpoint) refused (exit 5).
     Rejected,
     /// Entra ID or the network could not be reached after retries (exit 6).
     Unavailable,
+    /// Anything else, such as a failed write to stdout (exit 1).
+    Failed,
 }
 
 impl Kind {
-    pub fn exit_code(self) -> i32 {
+    pub fn exit_code(self) -> u8 {
         match self {
+            Kind::Failed => 1,
             Kind::Usage => 2,
             Kind::Config => 3,
             Kind::Credential => 4,
@@ -30,18 +35,21 @@ impl Kind {
     }
 }
 
-/// An error with its class and a message that already carries the remedy.
+/// An error: its class, what went wrong, what to do next, and why (the
+/// underlying error's text, when there is one).
 #[derive(Debug, Clone)]
 pub struct Error {
     pub kind: Kind,
     pub message: String,
+    pub remedy: Option<String>,
+    pub source: Option<String>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into() }
+        Error { kind, message: message.into(), remedy: None, source: None }
     }
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Kind::Usage, message)
@@ -59,19 +67,62 @@ impl Error {
         Self::new(Kind::Unavailable, message)
     }
 
+    /// What the user should do about it.
+    pub fn with_remedy(mut self, remedy: impl Into<String>) -> Self {
+        self.remedy = Some(remedy.into());
+        self
+    }
+
+    /// The underlying error, shown after the message.
+    pub fn with_source(mut self, source: impl fmt::Display) -> Self {
+        self.source = Some(source.to_string());
+        self
+    }
+
     /// An I/O failure on a file of ours: a configuration problem with the path in it.
     pub fn io(what: &str, path: &std::path::Path, err: std::io::Error) -> Self {
-        Self::config(format!(
-            "cannot {what} {}: {err}. Check that the folder exists and that you own it.",
-            path.display()
-        ))
+        Self::config(format!("cannot {what} {}", path.display()))
+            .with_source(err)
+            .with_remedy("check that the folder exists and that you own it")
+    }
+
+    /// The whole report for a person: `{who}{lead}message: cause`, then the
+    /// remedy on a line of its own, `{who}hint: remedy`.
+    pub fn report(&self, who: &str, lead: &str) -> String {
+        let mut out = format!("{who}{lead}{self}");
+        if let Some(remedy) = &self.remedy {
+            out.push_str(&format!("\n{who}hint: {remedy}"));
+        }
+        out
     }
 }
 
+/// The message and its cause; the remedy is printed apart (see `report`).
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_keeps_message_cause_and_remedy_apart() {
+        let e = Error::config("cannot read /x").with_source("permission denied").with_remedy("chmod 600 /x");
+        assert_eq!(e.to_string(), "cannot read /x: permission denied");
+        assert_eq!(e.report("", "error: "), "error: cannot read /x: permission denied\nhint: chmod 600 /x");
+        assert_eq!(
+            e.report("entratool: ", ""),
+            "entratool: cannot read /x: permission denied\nentratool: hint: chmod 600 /x"
+        );
+        assert_eq!(Kind::Config.exit_code(), 3);
+    }
+}

@@ -18,14 +18,12 @@ const TOTAL_BUDGET: Duration = Duration::from_secs(90);
 
 /// `https`, or `http` to a loopback address (tests and the emulator).
 pub fn check_url(url: &str) -> Result<Url> {
-    let parsed = Url::parse(url).map_err(|e| Error::config(format!("invalid URL '{url}': {e}")))?;
+    let parsed = Url::parse(url).map_err(|e| Error::config(format!("invalid URL '{url}'")).with_source(e))?;
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if is_loopback(&parsed) => Ok(parsed),
-        _ => Err(Error::config(format!(
-            "refusing '{url}': entratool talks to identity providers over https only (http is allowed to \
-             loopback addresses for testing)"
-        ))),
+        _ => Err(Error::config(format!("refusing '{url}': entratool talks to identity providers over https only"))
+            .with_remedy("use an https:// URL (http is allowed to loopback addresses, for testing)")),
     }
 }
 
@@ -60,21 +58,68 @@ fn client() -> Result<reqwest::blocking::Client> {
         .user_agent(concat!("entratool/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| Error::unavailable(format!("cannot set up HTTPS: {e}")))
+        .map_err(|e| Error::unavailable("cannot set up HTTPS").with_source(e))
+}
+
+/// Where a request goes, which decides how it travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Entra ID, registries, CI OIDC services: https (http to loopback),
+    /// through `HTTPS_PROXY` unless `NO_PROXY` says otherwise.
+    Internet,
+    /// A managed identity endpoint on this host or its link-local address:
+    /// plain http, never through a proxy, and an unreachable endpoint fails
+    /// at once (it will not appear on a host that has none).
+    ManagedIdentity,
+}
+
+/// Connecting to a managed identity endpoint gives up after this long.
+pub const MANAGED_IDENTITY_CONNECT: Duration = Duration::from_secs(2);
+
+fn client_for(route: Route) -> Result<reqwest::blocking::Client> {
+    match route {
+        Route::Internet => client(),
+        Route::ManagedIdentity => reqwest::blocking::Client::builder()
+            .no_proxy()
+            .connect_timeout(MANAGED_IDENTITY_CONNECT)
+            .timeout(timeout())
+            .user_agent(concat!("entratool/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::unavailable("cannot set up HTTP").with_source(e)),
+    }
 }
 
 /// POSTs a form, retrying connection errors, 429 and 5xx a bounded number of
 /// times and honouring Retry-After. Other statuses are returned as they are.
 pub fn post_form(url: &Url, form: &[(&str, &str)], what: &str) -> Result<Response> {
-    let client = client()?;
+    send(Route::Internet, url, what, &[], |c| c.post(url.clone()).form(form))
+}
+
+/// Statuses worth another try: throttling, server errors, and (for managed
+/// identity) 404 and 410 while the endpoint starts or upgrades.
+fn retryable(route: Route, status: u16) -> bool {
+    status == 429 || status >= 500 || (route == Route::ManagedIdentity && (status == 404 || status == 410))
+}
+
+/// Sends the request `build` makes, with retries as `post_form` describes;
+/// `also_retry` lists statuses the caller wants retried too.
+pub fn send(
+    route: Route,
+    url: &Url,
+    what: &str,
+    also_retry: &[u16],
+    build: impl Fn(&reqwest::blocking::Client) -> reqwest::blocking::RequestBuilder,
+) -> Result<Response> {
+    let client = client_for(route)?;
     let started = Instant::now();
     let mut attempt = 0;
     loop {
-        let outcome = client.post(url.clone()).form(form).send();
+        let outcome = build(&client).send();
         let (retry_after, failure) = match outcome {
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                if status != 429 && status < 500 {
+                if !retryable(route, status) && !also_retry.contains(&status) {
                     match resp.text() {
                         Ok(body) => return Ok(Response { status, body }),
                         // A connection that breaks mid-answer is retried like one that never opened.
@@ -84,15 +129,23 @@ pub fn post_form(url: &Url, form: &[(&str, &str)], what: &str) -> Result<Respons
                     (retry_after(&resp), format!("{what} at {url} answered HTTP {status}"))
                 }
             }
+            Err(e) if route == Route::ManagedIdentity && (e.is_connect() || e.is_timeout()) => {
+                return Err(Error::unavailable(format!(
+                    "this host has no managed identity endpoint: {what} at {url} cannot be reached"
+                ))
+                .with_source(error_chain(&e))
+                .with_remedy(
+                    "run on an Azure host with a managed identity assigned (VM, scale set, App Service, Functions, \
+                     Container Apps, AKS), or use another authMethod",
+                ));
+            }
             Err(e) => (None, format!("cannot reach {what} at {url}: {}", error_chain(&e))),
         };
         let wait = retry_after.unwrap_or_else(|| backoff(attempt)).min(MAX_RETRY_AFTER);
         attempt += 1;
         if attempt > MAX_RETRIES || started.elapsed() + wait > TOTAL_BUDGET {
-            return Err(Error::unavailable(format!(
-                "{failure} (gave up after {attempt} attempts). Check the network, proxy (HTTPS_PROXY/NO_PROXY) and \
-                 the authority URL, then try again"
-            )));
+            return Err(Error::unavailable(format!("{failure} (gave up after {attempt} attempts)"))
+                .with_remedy("check the network, proxy (HTTPS_PROXY/NO_PROXY) and the authority URL, then try again"));
         }
         sleep(wait);
     }
@@ -109,7 +162,7 @@ pub fn get(url: &str) -> Result<Probe> {
     let resp = client()?
         .get(parsed)
         .send()
-        .map_err(|e| Error::unavailable(format!("cannot reach {url}: {}", error_chain(&e))))?;
+        .map_err(|e| Error::unavailable(format!("cannot reach {url}")).with_source(error_chain(&e)))?;
     let date = resp
         .headers()
         .get("date")

@@ -1,34 +1,38 @@
-//! entratool: Entra ID access tokens for service principals, handed to the
-//! tools people already use, each in its own protocol.
+//! entratool: Entra ID access tokens, handed to the tools people already
+//! use, each in its own protocol. This binary is a thin layer: it picks the
+//! protocol by the name it was started as (the links `install` makes), parses
+//! the command line, and turns the outcome into an exit code.
 
 mod cli;
-mod credential;
-mod error;
-mod fsutil;
-mod http;
-mod profile;
-mod protocols;
-mod routing;
-mod token;
+
+use std::process::ExitCode;
 
 use clap::Parser;
+use entratool::protocols;
 
-fn main() {
-    // Dispatch on the name we were started as (symlinks made by `install`).
-    let args: Vec<String> = std::env::args().collect();
+fn main() -> ExitCode {
+    // Not UTF-8 arguments are never ours to match; lossy text is enough to route.
+    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let program =
         args.first().map(std::path::Path::new).and_then(|p| p.file_stem()).and_then(|s| s.to_str()).unwrap_or("");
     match program {
-        "git-credential-entratool" => std::process::exit(protocols::git::run_argv(&args[1..])),
+        "git-credential-entratool" => return exit(protocols::git::run_argv(&args[1..])),
         "docker-credential-entratool" => {
-            std::process::exit(protocols::docker::run(args.get(1).map(String::as_str).unwrap_or("")))
+            return exit(protocols::docker::run(args.get(1).map(String::as_str).unwrap_or("")));
         }
-        "az" => std::process::exit(protocols::az::run_shim(&args[1..])),
+        "az" => return exit(protocols::az::run_shim(&args[1..])),
         _ => {}
     }
-    let cli = cli::Cli::parse();
-    if let Err(e) = cli::run(cli) {
-        eprintln!("error: {e}");
-        std::process::exit(e.kind.exit_code());
+    match cli::run(cli::Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", e.report("", "error: "));
+            ExitCode::from(e.kind.exit_code())
+        }
     }
+}
+
+/// A helper's exit code (0 to 6).
+pub fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

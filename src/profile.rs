@@ -45,7 +45,10 @@ impl MatchEntry {
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
     pub name: String,
+    /// Required but for managed identities (checked by `validate`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub client_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub tenant_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate_path: Option<String>,
@@ -75,6 +78,22 @@ pub struct Profile {
     pub subscription_id: Option<String>,
     #[serde(rename = "match", default, skip_serializing_if = "Vec::is_empty")]
     pub matches: Vec<MatchEntry>,
+    /// workloadIdentity: the token file (else `$AZURE_FEDERATED_TOKEN_FILE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated_token_file: Option<String>,
+    /// githubActions (and azurePipelines): the audience of the OIDC token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated_audience: Option<String>,
+    /// azurePipelines: the service connection (else `$AZURESUBSCRIPTION_SERVICE_CONNECTION_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connection_id: Option<String>,
+    /// managedIdentity, user-assigned: one of these three; none = system-assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_identity_client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_identity_object_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_identity_resource_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_auth: Option<String>,
     /// Fields this version does not know, kept as they were.
@@ -86,14 +105,47 @@ pub struct Profile {
 pub enum AuthMethod {
     Certificate,
     Secret,
+    /// A federated token in a file (AKS workload identity, any OIDC issuer).
+    WorkloadIdentity,
+    /// The GitHub Actions job's OIDC token.
+    GithubActions,
+    /// The Azure Pipelines job's OIDC token for a service connection.
+    AzurePipelines,
+    /// The Azure host's managed identity.
+    ManagedIdentity,
 }
 
 impl AuthMethod {
+    /// The name `config list` and `config show` print.
     pub fn label(self) -> &'static str {
         match self {
             AuthMethod::Certificate => "certificate",
             AuthMethod::Secret => "secret",
+            AuthMethod::WorkloadIdentity => "workloadIdentity",
+            AuthMethod::GithubActions => "githubActions",
+            AuthMethod::AzurePipelines => "azurePipelines",
+            AuthMethod::ManagedIdentity => "managedIdentity",
         }
+    }
+
+    /// `authMethod` as written in profiles.json, case-insensitively, with
+    /// `-`/`_` ignored (`workload-identity`), and the older synonyms.
+    pub fn parse(text: &str) -> Option<AuthMethod> {
+        let folded: String = text.chars().filter(|c| !matches!(c, '-' | '_' | ' ')).collect();
+        Some(match folded.to_ascii_lowercase().as_str() {
+            "certificate" => AuthMethod::Certificate,
+            "secret" | "clientsecret" => AuthMethod::Secret,
+            "workloadidentity" => AuthMethod::WorkloadIdentity,
+            "githubactions" => AuthMethod::GithubActions,
+            "azurepipelines" => AuthMethod::AzurePipelines,
+            "managedidentity" => AuthMethod::ManagedIdentity,
+            _ => return None,
+        })
+    }
+
+    /// Needs no stored certificate or secret.
+    pub fn is_secretless(self) -> bool {
+        !matches!(self, AuthMethod::Certificate | AuthMethod::Secret)
     }
 }
 
@@ -104,12 +156,87 @@ impl Profile {
         if let Some(use_cert) = self.use_certificate {
             return if use_cert { AuthMethod::Certificate } else { AuthMethod::Secret };
         }
-        match self.auth_method.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("certificate") => AuthMethod::Certificate,
-            Some("secret") | Some("clientsecret") => AuthMethod::Secret,
-            _ if self.certificate_path.is_some() || self.certificate_thumbprint.is_some() => AuthMethod::Certificate,
-            _ => AuthMethod::Secret,
+        match self.auth_method.as_deref().and_then(AuthMethod::parse) {
+            Some(m) => m,
+            None if self.certificate_path.is_some() || self.certificate_thumbprint.is_some() => AuthMethod::Certificate,
+            None => AuthMethod::Secret,
         }
+    }
+
+    /// Sets the method in the field the profile already uses: `useCertificate`
+    /// for the seed's two methods unless the profile writes `authMethod`; the
+    /// others are only expressible as `authMethod`.
+    pub fn set_auth_method(&mut self, m: AuthMethod) {
+        let seed_method = !m.is_secretless();
+        if seed_method && !(self.auth_method.is_some() && self.use_certificate.is_none()) {
+            self.use_certificate = Some(m == AuthMethod::Certificate);
+            self.auth_method = None;
+        } else {
+            self.use_certificate = None;
+            self.auth_method = Some(m.label().to_string());
+        }
+    }
+
+    /// Applies a change (what `config create` and `config edit` were given).
+    pub fn apply(&mut self, e: &Edit) -> Result<()> {
+        if let Some(v) = &e.client_id {
+            self.client_id = v.clone();
+        }
+        if let Some(v) = &e.tenant_id {
+            self.tenant_id = v.clone();
+        }
+        if let Some(path) = &e.certificate {
+            self.certificate_path = Some(absolute(path)?);
+            self.certificate_thumbprint = None;
+            self.set_auth_method(AuthMethod::Certificate);
+        }
+        if let Some(key) = &e.certificate_key {
+            self.certificate_key_path = Some(absolute(key)?);
+        }
+        if let Some(t) = &e.certificate_thumbprint {
+            self.certificate_thumbprint = Some(t.replace([' ', ':'], "").to_ascii_uppercase());
+            self.certificate_path = None;
+            self.certificate_key_path = None;
+            self.set_auth_method(AuthMethod::Certificate);
+        }
+        if let Some(m) = e.method {
+            self.set_auth_method(m);
+        }
+        if let Some(path) = &e.federated_token_file {
+            self.federated_token_file = Some(absolute(path)?);
+        }
+        if let Some(v) = &e.service_connection_id {
+            self.service_connection_id = Some(v.clone());
+        }
+        if let Some(v) = &e.managed_identity_client_id {
+            self.managed_identity_client_id = Some(v.clone());
+        }
+        if let Some(v) = &e.scope {
+            self.scope = Some(v.clone());
+        }
+        if let Some(v) = &e.cloud {
+            crate::token::entra::cloud_authority(v)?;
+            self.cloud = Some(v.clone());
+        }
+        if let Some(v) = &e.authority_host {
+            crate::http::check_url(v)?;
+            self.authority_host = Some(v.trim_end_matches('/').to_string());
+        }
+        for m in &e.matches {
+            if !self.matches.iter().any(|x| x.pattern() == m) {
+                self.matches.push(MatchEntry::Pattern(m.clone()));
+            }
+        }
+        if e.send_certificate_chain {
+            self.send_certificate_chain = Some(true);
+        }
+        if let Some(v) = &e.assertion_algorithm {
+            self.assertion_algorithm = Some(v.to_ascii_uppercase());
+        }
+        if let Some(v) = &e.subscription_id {
+            self.subscription_id = Some(v.clone());
+        }
+        Ok(())
     }
 
     /// The default scope: `scope`, else the first of `scopes`.
@@ -120,8 +247,33 @@ impl Profile {
     /// Checks what a profile must have before it is saved.
     pub fn validate(&self) -> Result<()> {
         validate_name(&self.name)?;
-        validate_guid("client ID", &self.client_id)?;
-        validate_tenant(&self.tenant_id)?;
+        let method = self.auth_method();
+        // A managed identity needs neither: the host knows who it is.
+        let optional = method == AuthMethod::ManagedIdentity;
+        if !(optional && self.client_id.is_empty()) {
+            validate_guid("client ID", &self.client_id)?;
+        }
+        if !(optional && self.tenant_id.is_empty()) {
+            validate_tenant(&self.tenant_id)?;
+        }
+        if method == AuthMethod::ManagedIdentity {
+            let selectors = [
+                &self.managed_identity_client_id,
+                &self.managed_identity_object_id,
+                &self.managed_identity_resource_id,
+            ];
+            if selectors.iter().filter(|s| s.is_some()).count() > 1 {
+                return Err(Error::config(format!(
+                    "profile '{}' names more than one of managedIdentityClientId, managedIdentityObjectId and \
+                     managedIdentityResourceId",
+                    self.name
+                ))
+                .with_remedy("keep the one that names the user-assigned identity (none for the system-assigned one)"));
+            }
+            if let Some(id) = &self.managed_identity_client_id {
+                validate_guid("managed identity client ID", id)?;
+            }
+        }
         if let Some(sub) = &self.subscription_id {
             validate_guid("subscription ID", sub)?;
         }
@@ -129,23 +281,59 @@ impl Profile {
             && alg != "PS256"
             && alg != "RS256"
         {
-            return Err(Error::config(format!(
-                "profile '{}': assertionAlgorithm '{alg}' is not supported: use \"PS256\" (default) or \"RS256\"",
-                self.name
-            )));
+            return Err(Error::config(format!("profile '{}': assertionAlgorithm '{alg}' is not supported", self.name))
+                .with_remedy("use \"PS256\" (default) or \"RS256\""));
         }
         if self.auth_method() == AuthMethod::Certificate
             && self.certificate_path.is_none()
             && self.certificate_thumbprint.is_none()
         {
             return Err(Error::config(format!(
-                "profile '{}' uses certificate authentication but names no certificate: \
-                 set it with `entratool config edit -p {} --certificate PATH`",
-                self.name, self.name
-            )));
+                "profile '{}' uses certificate authentication but names no certificate",
+                self.name
+            ))
+            .with_remedy(format!("set it with `entratool config edit -p {} --certificate PATH`", self.name)));
         }
         Ok(())
     }
+
+    /// `validate` for a profile read from profiles.json: a bad field there is
+    /// a configuration error (exit 3) that names the file.
+    pub fn check_stored(&self, path: &Path) -> Result<()> {
+        self.validate().map_err(|e| Error {
+            kind: crate::error::Kind::Config,
+            message: format!("{} in {}", e.message, path.display()),
+            ..e
+        })
+    }
+}
+
+/// A change to a profile: only what is given changes.
+#[derive(Debug, Clone, Default)]
+pub struct Edit {
+    pub client_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub certificate: Option<PathBuf>,
+    pub certificate_key: Option<PathBuf>,
+    pub certificate_thumbprint: Option<String>,
+    /// The method, when it is not implied by a certificate.
+    pub method: Option<AuthMethod>,
+    pub federated_token_file: Option<PathBuf>,
+    pub service_connection_id: Option<String>,
+    pub managed_identity_client_id: Option<String>,
+    pub scope: Option<String>,
+    pub cloud: Option<String>,
+    pub authority_host: Option<String>,
+    pub matches: Vec<String>,
+    pub send_certificate_chain: bool,
+    pub assertion_algorithm: Option<String>,
+    pub subscription_id: Option<String>,
+}
+
+fn absolute(path: &Path) -> Result<String> {
+    let abs = std::path::absolute(path)
+        .map_err(|e| Error::usage(format!("cannot resolve the path {}", path.display())).with_source(e))?;
+    Ok(abs.to_string_lossy().into_owned())
 }
 
 pub fn validate_name(name: &str) -> Result<()> {
@@ -236,10 +424,8 @@ pub fn unknown_profile(name: &str, names: &[&str], path: &Path) -> Error {
     } else {
         format!("profiles: {}", names.join(", "))
     };
-    Error::config(format!(
-        "no profile named '{name}' in {} ({known}). Create it with `entratool config create --name {name} ...` \
-         or list them with `entratool config list`",
-        path.display()
+    Error::config(format!("no profile named '{name}' in {} ({known})", path.display())).with_remedy(format!(
+        "create it with `entratool config create --name {name} ...`, or list them with `entratool config list`"
     ))
 }
 

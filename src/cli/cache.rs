@@ -3,9 +3,10 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{ListFormat, table, write_output};
-use crate::error::Result;
-use crate::token::{self, cache::Cache};
+use super::ListFormat;
+use entratool::error::Result;
+use entratool::output::{pretty, table};
+use entratool::token::{self, cache::Cache};
 
 #[derive(Subcommand, Debug)]
 pub enum CacheCommand {
@@ -51,11 +52,11 @@ fn list(cache: &Cache, output: ListFormat) -> Result<()> {
             .iter()
             .map(|(_, e)| {
                 json!({"profile": e.profile, "kind": e.kind, "resource": e.resource, "credential": e.credential,
-                       "expiresOn": crate::protocols::rfc3339_utc(e.expires_on), "expires_on": e.expires_on,
+                       "expiresOn": entratool::output::rfc3339_utc(e.expires_on), "expires_on": e.expires_on,
                        "status": status(e.expires_on, now)})
             })
             .collect();
-        return write_output(None, &crate::protocols::plain::pretty(&json!(items)));
+        return entratool::output::stdout(&pretty(&json!(items)));
     }
     if entries.is_empty() {
         println!("No cached tokens in {}", cache.dir.display());
@@ -72,12 +73,12 @@ fn list(cache: &Cache, output: ListFormat) -> Result<()> {
     for (_, e) in &entries {
         rows.push(vec![
             e.profile.clone(),
-            e.kind.clone(),
+            e.kind.label().into(),
             e.resource.clone(),
             e.credential.clone(),
-            crate::protocols::rfc3339_utc(e.expires_on),
+            entratool::output::rfc3339_utc(e.expires_on),
             status(e.expires_on, now).into(),
         ]);
     }
-    write_output(None, &table(&rows))
+    entratool::output::stdout(&table(&rows))
 }

@@ -1,17 +1,19 @@
 //! `entratool cert info|check`: what the Azure portal shows, and expiry watch.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use chrono::Utc;
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{ListFormat, table, write_output};
-use crate::credential::certificate::{self, LoadError, LoadedCertificate};
-use crate::credential::secrets::{self, SecretKind};
-use crate::credential::{AuthContext, CertificateCredential};
-use crate::error::{Error, Result};
-use crate::profile::{self, AuthMethod};
+use super::ListFormat;
+use entratool::credential::certificate::{self, LoadError, LoadedCertificate};
+use entratool::credential::secrets::{self, SecretKind};
+use entratool::credential::{AuthContext, CertificateCredential};
+use entratool::error::{Error, Result};
+use entratool::output::{pretty, table};
+use entratool::profile::{self, AuthMethod};
 
 #[derive(Subcommand, Debug)]
 pub enum CertCommand {
@@ -34,21 +36,22 @@ pub enum CertCommand {
     },
 }
 
-pub fn run(cmd: CertCommand) -> Result<()> {
+pub fn run(cmd: CertCommand) -> Result<ExitCode> {
     match cmd {
-        CertCommand::Info { path, profile, output } => info(path, profile, output),
+        CertCommand::Info { path, profile, output } => info(path, profile, output).map(|()| ExitCode::SUCCESS),
         CertCommand::Check { profile, within } => check(profile, within),
     }
 }
 
 fn open_file(path: &std::path::Path) -> Result<LoadedCertificate> {
+    let shown = path.display().to_string();
     let env = secrets::from_env(SecretKind::CertificatePassword);
     match certificate::load(path, None, env.as_deref().map(|s| s.as_str())) {
         Err(LoadError::NeedsPassword) if super::stdin_is_terminal() => {
-            let pw = crate::credential::prompt_hidden("Certificate password: ")?;
-            certificate::load(path, None, Some(&pw)).map_err(|e| e.into_error(path))
+            let pw = entratool::credential::prompt_hidden("Certificate password: ")?;
+            certificate::load(path, None, Some(&pw)).map_err(|e| e.into_error(&shown, None))
         }
-        other => other.map_err(|e| e.into_error(path)),
+        other => other.map_err(|e| e.into_error(&shown, None)),
     }
 }
 
@@ -56,7 +59,7 @@ fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> R
     let (cert, name) = match (path, profile) {
         (Some(p), _) => (open_file(&p)?, None),
         (None, Some(name)) => {
-            let (_, p) = super::load_profile(Some(&name))?;
+            let p = entratool::binding::profile_for_command(Some(&name))?;
             if p.auth_method() != AuthMethod::Certificate {
                 return Err(Error::config(format!("profile '{name}' uses a client secret, not a certificate")));
             }
@@ -83,7 +86,7 @@ fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> R
         "chainLength": cert.chain.len(),
     });
     if output == ListFormat::Json {
-        return write_output(None, &crate::protocols::plain::pretty(&v));
+        return entratool::output::stdout(&pretty(&v));
     }
     let mut rows: Vec<Vec<String>> = Vec::new();
     if let Some(n) = &name {
@@ -101,12 +104,12 @@ fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> R
         vec!["Days left:".into(), cert.days_left(now).to_string()],
         vec!["Key:".into(), format!("{key_type} {key_bits} bits")],
     ]);
-    write_output(None, &table(&rows))
+    entratool::output::stdout(&table(&rows))
 }
 
 /// One line per certificate profile; exit 1 when any expires within the
 /// window, 4 when one cannot be opened at all.
-fn check(only: Option<String>, within: i64) -> Result<()> {
+fn check(only: Option<String>, within: i64) -> Result<ExitCode> {
     let store = profile::Store::open()?;
     let doc = store.load()?;
     let profiles: Vec<_> = match &only {
@@ -140,8 +143,5 @@ fn check(only: Option<String>, within: i64) -> Result<()> {
     if broken > 0 {
         return Err(Error::credential(format!("{broken} certificate(s) could not be opened")));
     }
-    if expiring > 0 {
-        std::process::exit(1);
-    }
-    Ok(())
+    Ok(if expiring > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

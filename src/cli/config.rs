@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
-use super::{ListFormat, table, write_output};
-use crate::credential::secrets::{self, SecretKind};
-use crate::credential::{AuthContext, CertificateCredential, EXPIRY_WARNING_DAYS};
-use crate::error::{Error, Result};
-use crate::profile::{self, AuthMethod, MatchEntry, Profile};
-use crate::token::cache::Cache;
+use super::ListFormat;
+use entratool::credential::certificate;
+use entratool::credential::federated::DEFAULT_AUDIENCE;
+use entratool::credential::secrets::{self, SecretKind};
+use entratool::credential::{AuthContext, CertificateCredential, EXPIRY_WARNING_DAYS};
+use entratool::error::{Error, Result};
+use entratool::output::{pretty, table, to_file_or_stdout};
+use entratool::profile::{self, AuthMethod, MatchEntry, Profile};
+use entratool::token::cache::Cache;
 
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
@@ -100,9 +103,28 @@ pub struct ProfileFields {
     /// Subscription echoed by the az shim
     #[arg(long, value_name = "GUID")]
     pub subscription_id: Option<String>,
+    /// workload-identity, github-actions, azure-pipelines or managed-identity: a credential with no stored
+    /// secret (certificate and secret follow from --certificate and --secret-stdin)
+    #[arg(long, value_name = "METHOD", value_parser = parse_method)]
+    pub auth_method: Option<AuthMethod>,
+    /// workload-identity: the federated token file (default: $AZURE_FEDERATED_TOKEN_FILE at run time)
+    #[arg(long, value_name = "PATH")]
+    pub federated_token_file: Option<PathBuf>,
+    /// azure-pipelines: the service connection (default: $AZURESUBSCRIPTION_SERVICE_CONNECTION_ID at run time)
+    #[arg(long, value_name = "ID")]
+    pub service_connection_id: Option<String>,
+    /// managed-identity: the client ID of a user-assigned identity (default: the system-assigned one)
+    #[arg(long, value_name = "GUID")]
+    pub managed_identity_client_id: Option<String>,
     /// Make this the default profile
     #[arg(long)]
     pub set_default: bool,
+}
+
+fn parse_method(text: &str) -> std::result::Result<AuthMethod, String> {
+    AuthMethod::parse(text).ok_or_else(|| {
+        "use certificate, secret, workload-identity, github-actions, azure-pipelines or managed-identity".to_string()
+    })
 }
 
 impl ProfileFields {
@@ -123,7 +145,41 @@ impl ProfileFields {
             && !self.send_certificate_chain
             && self.assertion_algorithm.is_none()
             && self.subscription_id.is_none()
+            && self.auth_method.is_none()
+            && self.federated_token_file.is_none()
+            && self.service_connection_id.is_none()
+            && self.managed_identity_client_id.is_none()
             && !self.set_default
+    }
+
+    /// The change to a profile these flags ask for.
+    pub fn edit(&self) -> profile::Edit {
+        profile::Edit {
+            client_id: self.client_id.clone(),
+            tenant_id: self.tenant_id.clone(),
+            certificate: self.certificate.clone(),
+            certificate_key: self.certificate_key.clone(),
+            certificate_thumbprint: self.certificate_thumbprint.clone(),
+            method: self.auth_method.or(self.secret_stdin.then_some(AuthMethod::Secret)),
+            federated_token_file: self.federated_token_file.clone(),
+            service_connection_id: self.service_connection_id.clone(),
+            managed_identity_client_id: self.managed_identity_client_id.clone(),
+            scope: self.scope.clone(),
+            cloud: self.cloud.clone(),
+            authority_host: self.authority_host.clone(),
+            matches: self.matches.clone(),
+            send_certificate_chain: self.send_certificate_chain,
+            assertion_algorithm: self.assertion_algorithm.clone(),
+            subscription_id: self.subscription_id.clone(),
+        }
+    }
+
+    /// The method the flags name, when they name one.
+    fn method(&self) -> Option<AuthMethod> {
+        if self.certificate.is_some() || self.certificate_thumbprint.is_some() {
+            return Some(AuthMethod::Certificate);
+        }
+        self.auth_method.or(self.secret_stdin.then_some(AuthMethod::Secret))
     }
 }
 
@@ -166,95 +222,26 @@ fn read_pending_secret(fields: &ProfileFields) -> Result<Option<PendingSecret>> 
     Ok(None)
 }
 
-fn absolute(path: &Path) -> Result<String> {
-    let abs = std::path::absolute(path)
-        .map_err(|e| Error::usage(format!("cannot resolve the path {}: {e}", path.display())))?;
-    Ok(abs.to_string_lossy().into_owned())
-}
-
-/// Applies the given flags to `p`.
-pub(super) fn apply(p: &mut Profile, f: &ProfileFields) -> Result<()> {
-    if let Some(v) = &f.client_id {
-        p.client_id = v.clone();
-    }
-    if let Some(v) = &f.tenant_id {
-        p.tenant_id = v.clone();
-    }
-    if let Some(path) = &f.certificate {
-        p.certificate_path = Some(absolute(path)?);
-        p.certificate_thumbprint = None;
-        set_method(p, AuthMethod::Certificate);
-    }
-    if let Some(key) = &f.certificate_key {
-        p.certificate_key_path = Some(absolute(key)?);
-    }
-    if let Some(t) = &f.certificate_thumbprint {
-        p.certificate_thumbprint = Some(t.replace([' ', ':'], "").to_ascii_uppercase());
-        p.certificate_path = None;
-        p.certificate_key_path = None;
-        set_method(p, AuthMethod::Certificate);
-    }
-    if f.secret_stdin {
-        set_method(p, AuthMethod::Secret);
-    }
-    if let Some(v) = &f.scope {
-        p.scope = Some(v.clone());
-    }
-    if let Some(v) = &f.cloud {
-        crate::token::entra::cloud_authority(v)?;
-        p.cloud = Some(v.clone());
-    }
-    if let Some(v) = &f.authority_host {
-        crate::http::check_url(v)?;
-        p.authority_host = Some(v.trim_end_matches('/').to_string());
-    }
-    for m in &f.matches {
-        if !p.matches.iter().any(|e| e.pattern() == m) {
-            p.matches.push(MatchEntry::Pattern(m.clone()));
-        }
-    }
-    if f.send_certificate_chain {
-        p.send_certificate_chain = Some(true);
-    }
-    if let Some(v) = &f.assertion_algorithm {
-        p.assertion_algorithm = Some(v.to_ascii_uppercase());
-    }
-    if let Some(v) = &f.subscription_id {
-        p.subscription_id = Some(v.clone());
-    }
-    Ok(())
-}
-
-/// Sets the method in whichever field the profile already uses.
-fn set_method(p: &mut Profile, m: AuthMethod) {
-    if p.auth_method.is_some() && p.use_certificate.is_none() {
-        p.auth_method = Some(if m == AuthMethod::Certificate { "certificate" } else { "secret" }.into());
-    } else {
-        p.use_certificate = Some(m == AuthMethod::Certificate);
-    }
-}
-
 /// Checks that the certificate opens with the password at hand, before anything is saved.
 fn check_certificate(p: &Profile, pending: Option<&PendingSecret>) -> Result<Vec<String>> {
     if p.auth_method() != AuthMethod::Certificate {
         return Ok(Vec::new());
     }
+    if let Some(path) = &p.certificate_path
+        && !Path::new(path).exists()
+    {
+        return Err(certificate::not_found(path, None));
+    }
     let cred = CertificateCredential::new(p)?;
     let loaded = match pending.filter(|s| s.kind == SecretKind::CertificatePassword) {
         // Check exactly the password that will be stored.
         Some(s) => cred.open_with(Some(&s.value)),
-        None => cred.load(&mut AuthContext::default()),
-    }
-    .map_err(|mut e| {
-        if e.message.contains("none was found") {
-            e.message = format!(
-                "the certificate is protected by a password: pass it with --password-stdin (e.g. `printf %s \"$PASS\" \
-                 | entratool config create ... --password-stdin`). ({})",
-                e.message
-            );
+        None if cred.needs_password() && secrets::from_env(SecretKind::CertificatePassword).is_none() => {
+            Err(Error::credential(format!("the certificate {} is protected by a password", cred.shown()))
+                .with_remedy("pass it with --password-stdin, e.g. `printf %s \"$PASS\" | entratool config create ... --password-stdin`"))
         }
-        e
-    })?;
+        None => cred.load(&mut AuthContext::default()),
+    }?;
     let now = chrono::Utc::now();
     let mut warnings = Vec::new();
     if now > loaded.not_after() {
@@ -276,76 +263,102 @@ pub(super) fn store_secret(profile: &str, pending: Option<&PendingSecret>) -> Re
     Ok(())
 }
 
-/// Adds a new profile under the lock (the first one becomes the default).
-pub(super) fn add_profile(store: &profile::Store, p: Profile, set_default: bool) -> Result<()> {
+/// The one way a created or edited profile is saved: its secrets to the
+/// keyring, the profile into profiles.json under the lock (a new one must not
+/// exist yet; the first one becomes the default), and for an edit the tokens
+/// obtained with the old settings dropped.
+pub(super) fn save(
+    store: &profile::Store,
+    p: Profile,
+    was: Option<&str>,
+    set_default: bool,
+    pending: &[PendingSecret],
+) -> Result<()> {
+    for s in pending {
+        store_secret(&p.name, Some(s))?;
+    }
+    let name = p.name.clone();
     store.update(|doc| {
-        if doc.find(&p.name).is_some() {
-            return Err(exists(&p.name));
+        match was {
+            None if doc.find(&name).is_some() => return Err(exists(&name)),
+            None => doc.profiles.push(p.clone()),
+            Some(old) => {
+                if old != name && doc.find(&name).is_some() {
+                    return Err(exists(&name));
+                }
+                let slot = doc.find_mut(old).ok_or_else(|| {
+                    Error::config(format!("profile '{old}' disappeared meanwhile")).with_remedy("run the command again")
+                })?;
+                *slot = p.clone();
+            }
         }
-        if set_default || doc.default_profile.is_none() {
-            doc.default_profile = Some(p.name.clone());
+        let renamed_default = was.is_some_and(|old| doc.default_profile.as_deref() == Some(old));
+        if set_default || doc.default_profile.is_none() || renamed_default {
+            doc.default_profile = Some(name.clone());
         }
-        doc.profiles.push(p.clone());
         Ok(())
-    })
+    })?;
+    if let Some(old) = was
+        && let Ok(cache) = Cache::open()
+    {
+        cache.clear(Some(old));
+    }
+    println!("✓ Profile '{name}' {} successfully", if was.is_some() { "updated" } else { "created" });
+    Ok(())
 }
 
 fn create(fields: ProfileFields) -> Result<()> {
-    let incomplete = fields.name.is_none()
-        || fields.client_id.is_none()
-        || fields.tenant_id.is_none()
-        || (fields.certificate.is_none() && fields.certificate_thumbprint.is_none() && !fields.secret_stdin);
-    if incomplete && !fields.password_stdin && !fields.secret_stdin && super::stdin_is_terminal() {
-        return super::wizard::create(fields);
-    }
+    let method = fields.method();
+    let needs_ids = method != Some(AuthMethod::ManagedIdentity);
     let missing: Vec<&str> = [
         ("--name", fields.name.is_none()),
-        ("--client-id", fields.client_id.is_none()),
-        ("--tenant-id", fields.tenant_id.is_none()),
-        (
-            "--certificate, --certificate-thumbprint or --secret-stdin",
-            fields.certificate.is_none() && fields.certificate_thumbprint.is_none() && !fields.secret_stdin,
-        ),
+        ("--client-id", needs_ids && fields.client_id.is_none()),
+        ("--tenant-id", needs_ids && fields.tenant_id.is_none()),
     ]
     .iter()
     .filter(|(_, m)| *m)
     .map(|(f, _)| *f)
     .collect();
-    if !missing.is_empty() {
-        return Err(Error::usage(format!("config create needs {}", missing.join(", "))));
+    let complete = missing.is_empty() && method.is_some();
+    if !complete && !fields.password_stdin && !fields.secret_stdin && super::stdin_is_terminal() {
+        return super::wizard::create(fields);
+    }
+    if !complete {
+        let mut needed = missing.join(", ");
+        if method.is_none() {
+            if !needed.is_empty() {
+                needed.push_str(", and ");
+            }
+            needed.push_str(
+                "one of --certificate PATH, --certificate-thumbprint HEX, --secret-stdin or --auth-method METHOD",
+            );
+        }
+        return Err(Error::usage(format!("config create needs {needed}")).with_remedy(
+            "stdin is not a terminal, so no questions were asked: pass every flag, or run it on a terminal to be \
+             asked (see `entratool config create --help`)",
+        ));
     }
     let name = fields.name.clone().unwrap_or_default();
     profile::validate_name(&name)?;
     let mut p = Profile { name: name.clone(), ..Default::default() };
-    apply(&mut p, &fields)?;
+    p.apply(&fields.edit())?;
     if p.scope.is_none() {
         p.scope = Some("https://graph.microsoft.com/.default".into());
     }
     p.validate()?;
-    if let Some(path) = &p.certificate_path
-        && !Path::new(path).exists()
-    {
-        return Err(Error::credential(format!(
-            "Certificate not found: {path}. Check the path and run the command again"
-        )));
-    }
     let store = profile::Store::open()?;
     if store.load()?.find(&name).is_some() {
         return Err(exists(&name));
     }
     let pending = read_pending_secret(&fields)?;
     let warnings = check_certificate(&p, pending.as_ref())?;
-    store_secret(&name, pending.as_ref())?;
-    add_profile(&store, p, fields.set_default)?;
-    super::print_warnings(&warnings, false);
-    println!("✓ Profile '{name}' created successfully");
-    Ok(())
+    entratool::output::warn_all(&warnings, false);
+    save(&store, p, None, fields.set_default, pending.as_slice())
 }
 
 pub(super) fn exists(name: &str) -> Error {
-    Error::config(format!(
-        "a profile named '{name}' already exists: change it with `entratool config edit -p {name}`, or pick another name"
-    ))
+    Error::config(format!("a profile named '{name}' already exists"))
+        .with_remedy(format!("change it with `entratool config edit -p {name}`, or pick another name"))
 }
 
 fn edit(args: EditArgs) -> Result<()> {
@@ -356,43 +369,18 @@ fn edit(args: EditArgs) -> Result<()> {
     let store = profile::Store::open()?;
     let doc = store.load()?;
     let mut p = doc.get(&name, &store.path)?.clone();
-    let new_name = fields.name.clone();
-    apply(&mut p, &fields)?;
-    if let Some(n) = &new_name {
+    p.apply(&fields.edit())?;
+    if let Some(n) = &fields.name {
         profile::validate_name(n)?;
-        if n != &name && doc.find(n).is_some() {
-            return Err(exists(n));
-        }
         p.name = n.clone();
     }
     p.validate()?;
     let pending = read_pending_secret(&fields)?;
     if fields.certificate.is_some() || pending.as_ref().is_some_and(|s| s.kind == SecretKind::CertificatePassword) {
-        if let Some(path) = &p.certificate_path
-            && !Path::new(path).exists()
-        {
-            return Err(Error::credential(format!("Certificate not found: {path}. Check the path")));
-        }
         let warnings = check_certificate(&p, pending.as_ref())?;
-        super::print_warnings(&warnings, false);
+        entratool::output::warn_all(&warnings, false);
     }
-    store_secret(&p.name, pending.as_ref())?;
-    let updated = p.clone();
-    store.update(|doc| {
-        let slot =
-            doc.find_mut(&name).ok_or_else(|| Error::config(format!("profile '{name}' disappeared meanwhile")))?;
-        *slot = updated.clone();
-        if fields.set_default || (doc.default_profile.as_deref() == Some(name.as_str()) && updated.name != name) {
-            doc.default_profile = Some(updated.name.clone());
-        }
-        Ok(())
-    })?;
-    // Tokens obtained with the old settings must not be served for the new ones.
-    if let Ok(cache) = Cache::open() {
-        cache.clear(Some(&name));
-    }
-    println!("✓ Profile '{}' updated successfully", p.name);
-    Ok(())
+    save(&store, p, Some(&name), fields.set_default, pending.as_slice())
 }
 
 fn method_label(p: &Profile) -> &'static str {
@@ -407,6 +395,24 @@ fn credential_summary(p: &Profile) -> String {
             .or_else(|| p.certificate_thumbprint.as_ref().map(|t| format!("thumbprint {t}")))
             .unwrap_or_default(),
         AuthMethod::Secret => "(client secret in the keyring)".into(),
+        AuthMethod::WorkloadIdentity => {
+            p.federated_token_file.clone().unwrap_or_else(|| "(token file from $AZURE_FEDERATED_TOKEN_FILE)".into())
+        }
+        AuthMethod::GithubActions => {
+            format!("(the job's OIDC token, audience {})", p.federated_audience.as_deref().unwrap_or(DEFAULT_AUDIENCE))
+        }
+        AuthMethod::AzurePipelines => match &p.service_connection_id {
+            Some(id) => format!("(the job's OIDC token for service connection {id})"),
+            None => "(the job's OIDC token for $AZURESUBSCRIPTION_SERVICE_CONNECTION_ID)".into(),
+        },
+        AuthMethod::ManagedIdentity => {
+            match (&p.managed_identity_client_id, &p.managed_identity_object_id, &p.managed_identity_resource_id) {
+                (Some(id), _, _) => format!("(user-assigned managed identity, client ID {id})"),
+                (_, Some(id), _) => format!("(user-assigned managed identity, object ID {id})"),
+                (_, _, Some(id)) => format!("(user-assigned managed identity {id})"),
+                _ => "(system-assigned managed identity)".into(),
+            }
+        }
     }
 }
 
@@ -415,7 +421,7 @@ fn list(output: ListFormat) -> Result<()> {
     let doc = store.load()?;
     if output == ListFormat::Json {
         let v = serde_json::to_value(&doc.profiles).unwrap_or_default();
-        return write_output(None, &crate::protocols::plain::pretty(&v));
+        return entratool::output::stdout(&pretty(&v));
     }
     if doc.profiles.is_empty() {
         println!("No profiles in {}. Create one with `entratool config create`.", store.path.display());
@@ -434,7 +440,7 @@ fn list(output: ListFormat) -> Result<()> {
             p.default_scope().unwrap_or("").into(),
         ]);
     }
-    write_output(None, &table(&rows))
+    entratool::output::stdout(&table(&rows))
 }
 
 fn show(name: &str, output: ListFormat) -> Result<()> {
@@ -443,7 +449,7 @@ fn show(name: &str, output: ListFormat) -> Result<()> {
     let p = doc.get(name, &store.path)?;
     if output == ListFormat::Json {
         let v = serde_json::to_value(p).unwrap_or_default();
-        return write_output(None, &crate::protocols::plain::pretty(&v));
+        return entratool::output::stdout(&pretty(&v));
     }
     let matches: Vec<&str> = p.matches.iter().map(MatchEntry::pattern).collect();
     let mut rows = vec![
@@ -453,7 +459,10 @@ fn show(name: &str, output: ListFormat) -> Result<()> {
         vec!["Authentication:".into(), method_label(p).into()],
         vec!["Credential:".into(), credential_summary(p)],
         vec!["Scope:".into(), p.default_scope().unwrap_or("(none)").into()],
-        vec!["Authority:".into(), crate::token::entra::authority_host(p).unwrap_or_else(|e| format!("(invalid: {e})"))],
+        vec![
+            "Authority:".into(),
+            entratool::token::entra::authority_host(p).unwrap_or_else(|e| format!("(invalid: {e})")),
+        ],
     ];
     if !matches.is_empty() {
         rows.push(vec!["Match:".into(), matches.join(", ")]);
@@ -461,7 +470,7 @@ fn show(name: &str, output: ListFormat) -> Result<()> {
     if doc.default_profile.as_deref() == Some(name) {
         rows.push(vec!["Default:".into(), "yes".into()]);
     }
-    write_output(None, &table(&rows))
+    entratool::output::stdout(&table(&rows))
 }
 
 fn delete(name: &str) -> Result<()> {
@@ -491,7 +500,7 @@ fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
     let doc = store.load()?;
     let p = doc.get(name, &store.path)?;
     let v = serde_json::to_value(p).unwrap_or_default();
-    write_output(output, &crate::protocols::plain::pretty(&v))?;
+    to_file_or_stdout(output.map(PathBuf::as_path), &pretty(&v))?;
     if let Some(path) = output {
         eprintln!("Profile '{name}' exported to {} (no secrets included).", path.display());
     }
@@ -520,10 +529,16 @@ fn import(input: &Path, new_name: Option<String>) -> Result<()> {
     let store = profile::Store::open()?;
     let name = p.name.clone();
     let needs_secret = p.auth_method() == AuthMethod::Secret;
-    add_profile(&store, p, false).map_err(|mut e| {
-        e.message.push_str(" (import it under another name with --name NEW)");
-        e
-    })?;
+    store
+        .update(|doc| {
+            if doc.find(&name).is_some() {
+                return Err(exists(&name));
+            }
+            doc.default_profile.get_or_insert_with(|| name.clone());
+            doc.profiles.push(p.clone());
+            Ok(())
+        })
+        .map_err(|e| e.with_remedy("import it under another name with --name NEW"))?;
     println!("✓ Profile '{name}' imported successfully");
     if needs_secret {
         eprintln!("Store its client secret with `entratool config edit -p {name} --secret-stdin`.");

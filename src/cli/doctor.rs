@@ -1,13 +1,18 @@
 //! `entratool doctor`: one line per check, ✓ or ✗ with the fix.
 
+use std::process::ExitCode;
+
 use chrono::Utc;
 use clap::Args;
 
-use crate::credential::secrets;
-use crate::credential::{AuthContext, CertificateCredential, secrets::SecretKind};
-use crate::error::Result;
-use crate::profile::{self, AuthMethod, Profile};
-use crate::token::entra;
+use entratool::credential::secrets;
+use entratool::credential::{
+    AuthContext, CertificateCredential, Credential, FederatedCredential, ManagedIdentityCredential, secrets::SecretKind,
+};
+use entratool::error::Result;
+use entratool::profile::{self, AuthMethod, Profile};
+use entratool::token::entra;
+use entratool::token::entra::FederatedClaims;
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
@@ -31,7 +36,7 @@ impl Report {
 }
 
 /// Exit 0 when everything passes, 1 otherwise.
-pub fn run(a: DoctorArgs) -> Result<()> {
+pub fn run(a: DoctorArgs) -> Result<ExitCode> {
     let mut r = Report { failures: 0 };
     let store = profile::Store::open()?;
     let doc = match store.load() {
@@ -40,17 +45,17 @@ pub fn run(a: DoctorArgs) -> Result<()> {
             d
         }
         Err(e) => {
-            r.fail(&format!("{}", store.path.display()), &e.message);
-            std::process::exit(1);
+            r.fail(&format!("{}", store.path.display()), &e.report("", ""));
+            return Ok(ExitCode::FAILURE);
         }
     };
     check_private_dir(&mut r, "config folder", store.path.parent());
-    let cache = crate::fsutil::cache_dir()?;
+    let cache = entratool::fsutil::cache_dir()?;
     check_private_dir(&mut r, "cache folder", Some(&cache));
     match secrets::open_store() {
         Ok(Some(s)) => r.pass(&format!("secret store: {}", s.name())),
         Ok(None) => r.pass("secret store: none (ENTRATOOL_KEYRING=none): secrets come from the environment"),
-        Err(e) => r.fail("secret store", &e.message),
+        Err(e) => r.fail("secret store", &e.report("", "")),
     }
     let profiles: Vec<&Profile> = match &a.profile {
         Some(n) => vec![doc.get(n, &store.path)?],
@@ -59,10 +64,7 @@ pub fn run(a: DoctorArgs) -> Result<()> {
     for p in profiles {
         check_profile(&mut r, p);
     }
-    if r.failures > 0 {
-        std::process::exit(1);
-    }
-    Ok(())
+    Ok(if r.failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 fn check_private_dir(r: &mut Report, what: &str, dir: Option<&std::path::Path>) {
@@ -87,7 +89,7 @@ fn check_private_dir(r: &mut Report, what: &str, dir: Option<&std::path::Path>) 
 fn check_profile(r: &mut Report, p: &Profile) {
     let n = &p.name;
     if let Err(e) = p.validate() {
-        r.fail(&format!("{n}: profile"), &e.message);
+        r.fail(&format!("{n}: profile"), &e.report("", ""));
         return;
     }
     match p.auth_method() {
@@ -106,20 +108,64 @@ fn check_profile(r: &mut Report, p: &Profile) {
                 );
             }
         }
+        AuthMethod::WorkloadIdentity | AuthMethod::GithubActions | AuthMethod::AzurePipelines => check_federated(r, p),
+        AuthMethod::ManagedIdentity => return check_managed_identity(r, p),
     }
     check_authority(r, p);
+}
+
+/// The federated token can be had (variables present, file readable, the
+/// CI service answering) and its claims, decoded, are what the app's
+/// federated credential must match. The token itself is never shown.
+fn check_federated(r: &mut Report, p: &Profile) {
+    let n = &p.name;
+    let cred = match p.auth_method() {
+        AuthMethod::WorkloadIdentity => FederatedCredential::workload_identity(p),
+        AuthMethod::GithubActions => FederatedCredential::github_actions(p),
+        _ => FederatedCredential::azure_pipelines(p),
+    };
+    let token = cred.and_then(|c| c.federated_token());
+    let token = match token {
+        Ok(t) => t,
+        Err(e) => return r.fail(&format!("{n}: federated token"), &e.report("", "")),
+    };
+    let Some(c) = FederatedClaims::of(&token) else {
+        return r.fail(&format!("{n}: federated token"), "it is not a JWT: check where it comes from (docs/ci.md)");
+    };
+    r.pass(&format!("{n}: federated token: iss {}, sub {}, aud {}", c.iss, c.sub, c.aud));
+    match c.exp {
+        Some(exp) if exp <= entratool::token::now() => r.fail(
+            &format!("{n}: federated token expired at {}", entratool::output::rfc3339_utc(exp)),
+            "the file is no longer refreshed: check the pod's projected service account token",
+        ),
+        Some(exp) => r.pass(&format!("{n}: federated token valid until {}", entratool::output::rfc3339_utc(exp))),
+        None => r.fail(&format!("{n}: federated token has no exp"), "Entra ID refuses tokens without an expiry"),
+    }
+}
+
+/// The managed identity endpoint answers with a token for the profile's scope.
+fn check_managed_identity(r: &mut Report, p: &Profile) {
+    let n = &p.name;
+    let cred = ManagedIdentityCredential::new(p);
+    let scope = p.default_scope().unwrap_or("https://management.azure.com/.default");
+    match cred.get_token(scope, &mut AuthContext::default()) {
+        Ok(_) => {
+            r.pass(&format!("{n}: {} gives {} a token for {scope}", cred.endpoint.name(), cred.selector.describe()))
+        }
+        Err(e) => r.fail(&format!("{n}: {}", cred.endpoint.name()), &e.report("", "")),
+    }
 }
 
 fn check_certificate(r: &mut Report, p: &Profile) {
     let n = &p.name;
     let loaded = CertificateCredential::new(p).and_then(|c| c.load(&mut AuthContext::default()));
     match loaded {
-        Err(e) => r.fail(&format!("{n}: certificate"), &e.message),
+        Err(e) => r.fail(&format!("{n}: certificate"), &e.report("", "")),
         Ok(cert) => {
             r.pass(&format!("{n}: certificate {} opens (thumbprint {})", cert.path.display(), cert.thumbprint_hex()));
             let now = Utc::now();
             match cert.check_validity(now) {
-                Err(e) => r.fail(&format!("{n}: validity"), &e.message),
+                Err(e) => r.fail(&format!("{n}: validity"), &e.report("", "")),
                 Ok(()) if cert.days_left(now) < 30 => r.fail(
                     &format!("{n}: certificate expires in {} days", cert.days_left(now)),
                     "rotate it (docs/certificates.md, Rotation)",
@@ -148,11 +194,11 @@ fn check_authority(r: &mut Report, p: &Profile) {
     let n = &p.name;
     let authority = match entra::authority_host(p) {
         Ok(a) => a,
-        Err(e) => return r.fail(&format!("{n}: authority"), &e.message),
+        Err(e) => return r.fail(&format!("{n}: authority"), &e.report("", "")),
     };
     let url = format!("{authority}/{}/v2.0/.well-known/openid-configuration", p.tenant_id);
-    match crate::http::get(&url) {
-        Err(e) => r.fail(&format!("{n}: authority {authority}"), &e.message),
+    match entratool::http::get(&url) {
+        Err(e) => r.fail(&format!("{n}: authority {authority}"), &e.report("", "")),
         Ok(resp) => {
             if resp.status == 200 {
                 r.pass(&format!("{n}: authority {authority} knows tenant {}", p.tenant_id));

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::{ProfileArg, load_profile, print_warnings, write_output};
-use crate::error::{Error, Result};
-use crate::protocols::{az, kubectl, plain};
-use crate::token::{self, DEFAULT_MIN_VALIDITY, TokenRequest};
+use super::ProfileArg;
+use entratool::error::{Error, Result};
+use entratool::protocols::{az, kubectl, plain};
+use entratool::token::{self, DEFAULT_MIN_VALIDITY, TokenKind, TokenRequest};
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TokenFormat {
@@ -58,7 +58,7 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         TokenFormat::ExecCredential => Some(kubectl::exec_info(std::env::var("KUBERNETES_EXEC_INFO").ok().as_deref())?),
         _ => None,
     };
-    let (_, profile) = load_profile(args.profile.profile.as_deref())?;
+    let profile = entratool::binding::profile_for_command(args.profile.profile.as_deref())?;
     let scope = match (&args.scope, &args.server_id) {
         (Some(s), _) => s.clone(),
         (None, Some(id)) => format!("{}/.default", id.trim_end_matches('/')),
@@ -77,6 +77,7 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
     let request = TokenRequest {
         profile: &profile,
         scope: &scope,
+        kind: TokenKind::Access,
         force_refresh: args.force_refresh,
         min_validity: args.min_validity,
         certificate_override: args.certificate.as_deref(),
@@ -84,7 +85,7 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
     };
     let mut warnings = Vec::new();
     let result = token::acquire(&request, &mut warnings);
-    print_warnings(&warnings, args.silent);
+    entratool::output::warn_all(&warnings, args.silent);
     let t = result?;
     let text = match args.output {
         TokenFormat::Token => plain::token(&t),
@@ -94,5 +95,5 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         TokenFormat::Header => plain::header(&t),
         TokenFormat::ExecCredential => kubectl::exec_credential(&t, &exec_info.unwrap_or_default()),
     };
-    write_output(None, &text)
+    entratool::output::stdout(&text)
 }

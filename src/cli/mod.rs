@@ -9,12 +9,11 @@ mod prompt;
 mod setup;
 mod wizard;
 
-use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::error::{Error, Result};
-use crate::profile::{self, Profile, ProfilesDoc};
+use entratool::error::Result;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -90,93 +89,34 @@ pub enum ListFormat {
     Json,
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+/// Runs a command; checks that fail (doctor, cert check) exit 1 without an error message of their own.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let done = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cli.command {
-        Command::Config(c) => config::run(*c),
-        Command::GetToken(a) => get_token::run(a),
+        Command::Config(c) => done(config::run(*c)),
+        Command::GetToken(a) => done(get_token::run(a)),
         Command::Cert(c) => cert::run(c),
-        Command::Cache(c) => cache::run(c),
-        Command::Setup(c) => setup::run(c),
-        Command::Install(a) => setup::install(a),
+        Command::Cache(c) => done(cache::run(c)),
+        Command::Setup(c) => done(setup::run(c)),
+        Command::Install(a) => done(setup::install(a)),
         Command::Doctor(a) => doctor::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "entratool", &mut std::io::stdout());
-            Ok(())
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "entratool", &mut text);
+            done(entratool::output::stdout(&String::from_utf8_lossy(&text)))
         }
         Command::GitCredential { profile, operation } => {
-            std::process::exit(crate::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or("")))
+            Ok(crate::exit(entratool::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or(""))))
         }
         Command::DockerCredential { operation } => {
-            std::process::exit(crate::protocols::docker::run(operation.as_deref().unwrap_or("")))
+            Ok(crate::exit(entratool::protocols::docker::run(operation.as_deref().unwrap_or(""))))
         }
-        Command::Az { args } => std::process::exit(crate::protocols::az::run_shim(&args)),
-    }
-}
-
-/// The profile name a command should use: explicit, else the environment,
-/// else the file's default.
-pub fn chosen_profile_name(explicit: Option<&str>, doc: &ProfilesDoc) -> Option<String> {
-    explicit
-        .map(str::to_string)
-        .or_else(|| std::env::var("ENTRATOOL_PROFILE").ok().filter(|v| !v.is_empty()))
-        .or_else(|| doc.default_profile.clone())
-}
-
-/// Loads profiles.json and picks the profile for a command that needs exactly one.
-pub fn load_profile(explicit: Option<&str>) -> Result<(profile::Store, Profile)> {
-    let store = profile::Store::open()?;
-    let doc = store.load()?;
-    let name = chosen_profile_name(explicit, &doc).ok_or_else(|| {
-        Error::config(format!(
-            "no profile chosen: pass -p NAME, set ENTRATOOL_PROFILE, or set defaultProfile with \
-             `entratool config edit -p NAME --set-default` (profiles: {})",
-            if doc.profiles.is_empty() { "none yet".to_string() } else { doc.names().join(", ") }
-        ))
-    })?;
-    let profile = doc.get(&name, &store.path)?.clone();
-    Ok((store, profile))
-}
-
-/// Prints warnings on stderr unless silenced.
-pub fn print_warnings(warnings: &[String], silent: bool) {
-    if silent {
-        return;
-    }
-    for w in warnings {
-        eprintln!("warning: {w}");
+        Command::Az { args } => Ok(crate::exit(entratool::protocols::az::run_shim(&args))),
     }
 }
 
 pub fn stdin_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
-/// Writes `text` to FILE (0600, atomically) or stdout.
-pub fn write_output(file: Option<&PathBuf>, text: &str) -> Result<()> {
-    match file {
-        Some(path) => crate::fsutil::atomic_write(path, text.as_bytes()),
-        None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth a message.
-            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-            Ok(())
-        }
-    }
-}
-
-/// Pads columns for a plain table.
-pub fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..cols).map(|c| rows.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).max().unwrap_or(0)).collect();
-    let mut out = String::new();
-    for row in rows {
-        let line: Vec<String> = row.iter().enumerate().map(|(i, cell)| format!("{cell:<w$}", w = widths[i])).collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }

@@ -2,11 +2,11 @@
 //! tty without echo. End of input (Ctrl-D) cancels; nothing is saved before
 //! the last answer, so Ctrl-C or Ctrl-D leave every file as it was.
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use entratool::error::{Error, Result};
 
 pub struct Prompter {
     input: std::io::StdinLock<'static>,
@@ -23,8 +23,7 @@ impl Prompter {
 
     /// Prints `text` (no newline) and reads one line, trimmed.
     pub fn ask(&mut self, text: &str) -> Result<String> {
-        print!("{text}");
-        let _ = std::io::stdout().flush();
+        entratool::output::stdout(text)?;
         let mut line = String::new();
         match self.input.read_line(&mut line) {
             Ok(0) | Err(_) => {
@@ -41,14 +40,14 @@ impl Prompter {
             let answer = self.ask(text)?;
             match check(&answer) {
                 Ok(v) => return Ok(v),
-                Err(e) => println!("✗ {e}"),
+                Err(e) => println!("✗ {}", e.report("", "")),
             }
         }
     }
 
     /// A hidden answer: not echoed, zeroized when dropped.
     pub fn ask_hidden(&mut self, text: &str) -> Result<Zeroizing<String>> {
-        let _ = std::io::stdout().flush();
+        entratool::output::stdout("")?;
         match rpassword::prompt_password(text) {
             Ok(s) => Ok(Zeroizing::new(s)),
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(cancelled()),

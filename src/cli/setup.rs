@@ -7,9 +7,9 @@ use std::process::Command;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
-use crate::profile::{self, MatchEntry};
-use crate::protocols::{git, kubectl};
+use entratool::error::{Error, Result};
+use entratool::profile::{self, MatchEntry};
+use entratool::protocols::{git, kubectl};
 
 #[derive(Subcommand, Debug)]
 pub enum SetupCommand {
@@ -154,7 +154,8 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
         "client-key",
         "client-key-data",
     ] {
-        let _ = kubectl(&["unset", &format!("users.{user}.{field}")]).output();
+        // Unsetting a field the user does not have fails; that loses nothing.
+        drop(kubectl(&["unset", &format!("users.{user}.{field}")]).output());
     }
     // `kubectl config set` cannot set installHint, so it goes in by a
     // targeted edit of the block kubectl has just written.
@@ -212,13 +213,13 @@ fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> 
     }
     let mut out = lines.join("\n");
     out.push('\n');
-    crate::fsutil::atomic_write(path, out.as_bytes()).map_err(|e| e.message)
+    entratool::fsutil::atomic_write(path, out.as_bytes()).map_err(|e| e.report("", ""))
 }
 
 fn setup_git(a: GitArgs) -> Result<()> {
     ensure_profile(&a.profile)?;
     let url = url::Url::parse(&a.url).map_err(|e| Error::usage(format!("invalid --url '{}': {e}", a.url)))?;
-    crate::http::check_url(url.as_str())?;
+    entratool::http::check_url(url.as_str())?;
     let url_text = a.url.trim_end_matches('/').to_string();
     let helper = git::helper_command(&current_exe()?, &a.profile)?;
     let git_config = |key: &str, value: &str| {
@@ -250,14 +251,14 @@ fn docker_config_path() -> Result<PathBuf> {
 fn setup_docker(a: DockerArgs) -> Result<()> {
     ensure_profile(&a.profile)?;
     let registry = a.registry.trim().trim_start_matches("https://").trim_end_matches('/').to_string();
-    if crate::routing::Target::from_registry(&registry).is_none() || registry.contains('/') {
+    if entratool::routing::Target::from_registry(&registry).is_none() || registry.contains('/') {
         return Err(Error::usage(format!(
             "invalid --registry '{}': give a host such as contoso.azurecr.io",
             a.registry
         )));
     }
     let path = docker_config_path()?;
-    let _lock = crate::fsutil::lock(&path.with_extension("json.entratool-lock"))?;
+    let _lock = entratool::fsutil::lock(&path.with_extension("json.entratool-lock"))?;
     let mut config: Value = match std::fs::read_to_string(&path) {
         Ok(text) if text.trim().is_empty() => Value::Object(Default::default()),
         Ok(text) => serde_json::from_str(&text).map_err(|e| {
@@ -279,9 +280,8 @@ fn setup_docker(a: DockerArgs) -> Result<()> {
         .as_object_mut()
         .ok_or_else(|| Error::config(format!("credHelpers in {} is not an object; fix it by hand", path.display())))?;
     helpers.insert(registry.clone(), Value::String("entratool".into()));
-    let mut text = serde_json::to_string_pretty(&config).unwrap_or_default();
-    text.push('\n');
-    crate::fsutil::atomic_write(&path, text.as_bytes())?;
+    let text = entratool::output::pretty(&config);
+    entratool::fsutil::atomic_write(&path, text.as_bytes())?;
     bind_to_profile(&a.profile, &registry)?;
     println!("✓ docker uses entratool profile '{}' for {registry} ({})", a.profile, path.display());
     if std::process::Command::new("docker-credential-entratool").arg("version").output().is_err() {

@@ -3,20 +3,19 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config::{PendingSecret as Pending, ProfileFields, add_profile, exists, store_secret};
+use super::config::{PendingSecret as Pending, ProfileFields, exists, save};
 use super::prompt::Prompter;
-use crate::credential::certificate::{self, LoadError};
-use crate::credential::secrets::SecretKind;
-use crate::error::{Error, Result};
-use crate::profile::{self, AuthMethod, Profile};
-use crate::token::cache::Cache;
+use entratool::credential::certificate::{self, LoadError};
+use entratool::credential::secrets::SecretKind;
+use entratool::error::{Error, Result};
+use entratool::profile::{self, AuthMethod, Profile};
 
 pub const DEFAULT_SCOPE: &str = "https://graph.microsoft.com/.default";
 
 fn existing_file(answer: &str) -> Result<PathBuf> {
     let path = PathBuf::from(shellexpand_home(answer));
     if answer.is_empty() || !path.is_file() {
-        return Err(Error::credential(format!("Certificate not found: {answer}")));
+        return Err(certificate::not_found(answer, None));
     }
     std::path::absolute(&path).map_err(|e| Error::usage(e.to_string()))
 }
@@ -35,7 +34,7 @@ fn certificate_password(p: &mut Prompter, path: &Path) -> Result<std::result::Re
     match certificate::load(path, None, None) {
         Ok(_) => return Ok(Ok(None)),
         Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {}
-        Err(e) => return Ok(Err(e.into_error(path).message)),
+        Err(e) => return Ok(Err(e.into_error(&path.display().to_string(), None).to_string())),
     }
     loop {
         let pw = p.ask_hidden("Certificate password: ")?;
@@ -46,7 +45,7 @@ fn certificate_password(p: &mut Prompter, path: &Path) -> Result<std::result::Re
             Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {
                 println!("✗ Invalid certificate password for {}, try again", path.display())
             }
-            Err(e) => return Ok(Err(e.into_error(path).message)),
+            Err(e) => return Ok(Err(e.into_error(&path.display().to_string(), None).to_string())),
         }
     }
 }
@@ -99,31 +98,45 @@ pub fn create(fields: ProfileFields) -> Result<()> {
         Some(t) => t.clone(),
         None => p.ask_until("Tenant ID: ", |a| profile::validate_tenant(a).map(|_| a.to_string()))?,
     };
-    let method = if fields.certificate.is_some() || fields.certificate_thumbprint.is_some() {
-        AuthMethod::Certificate
-    } else if fields.secret_stdin {
-        AuthMethod::Secret
-    } else {
-        println!("Authentication method:\n1. Client Secret\n2. Certificate");
-        p.ask_until("Select: ", |a| match a {
-            "1" => Ok(AuthMethod::Secret),
-            "2" => Ok(AuthMethod::Certificate),
-            _ => Err(Error::usage("type 1 or 2")),
-        })?
+    let method = match (&fields.certificate, &fields.certificate_thumbprint, fields.auth_method) {
+        (Some(_), _, _) | (_, Some(_), _) => AuthMethod::Certificate,
+        (_, _, Some(m)) => m,
+        _ if fields.secret_stdin => AuthMethod::Secret,
+        _ => {
+            // The seed's two first, in its order; then the ones with no stored secret.
+            println!(
+                "Authentication method:\n1. Client Secret\n2. Certificate\n3. Workload identity (federated token \
+                 file)\n4. GitHub Actions OIDC\n5. Azure Pipelines OIDC\n6. Managed identity"
+            );
+            p.ask_until("Select: ", |a| match a {
+                "1" => Ok(AuthMethod::Secret),
+                "2" => Ok(AuthMethod::Certificate),
+                "3" => Ok(AuthMethod::WorkloadIdentity),
+                "4" => Ok(AuthMethod::GithubActions),
+                "5" => Ok(AuthMethod::AzurePipelines),
+                "6" => Ok(AuthMethod::ManagedIdentity),
+                _ => Err(Error::usage("type a number from 1 to 6")),
+            })?
+        }
     };
     let mut profile = Profile { name: name.clone(), client_id, tenant_id, ..Default::default() };
-    super::config::apply(&mut profile, &ProfileFields { certificate: None, ..fields.clone() })?;
+    profile.apply(&ProfileFields { certificate: None, ..fields.clone() }.edit())?;
     let pending = match method {
         AuthMethod::Certificate if fields.certificate_thumbprint.is_some() => None,
         AuthMethod::Certificate => {
             let (path, pending) = certificate(&mut p, fields.certificate.as_deref())?;
             profile.certificate_path = Some(path.display().to_string());
-            profile.use_certificate = Some(true);
+            profile.set_auth_method(AuthMethod::Certificate);
             pending
         }
         AuthMethod::Secret => {
-            profile.use_certificate = Some(false);
+            profile.set_auth_method(AuthMethod::Secret);
             Some(client_secret(&mut p)?)
+        }
+        other => {
+            profile.set_auth_method(other);
+            secretless_details(&mut p, &mut profile, &fields)?;
+            None
         }
     };
     if fields.scope.is_none() {
@@ -131,9 +144,38 @@ pub fn create(fields: ProfileFields) -> Result<()> {
         profile.scope = Some(if scope.is_empty() { DEFAULT_SCOPE.to_string() } else { scope });
     }
     profile.validate()?;
-    store_secret(&name, pending.as_ref())?;
-    add_profile(&store, profile, fields.set_default)?;
-    println!("✓ Profile '{name}' created successfully");
+    save(&store, profile, None, fields.set_default, pending.as_slice())
+}
+
+/// The one question each method with no stored secret has; an empty answer
+/// keeps the environment's value at run time.
+fn secretless_details(p: &mut Prompter, profile: &mut Profile, fields: &ProfileFields) -> Result<()> {
+    match profile.auth_method() {
+        AuthMethod::WorkloadIdentity if fields.federated_token_file.is_none() => {
+            let a = p.ask("Federated token file [$AZURE_FEDERATED_TOKEN_FILE]: ")?;
+            if !a.is_empty() {
+                profile.federated_token_file =
+                    Some(std::path::absolute(shellexpand_home(&a)).map_or(a, |x| x.display().to_string()));
+            }
+        }
+        AuthMethod::AzurePipelines if fields.service_connection_id.is_none() => {
+            let a = p.ask("Service connection ID [$AZURESUBSCRIPTION_SERVICE_CONNECTION_ID]: ")?;
+            if !a.is_empty() {
+                profile.service_connection_id = Some(a);
+            }
+        }
+        AuthMethod::ManagedIdentity if fields.managed_identity_client_id.is_none() => {
+            let id = p.ask_until("Managed identity client ID [system-assigned]: ", |a| {
+                if a.is_empty() {
+                    Ok(None)
+                } else {
+                    profile::validate_guid("client ID", a).map(|_| Some(a.to_string()))
+                }
+            })?;
+            profile.managed_identity_client_id = id;
+        }
+        _ => {}
+    }
     Ok(())
 }
 
@@ -157,7 +199,7 @@ pub fn edit(name: &str) -> Result<()> {
                 let (path, pw) = certificate(&mut p, None)?;
                 profile.certificate_path = Some(path.display().to_string());
                 profile.certificate_thumbprint = None;
-                profile.use_certificate = Some(true);
+                profile.set_auth_method(AuthMethod::Certificate);
                 pending.extend(pw);
             }
             2 => match profile.certificate_path.clone() {
@@ -179,7 +221,7 @@ pub fn edit(name: &str) -> Result<()> {
             },
             3 => {
                 pending.push(client_secret(&mut p)?);
-                profile.use_certificate = Some(false);
+                profile.set_auth_method(AuthMethod::Secret);
             }
             4 => profile.scope = Some(p.ask_until("Scope: ", non_empty)?),
             5 => {
@@ -194,20 +236,7 @@ pub fn edit(name: &str) -> Result<()> {
         }
     }
     profile.validate()?;
-    for s in &pending {
-        store_secret(name, Some(s))?;
-    }
-    store.update(|doc| {
-        let slot =
-            doc.find_mut(name).ok_or_else(|| Error::config(format!("profile '{name}' disappeared meanwhile")))?;
-        *slot = profile.clone();
-        Ok(())
-    })?;
-    if let Ok(cache) = Cache::open() {
-        cache.clear(Some(name));
-    }
-    println!("✓ Profile '{name}' updated successfully");
-    Ok(())
+    save(&store, profile, Some(name), false, &pending)
 }
 
 fn non_empty(a: &str) -> Result<String> {

@@ -30,31 +30,46 @@ pub enum LoadError {
     NeedsPassword,
     WrongPassword,
     Invalid(String),
+    /// Already a user's error (a thumbprint search that found nothing).
+    Failed(Error),
 }
 
 impl LoadError {
-    pub fn into_error(self, path: &Path) -> Error {
-        let p = path.display();
+    /// The user's error for a certificate at `shown` (a path, or `thumbprint HEX`),
+    /// with remedies naming `profile`'s commands.
+    pub fn into_error(self, shown: &str, profile: Option<&str>) -> Error {
+        let p = profile.unwrap_or("NAME");
         match self {
-            LoadError::NotFound => Error::credential(format!(
-                "Certificate not found: {p}. Check the path, or point the profile at the right file with \
-                 `entratool config edit -p NAME --certificate PATH`"
-            )),
-            LoadError::NeedsPassword => Error::credential(format!(
-                "the certificate {p} is protected by a password and none was found: set \
-                 ENTRATOOL_CERTIFICATE_PASSWORD for this run, or store it with \
-                 `entratool config edit -p NAME --password-stdin`"
-            )),
-            LoadError::WrongPassword => Error::credential(format!(
-                "Invalid certificate password for {p}. Test it with `openssl pkcs12 -in {p} -noout`, then store \
-                 the right one with `entratool config edit -p NAME --password-stdin`"
-            )),
-            LoadError::Invalid(why) => Error::credential(format!(
-                "cannot read the certificate {p}: {why}. entratool reads PKCS#12 (.pfx/.p12) and PEM files \
-                 with an RSA private key"
-            )),
+            LoadError::NotFound => not_found(shown, profile),
+            LoadError::NeedsPassword => {
+                Error::credential(format!("the certificate {shown} is protected by a password and none was found"))
+                    .with_remedy(format!(
+                        "set ENTRATOOL_CERTIFICATE_PASSWORD for this run, or store it with `entratool config edit -p \
+                         {p} --password-stdin`"
+                    ))
+            }
+            LoadError::WrongPassword => Error::credential(format!("Invalid certificate password for {shown}"))
+                .with_remedy(format!(
+                    "test it with `openssl pkcs12 -in {shown} -noout`, then store the right one with `entratool config \
+                     edit -p {p} --password-stdin`"
+                )),
+            LoadError::Invalid(why) => Error::credential(format!("cannot read the certificate {shown}"))
+                .with_source(why)
+                .with_remedy("entratool reads PKCS#12 (.pfx/.p12) and PEM files with an RSA private key"),
+            LoadError::Failed(e) => e,
         }
     }
+}
+
+/// `Certificate not found: PATH`, the one wording users search for.
+pub fn not_found(shown: &str, profile: Option<&str>) -> Error {
+    let remedy = match profile {
+        Some(p) => format!(
+            "check the path, or point the profile at the right file with `entratool config edit -p {p} --certificate PATH`"
+        ),
+        None => "check the path and run the command again".to_string(),
+    };
+    Error::credential(format!("Certificate not found: {shown}")).with_remedy(remedy)
 }
 
 impl LoadedCertificate {
@@ -103,17 +118,20 @@ impl LoadedCertificate {
         let thumb = self.thumbprint_hex();
         if now > self.not_after() {
             return Err(Error::credential(format!(
-                "Certificate has expired (not after {}, thumbprint {thumb}). Create a new certificate, upload it \
-                 to the app registration and point the profile at it (see docs/certificates.md, Rotation)",
+                "Certificate has expired (not after {}, thumbprint {thumb})",
                 self.not_after().format("%Y-%m-%d %H:%M:%S UTC")
-            )));
+            ))
+            .with_remedy(
+                "create a new certificate, upload it to the app registration and point the profile at it \
+                 (docs/certificates.md, Rotation)",
+            ));
         }
         if now < self.not_before() {
             return Err(Error::credential(format!(
-                "Certificate is not yet valid (not before {}, thumbprint {thumb}). Wait until then, or check this \
-                 machine's clock",
+                "Certificate is not yet valid (not before {}, thumbprint {thumb})",
                 self.not_before().format("%Y-%m-%d %H:%M:%S UTC")
-            )));
+            ))
+            .with_remedy("wait until then, or check this machine's clock"));
         }
         Ok(())
     }
@@ -301,11 +319,9 @@ fn order_chain(mut certs: Vec<X509>) -> Vec<X509> {
 pub fn find_by_thumbprint(dir: &Path, thumbprint: &str, password: Option<&str>) -> Result<LoadedCertificate> {
     let wanted: String = thumbprint.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_uppercase();
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        Error::credential(format!(
-            "Certificate not found: thumbprint {wanted} (cannot read {}: {e}). Put the certificate file there, or \
-             use certificatePath instead",
-            dir.display()
-        ))
+        not_found(&format!("thumbprint {wanted}"), None)
+            .with_source(format!("cannot read {}: {e}", dir.display()))
+            .with_remedy("put the certificate file there, or use certificatePath instead")
     })?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
@@ -320,9 +336,7 @@ pub fn find_by_thumbprint(dir: &Path, thumbprint: &str, password: Option<&str>) 
             return Ok(cert);
         }
     }
-    Err(Error::credential(format!(
-        "Certificate not found: no file in {} has thumbprint {wanted} (or its password is not the profile's). \
-         Copy the .pfx or .pem there, or use certificatePath",
-        dir.display()
-    )))
+    Err(not_found(&format!("thumbprint {wanted}"), None)
+        .with_source(format!("no file in {} has it, or its password is not the profile's", dir.display()))
+        .with_remedy("copy the .pfx or .pem there, or use certificatePath"))
 }

@@ -3,15 +3,18 @@
 
 use serde_json::{Map, Value};
 
-use crate::token::Token;
+use crate::binding;
+use crate::error::{Error, Result};
+use crate::output::{self, pretty};
+use crate::token::{self, Token, TokenKind, TokenRequest};
 
 /// `expiresOn` is local time `%Y-%m-%d %H:%M:%S.%f`, as the Azure CLI prints it.
 pub fn access_token_json(t: &Token, tenant: &str, subscription: Option<&str>) -> String {
-    super::plain::pretty(&access_token_value(t, tenant, subscription))
+    pretty(&access_token_value(t, tenant, subscription))
 }
 
 fn access_token_value(t: &Token, tenant: &str, subscription: Option<&str>) -> Value {
-    let local = super::utc(t.expires_on).with_timezone(&chrono::Local);
+    let local = output::utc(t.expires_on).with_timezone(&chrono::Local);
     let mut m = Map::new();
     m.insert("accessToken".into(), t.access_token.clone().into());
     m.insert("expiresOn".into(), local.format("%Y-%m-%d %H:%M:%S%.6f").to_string().into());
@@ -78,57 +81,42 @@ pub fn run_shim(args: &[String]) -> i32 {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             match parse_access_token_args(&rest) {
                 Ok(a) => access_token(a),
-                Err(why) => Err(crate::error::Error::usage(format!("{why}. {ONLY_SERVED}"))),
+                Err(why) => Err(Error::usage(why).with_remedy(ONLY_SERVED)),
             }
         }
         ["account", "show", rest @ ..] if rest.iter().all(|a| ["-o", "--output", "json"].contains(a)) => account_show(),
-        _ => Err(crate::error::Error::usage(ONLY_SERVED)),
-    };
+        _ => Err(Error::usage(ONLY_SERVED)),
+    }
+    .and_then(|text| output::stdout(&text));
     match outcome {
-        Ok(text) => {
-            let _ = crate::cli::write_output(None, &text);
-            0
-        }
+        Ok(()) => 0,
         Err(e) => {
-            eprintln!("ERROR: {e}");
-            e.kind.exit_code()
+            // az's own prefix: AzureCliCredential shows this text to the user.
+            eprintln!("{}", e.report("", "ERROR: "));
+            e.kind.exit_code().into()
         }
     }
 }
 
-fn shim_profile() -> crate::error::Result<crate::profile::Profile> {
+fn access_token(a: AccessTokenArgs) -> Result<String> {
     // az has no -p: the environment, else the default profile.
-    crate::cli::load_profile(None).map(|(_, p)| p)
-}
-
-fn access_token(a: AccessTokenArgs) -> crate::error::Result<String> {
-    let profile = shim_profile()?;
+    let profile = binding::profile_for_command(None)?;
     if let Some(t) = &a.tenant
         && !t.eq_ignore_ascii_case(&profile.tenant_id)
     {
-        return Err(crate::error::Error::config(format!(
-            "--tenant {t} is not the tenant of profile '{}' ({}): choose the profile for that tenant with \
-             ENTRATOOL_PROFILE",
+        return Err(Error::config(format!(
+            "--tenant {t} is not the tenant of profile '{}' ({})",
             profile.name, profile.tenant_id
-        )));
+        ))
+        .with_remedy("choose the profile for that tenant with ENTRATOOL_PROFILE"));
     }
     let scope = a
         .scope
         .or_else(|| profile.default_scope().map(str::to_string))
         .unwrap_or_else(|| "https://management.core.windows.net/.default".to_string());
-    let request = crate::token::TokenRequest {
-        profile: &profile,
-        scope: &scope,
-        force_refresh: false,
-        min_validity: crate::token::DEFAULT_MIN_VALIDITY,
-        certificate_override: None,
-        allow_prompt: false,
-    };
     let mut warnings = Vec::new();
-    let token = crate::token::acquire(&request, &mut warnings)?;
-    for w in warnings {
-        eprintln!("WARNING: {w}");
-    }
+    let token = token::acquire(&TokenRequest::for_helper(&profile, &scope, TokenKind::Access), &mut warnings)?;
+    output::warn_all(&warnings, false);
     let subscription = a.subscription.as_deref().or(profile.subscription_id.as_deref());
     let full = access_token_value(&token, &profile.tenant_id, subscription);
     let picked = match &a.query {
@@ -138,18 +126,18 @@ fn access_token(a: AccessTokenArgs) -> crate::error::Result<String> {
     Ok(match (picked, a.tsv) {
         (Value::String(s), true) => format!("{s}\n"),
         (other, true) => format!("{other}\n"),
-        (other, false) => super::plain::pretty(other),
+        (other, false) => pretty(other),
     })
 }
 
-fn account_show() -> crate::error::Result<String> {
-    let p = shim_profile()?;
+fn account_show() -> Result<String> {
+    let p = binding::profile_for_command(None)?;
     let v = serde_json::json!({
         "id": p.subscription_id,
         "tenantId": p.tenant_id,
         "user": {"name": p.client_id, "type": "servicePrincipal"},
     });
-    Ok(super::plain::pretty(&v))
+    Ok(pretty(&v))
 }
 
 #[cfg(test)]

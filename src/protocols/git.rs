@@ -4,10 +4,11 @@
 
 use std::io::{BufRead, Read};
 
+use crate::binding::{self, Binding, HelperRule};
 use crate::error::{Error, Result};
-use crate::profile::{self, Profile};
-use crate::routing::{self, Target};
-use crate::token::{self, DEFAULT_MIN_VALIDITY, TokenRequest};
+use crate::output;
+use crate::routing::Target;
+use crate::token::{self, TokenKind, TokenRequest};
 
 /// Azure DevOps' resource id: its default scope.
 pub const AZURE_DEVOPS_SCOPE: &str = "499b84ac-1321-427f-aa17-267ca6975798/.default";
@@ -60,35 +61,17 @@ pub fn parse(input: impl Read) -> std::result::Result<Request, String> {
     Ok(req)
 }
 
-/// A request bound to a profile: who answers, for which scope.
-struct Bound {
-    profile: Profile,
-    scope: String,
-}
+/// How git requests bind: an explicitly chosen profile also answers Azure
+/// DevOps hosts it has no match entry for.
+const RULE: HelperRule = HelperRule { default_scope: AZURE_DEVOPS_SCOPE, azure_devops_without_match: true };
 
-/// Which profile answers, or None when the request is not ours.
-fn bind(req: &Request, explicit: Option<&str>) -> Result<Option<Bound>> {
-    let Some(target) =
-        Target::from_git(req.get("protocol").unwrap_or(""), req.get("host").unwrap_or(""), req.get("path"))
-    else {
-        return Ok(None);
-    };
-    let store = profile::Store::open()?;
-    let doc = store.load()?;
-    let explicit =
-        explicit.map(str::to_string).or_else(|| std::env::var("ENTRATOOL_PROFILE").ok().filter(|v| !v.is_empty()));
-    let chosen = match &explicit {
-        Some(name) => {
-            let p = doc.get(name, &store.path)?;
-            match routing::best_entry(p, &target) {
-                Some((entry, _)) => Some((p, entry.scope())),
-                None if routing::is_azure_devops(&target) => Some((p, None)),
-                None => None,
-            }
-        }
-        None => routing::route(&doc.profiles, &target).map(|(p, e)| (p, e.scope())),
-    };
-    Ok(chosen.map(|(p, scope)| Bound { profile: p.clone(), scope: scope.unwrap_or(AZURE_DEVOPS_SCOPE).to_string() }))
+/// The profile bound to the request, or None when the request is not ours.
+fn bind(req: &Request, explicit: Option<&str>) -> Result<Option<Binding>> {
+    let target = Target::from_git(req.get("protocol").unwrap_or(""), req.get("host").unwrap_or(""), req.get("path"));
+    match target {
+        Some(t) => binding::for_target(explicit, &t, RULE),
+        None => Ok(None),
+    }
 }
 
 /// `git-credential-entratool [-p NAME] <operation>`, as git runs it.
@@ -127,7 +110,7 @@ pub fn run(explicit: Option<&str>, op: &str) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("entratool: {e}");
+            eprintln!("{}", e.report("entratool: ", ""));
             1
         }
     }
@@ -137,19 +120,10 @@ fn get(req: &Request, explicit: Option<&str>) -> Result<()> {
     let Some(bound) = bind(req, explicit)? else {
         return Ok(());
     };
-    let request = TokenRequest {
-        profile: &bound.profile,
-        scope: &bound.scope,
-        force_refresh: false,
-        min_validity: DEFAULT_MIN_VALIDITY,
-        certificate_override: None,
-        allow_prompt: false,
-    };
     let mut warnings = Vec::new();
-    let token = token::acquire(&request, &mut warnings)?;
-    for w in warnings {
-        eprintln!("entratool: warning: {w}");
-    }
+    let token =
+        token::acquire(&TokenRequest::for_helper(&bound.profile, &bound.scope, TokenKind::Access), &mut warnings)?;
+    output::warn_all(&warnings, false);
     let bearer = req.has("capability[]", "authtype") && bound.profile.git_auth.as_deref() != Some("basic");
     let answer = if bearer {
         format!(
@@ -160,24 +134,25 @@ fn get(req: &Request, explicit: Option<&str>) -> Result<()> {
         let user = req.get("username").filter(|u| !u.is_empty()).unwrap_or(&bound.profile.client_id);
         format!("username={user}\npassword={}\npassword_expiry_utc={}\n", token.access_token, token.expires_on)
     };
-    crate::cli::write_output(None, &answer)
+    output::stdout(&answer)
 }
 
 /// Drops the cached token for the request, so the next `get` fetches anew.
 fn erase(req: &Request, explicit: Option<&str>) -> Result<()> {
-    let Some(bound) = bind(req, explicit)? else {
-        return Ok(());
-    };
-    let source = token::Source::new(&bound.profile, &bound.scope, None)?;
-    token::cache::Cache::open()?.remove(&source.key);
-    Ok(())
+    match bind(req, explicit)? {
+        Some(b) => token::forget(&TokenRequest::for_helper(&b.profile, &b.scope, TokenKind::Access)),
+        None => Ok(()),
+    }
 }
 
 /// For `entratool setup git`: the helper command line git should run.
 pub fn helper_command(exe: &std::path::Path, profile: &str) -> Result<String> {
-    let exe = exe.to_str().ok_or_else(|| Error::config("the path of entratool is not UTF-8"))?;
+    let exe = exe.to_str().ok_or_else(|| {
+        Error::config("the path of entratool is not UTF-8").with_remedy("move entratool to a plain path")
+    })?;
     if exe.contains(['"', '\'', '\\', '$', '`']) {
-        return Err(Error::config(format!("cannot quote the path {exe} for git's config; move entratool elsewhere")));
+        return Err(Error::config(format!("cannot quote the path {exe} for git's config"))
+            .with_remedy("move entratool to a path without quotes, backslashes, $ or `"));
     }
     Ok(format!("!\"{exe}\" git-credential -p {profile}"))
 }

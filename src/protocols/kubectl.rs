@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::rfc3339_utc;
 use crate::error::{Error, Result};
+use crate::output::{pretty, rfc3339_utc};
 use crate::token::Token;
 
 pub const V1: &str = "client.authentication.k8s.io/v1";
@@ -59,7 +59,7 @@ pub fn exec_credential(t: &Token, info: &ExecInfo) -> String {
         "kind": "ExecCredential",
         "status": {"token": t.access_token, "expirationTimestamp": rfc3339_utc(t.expires_on)},
     });
-    super::plain::pretty(&v)
+    pretty(&v)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::rfc3339_utc;
+use crate::output::{pretty, rfc3339_utc};
 use crate::profile::Profile;
 use crate::token::Token;
 
@@ -31,10 +31,4 @@ pub fn json(t: &Token, scope: &str, profile: &Profile) -> String {
 /// What `azd auth token --output json` prints (AzureDeveloperCliCredential).
 pub fn azd(t: &Token) -> String {
     pretty(&json!({"token": t.access_token, "expiresOn": rfc3339_utc(t.expires_on)}))
-}
-
-pub fn pretty(v: &serde_json::Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    s
 }

@@ -9,8 +9,28 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::Result;
+use crate::codec::hex;
+use crate::error::{Kind, Result};
 use crate::fsutil;
+
+/// What an entry holds.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    /// An Entra ID (or managed identity) access token.
+    Entra,
+    /// An ACR refresh token, from the registry's token exchange.
+    Acr,
+}
+
+impl EntryKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryKind::Entra => "entra",
+            EntryKind::Acr => "acr",
+        }
+    }
+}
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -18,8 +38,7 @@ pub struct Entry {
     /// Hash of the key; a file whose hash does not match is a miss.
     pub key: String,
     pub profile: String,
-    /// `entra` for an Entra access token, `acr` for an ACR refresh token.
-    pub kind: String,
+    pub kind: EntryKind,
     pub resource: String,
     /// What authenticated: e.g. `certificate 3FA1…` or `secret`. Never a secret.
     pub credential: String,
@@ -61,8 +80,20 @@ impl Key {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// What a caller accepts from the cache, at which time.
+#[derive(Debug, Clone, Copy)]
+pub struct Want {
+    /// Now, in epoch seconds: the clock is the caller's, so tests can set it.
+    pub now: i64,
+    pub min_validity: i64,
+    /// Ignore what is cached, and never fall back to it.
+    pub force: bool,
+}
+
+impl Want {
+    fn accepts(&self, e: &Entry) -> bool {
+        !self.force && e.is_fresh(self.now, self.min_validity)
+    }
 }
 
 pub struct Cache {
@@ -72,6 +103,47 @@ pub struct Cache {
 impl Cache {
     pub fn open() -> Result<Cache> {
         Ok(Cache { dir: fsutil::cache_dir()? })
+    }
+
+    /// The cached entry when `want` accepts it; otherwise `fetch` runs under
+    /// the key's lock, while other processes wanting the same key wait and
+    /// then find its result (single flight). When `fetch` cannot reach the
+    /// service, a cached entry that has not expired is served with a warning,
+    /// except when a refresh was forced.
+    pub fn get_or_fetch(
+        &self,
+        key: &Key,
+        want: Want,
+        warnings: &mut Vec<String>,
+        fetch: impl FnOnce(&mut Vec<String>) -> Result<Entry>,
+    ) -> Result<Entry> {
+        if let Some(hit) = self.read(key).filter(|e| want.accepts(e)) {
+            return Ok(hit);
+        }
+        let _lock = self.lock(key)?;
+        let cached = self.read(key);
+        if let Some(hit) = cached.as_ref().filter(|e| want.accepts(e)) {
+            return Ok(hit.clone());
+        }
+        match fetch(warnings) {
+            Ok(entry) => {
+                if let Err(e) = self.write(key, &entry) {
+                    warnings.push(format!("the token was not cached: {e}"));
+                }
+                Ok(entry)
+            }
+            Err(e) if e.kind == Kind::Unavailable && !want.force => match cached.filter(|c| c.is_unexpired(want.now)) {
+                Some(c) => {
+                    warnings.push(format!(
+                        "{e}\nserving the cached token, valid until {}",
+                        crate::output::rfc3339_utc(c.expires_on)
+                    ));
+                    Ok(c)
+                }
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     fn file(&self, key: &Key, ext: &str) -> PathBuf {
@@ -85,18 +157,24 @@ impl Cache {
         (entry.key == key.hash).then_some(entry)
     }
 
-    pub fn write(&self, key: &Key, entry: &Entry) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(entry).unwrap_or_default();
+    fn write(&self, key: &Key, entry: &Entry) -> Result<()> {
+        let bytes = serde_json::to_vec_pretty(entry)
+            .map_err(|e| crate::error::Error::config("cannot serialise a cache entry").with_source(e))?;
         fsutil::atomic_write(&self.file(key, "json"), &bytes)
     }
 
     /// The per-key lock: holders fetch, others wait and then find the result.
-    pub fn lock(&self, key: &Key) -> Result<fsutil::Lock> {
+    fn lock(&self, key: &Key) -> Result<fsutil::Lock> {
         fsutil::lock(&self.file(key, "lock"))
     }
 
-    pub fn remove(&self, key: &Key) {
-        let _ = std::fs::remove_file(self.file(key, "json"));
+    /// Drops the entry of `key`; a missing one is already gone.
+    pub fn remove(&self, key: &Key) -> Result<()> {
+        let path = self.file(key, "json");
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::error::Error::io("remove", &path, e)),
+            _ => Ok(()),
+        }
     }
 
     /// Every readable entry, with its file.
@@ -149,12 +227,85 @@ fn belongs_to(path: &Path, profile: Option<&str>) -> bool {
 mod tests {
     use super::*;
 
+    fn entry(key: &Key, token: &str, expires_on: i64) -> Entry {
+        Entry {
+            key: key.hash.clone(),
+            profile: key.profile.clone(),
+            kind: EntryKind::Entra,
+            resource: "r".into(),
+            credential: "c".into(),
+            access_token: token.into(),
+            expires_on,
+            refresh_on: None,
+            obtained_on: 0,
+        }
+    }
+
+    fn unavailable() -> crate::error::Error {
+        crate::error::Error::unavailable("down")
+    }
+
+    #[test]
+    fn get_or_fetch_fetches_once_then_serves_until_the_margin() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache { dir: dir.path().join("c") };
+        let key = Key::new("p", &["a"]);
+        let mut w = Vec::new();
+        let want = |now| Want { now, min_validity: 300, force: false };
+        let got = cache.get_or_fetch(&key, want(1000), &mut w, |_| Ok(entry(&key, "t1", 5000))).unwrap();
+        assert_eq!(got.access_token, "t1");
+        // A hit: fetch must not run.
+        let got = cache.get_or_fetch(&key, want(4000), &mut w, |_| panic!("fetched on a hit")).unwrap();
+        assert_eq!(got.access_token, "t1");
+        // Inside the 5-minute margin: fetched again, and the new one is stored.
+        let got = cache.get_or_fetch(&key, want(4701), &mut w, |_| Ok(entry(&key, "t2", 9000))).unwrap();
+        assert_eq!(got.access_token, "t2");
+        assert_eq!(cache.read(&key).unwrap().access_token, "t2");
+        // Forced: fetched even though fresh.
+        let forced = Want { force: true, ..want(4702) };
+        let got = cache.get_or_fetch(&key, forced, &mut w, |_| Ok(entry(&key, "t3", 9000))).unwrap();
+        assert_eq!(got.access_token, "t3");
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn get_or_fetch_falls_back_to_an_unexpired_entry_only_when_unavailable_and_not_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache { dir: dir.path().to_path_buf() };
+        let key = Key::new("p", &["b"]);
+        let mut w = Vec::new();
+        let want = |now| Want { now, min_validity: 300, force: false };
+        cache.get_or_fetch(&key, want(0), &mut w, |_| Ok(entry(&key, "old", 1000))).unwrap();
+        let got = cache.get_or_fetch(&key, want(800), &mut w, |_| Err(unavailable())).unwrap();
+        assert_eq!(got.access_token, "old");
+        assert!(w[0].contains("serving the cached token"), "{w:?}");
+        let forced = Want { force: true, ..want(800) };
+        assert!(cache.get_or_fetch(&key, forced, &mut w, |_| Err(unavailable())).is_err());
+        // Expired: no fallback.
+        assert!(cache.get_or_fetch(&key, want(990), &mut w, |_| Err(unavailable())).is_err());
+        // A refusal is never covered by the cache.
+        let refused = crate::error::Error::rejected("no");
+        assert!(cache.get_or_fetch(&key, want(800), &mut w, |_| Err(refused)).is_err());
+    }
+
+    #[test]
+    fn a_corrupt_or_foreign_entry_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache { dir: dir.path().to_path_buf() };
+        let key = Key::new("p", &["c"]);
+        std::fs::write(cache.file(&key, "json"), b"{not json").unwrap();
+        assert!(cache.read(&key).is_none());
+        let other = Key::new("p", &["d"]);
+        std::fs::write(cache.file(&key, "json"), serde_json::to_vec(&entry(&other, "x", 10)).unwrap()).unwrap();
+        assert!(cache.read(&key).is_none(), "an entry whose key hash differs is a miss");
+    }
+
     #[test]
     fn freshness_window() {
         let e = Entry {
             key: "k".into(),
             profile: "p".into(),
-            kind: "entra".into(),
+            kind: EntryKind::Entra,
             resource: "r".into(),
             credential: "c".into(),
             access_token: "t".into(),

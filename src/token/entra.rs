@@ -3,6 +3,9 @@
 
 use serde_json::Value;
 
+use zeroize::Zeroizing;
+
+use crate::credential::Grant;
 use crate::error::{Error, Result};
 use crate::http;
 use crate::profile::Profile;
@@ -31,14 +34,56 @@ pub fn cloud_authority(cloud: &str) -> Result<&'static str> {
         "azurepubliccloud" | "azurecloud" | "public" => Ok(PUBLIC_CLOUD),
         "azureusgovernment" | "azureusgovernmentcloud" | "usgov" => Ok("https://login.microsoftonline.us"),
         "azurechinacloud" | "china" => Ok("https://login.chinacloudapi.cn"),
-        other => Err(Error::config(format!(
-            "unknown cloud '{other}': use AzurePublicCloud, AzureUSGovernment or AzureChinaCloud, or set authorityHost"
-        ))),
+        other => Err(Error::config(format!("unknown cloud '{other}'"))
+            .with_remedy("use AzurePublicCloud, AzureUSGovernment or AzureChinaCloud, or set authorityHost")),
     }
 }
 
 pub fn token_endpoint(authority: &str, tenant: &str) -> String {
     format!("{authority}/{tenant}/oauth2/v2.0/token")
+}
+
+/// An app registration at an authority: where client credentials go.
+#[derive(Debug, Clone)]
+pub struct ClientApp {
+    pub authority: String,
+    pub tenant: String,
+    pub client_id: String,
+}
+
+impl ClientApp {
+    pub fn for_profile(profile: &Profile) -> Result<ClientApp> {
+        Ok(ClientApp {
+            authority: authority_host(profile)?,
+            tenant: profile.tenant_id.clone(),
+            client_id: profile.client_id.clone(),
+        })
+    }
+
+    pub fn endpoint(&self) -> String {
+        token_endpoint(&self.authority, &self.tenant)
+    }
+
+    /// The part of a cache key that names the app.
+    pub fn identity(&self) -> String {
+        format!("entra|{}|{}|{}", self.authority, self.tenant, self.client_id)
+    }
+
+    /// The client-credentials grant: `client_id`, `scope`, `grant_type` and
+    /// the fields that authenticate the client (a secret or an assertion).
+    pub fn request_token(&self, scope: &str, auth: &[(&str, Zeroizing<String>)], hints: &HintFacts) -> Result<Granted> {
+        let endpoint = self.endpoint();
+        let mut form: Vec<(&str, &str)> =
+            vec![("client_id", &self.client_id), ("scope", scope), ("grant_type", "client_credentials")];
+        form.extend(auth.iter().map(|(k, v)| (*k, v.as_str())));
+        let timer = std::time::Instant::now();
+        let granted = request(&endpoint, &form, &self.client_id, hints);
+        if std::env::var_os("ENTRATOOL_TIMING").is_some() {
+            // For benchmarks: where a cold fetch spends its time.
+            eprintln!("timing: entra {:.2} ms", timer.elapsed().as_secs_f64() * 1e3);
+        }
+        granted
+    }
 }
 
 /// A successful answer.
@@ -49,26 +94,68 @@ pub struct Granted {
     pub refresh_in: Option<i64>,
 }
 
+impl Granted {
+    /// The grant, with what authenticated it (for `cache list`).
+    pub fn labelled(self, label: String) -> Grant {
+        Grant { access_token: self.access_token, expires_in: self.expires_in, refresh_in: self.refresh_in, label }
+    }
+}
+
+/// What a refusal's hint can show besides the code: the certificate
+/// thumbprint that was used, or the claims of the federated token presented.
+#[derive(Debug, Clone, Default)]
+pub struct HintFacts {
+    pub thumbprint: Option<String>,
+    pub federated: Option<FederatedClaims>,
+}
+
+/// The claims of a federated token that its app's federated credential must match.
+#[derive(Debug, Clone, Default)]
+pub struct FederatedClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub exp: Option<i64>,
+}
+
+impl FederatedClaims {
+    /// Decoded from the token (never shown whole).
+    pub fn of(jwt: &str) -> Option<FederatedClaims> {
+        let c = crate::codec::jwt_claims(jwt)?;
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+            _ => String::new(),
+        };
+        Some(FederatedClaims {
+            iss: text(&c["iss"]),
+            sub: text(&c["sub"]),
+            aud: text(&c["aud"]),
+            exp: seconds(&c["exp"]),
+        })
+    }
+}
+
 /// POSTs the client-credentials form and reads the answer.
-pub fn request(endpoint: &str, form: &[(&str, &str)], client_id: &str) -> Result<Granted> {
+pub fn request(endpoint: &str, form: &[(&str, &str)], client_id: &str, hints: &HintFacts) -> Result<Granted> {
     let url = http::check_url(endpoint)?;
     let resp = http::post_form(&url, form, "Entra ID")?;
     let body: Value = serde_json::from_str(&resp.body).map_err(|_| {
         Error::unavailable(format!(
-            "Entra ID at {endpoint} answered HTTP {} with something that is not JSON; check authorityHost and any \
-             proxy in between",
+            "Entra ID at {endpoint} answered HTTP {} with something that is not JSON",
             resp.status
         ))
+        .with_remedy("check authorityHost and any proxy in between")
     })?;
     if resp.status == 200 {
         return parse_granted(&body, endpoint);
     }
-    Err(rejection(&body, resp.status, client_id))
+    Err(rejection(&body, resp.status, client_id, hints))
 }
 
 fn seconds(v: &Value) -> Option<i64> {
-    // Some endpoints send numbers as strings.
-    v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+    // Some endpoints send numbers as strings, or as floats.
+    v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)).or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 fn parse_granted(body: &Value, endpoint: &str) -> Result<Granted> {
@@ -78,15 +165,14 @@ fn parse_granted(body: &Value, endpoint: &str) -> Result<Granted> {
         (Some(t), Some(e)) => {
             Ok(Granted { access_token: t.to_string(), expires_in: e, refresh_in: seconds(&body["refresh_in"]) })
         }
-        _ => Err(Error::unavailable(format!(
-            "Entra ID at {endpoint} answered 200 without access_token/expires_in; check authorityHost"
-        ))),
+        _ => Err(Error::unavailable(format!("Entra ID at {endpoint} answered 200 without access_token/expires_in"))
+            .with_remedy("check authorityHost")),
     }
 }
 
-/// Turns an error answer into the user's message: code, Entra's own
-/// description (first line, without trace ids) and a hint.
-fn rejection(body: &Value, status: u16, client_id: &str) -> Error {
+/// Turns an error answer into the user's error: code, Entra's own
+/// description (first line, without trace ids), the correlation id, and a hint.
+fn rejection(body: &Value, status: u16, client_id: &str, facts: &HintFacts) -> Error {
     let description = body["error_description"].as_str().unwrap_or("");
     let first_line = description.lines().next().unwrap_or("").trim();
     let code = body["error_codes"]
@@ -99,14 +185,14 @@ fn rejection(body: &Value, status: u16, client_id: &str) -> Error {
         Some(_) if !first_line.is_empty() => format!("Entra ID rejected the request: {first_line}"),
         _ => format!("Entra ID rejected the request (HTTP {status}, {error}): {first_line}"),
     };
-    if let Some(hint) = code.and_then(|c| hint(c, client_id)) {
-        message.push_str("\nhint: ");
-        message.push_str(&hint);
-    }
     if let Some(id) = body["correlation_id"].as_str() {
-        message.push_str(&format!("\n(correlation id {id})"));
+        message.push_str(&format!(" (correlation id {id})"));
     }
-    Error::rejected(message)
+    let err = Error::rejected(message);
+    match code.and_then(|c| hint(c, client_id, facts)) {
+        Some(h) => err.with_remedy(h),
+        None => err,
+    }
 }
 
 fn aadsts_code(text: &str) -> Option<i64> {
@@ -114,11 +200,23 @@ fn aadsts_code(text: &str) -> Option<i64> {
     rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
 }
 
-fn hint(code: i64, client_id: &str) -> Option<String> {
+fn hint(code: i64, client_id: &str, facts: &HintFacts) -> Option<String> {
+    if let Some(f) = &facts.federated
+        && let Some(h) = federated_hint(code, client_id, f)
+    {
+        return Some(h);
+    }
     Some(match code {
-        700027 => "the certificate is not registered on the app, or has expired there. Compare the SHA-1 thumbprint \
-                   from `entratool cert info -p NAME` with the app registration's Certificates & secrets page"
-            .to_string(),
+        700027 => match &facts.thumbprint {
+            Some(t) => format!(
+                "the certificate is not registered on the app, or has expired there: the app registration's \
+                 Certificates & secrets page must list SHA-1 thumbprint {t}, the one entratool used"
+            ),
+            None => "the certificate is not registered on the app, or has expired there. Compare the SHA-1 \
+                     thumbprint from `entratool cert info -p NAME` with the app registration's Certificates & secrets \
+                     page"
+                .to_string(),
+        },
         700016 => format!(
             "no application {client_id} in this tenant: check the profile's tenantId and clientId (the app's Overview \
              page in the portal)"
@@ -147,6 +245,31 @@ fn hint(code: i64, client_id: &str) -> Option<String> {
     })
 }
 
+/// Hints for a refused federated token: what it said, to compare with the
+/// app's federated credential.
+fn federated_hint(code: i64, client_id: &str, f: &FederatedClaims) -> Option<String> {
+    let presented = format!("issuer '{}', subject '{}', audience '{}'", f.iss, f.sub, f.aud);
+    Some(match code {
+        70021 | 700211 | 700212 | 700213 => format!(
+            "no federated credential of app {client_id} matches the presented token ({presented}). Add one with \
+             exactly this issuer, subject and audience (app registration → Certificates & secrets → Federated \
+             credentials; docs/ci.md)"
+        ),
+        700024 => {
+            let when = f.exp.map(crate::output::rfc3339_utc).unwrap_or_else(|| "an unknown time".into());
+            format!(
+                "the federated token has expired (exp {when}): a token file that is no longer refreshed (is the \
+                 pod's projected service account token mounted?), or a CI token fetched too early"
+            )
+        }
+        700027 => format!(
+            "the federated token's signature did not verify against its issuer's keys ({presented}): check that the \
+             issuer URL of the app's federated credential serves the keys that signed it"
+        ),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,10 +282,11 @@ mod tests {
             "error_codes": [700027],
             "correlation_id": "y"
         });
-        let e = rejection(&body, 401, "c");
+        let facts = HintFacts { thumbprint: Some("AB12".into()), ..Default::default() };
+        let e = rejection(&body, 401, "c", &facts);
         assert!(e.message.contains("AADSTS700027: Client assertion contains an invalid signature."));
         assert!(!e.message.contains("Trace ID"));
-        assert!(e.message.contains("SHA-1 thumbprint"));
+        assert!(e.remedy.unwrap().contains("SHA-1 thumbprint AB12"));
     }
 
     #[test]

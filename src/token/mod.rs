@@ -1,27 +1,57 @@
-//! The token source: cache first, then the profile's credential at Entra ID.
-//! It knows nothing about the tools that asked.
+//! The token source: the cache first, then the profile's credential (Entra ID
+//! or a managed identity endpoint), and for ACR the registry's exchange. It
+//! knows nothing about the tools that asked.
 
+pub mod acr;
 pub mod cache;
 pub mod entra;
 
 use std::path::Path;
 
-use crate::credential::{self, AuthContext};
-use crate::error::{Kind, Result};
+use crate::credential::{self, AuthContext, Credential, Grant};
+use crate::error::Result;
 use crate::profile::Profile;
-use cache::{Cache, Entry, Key};
+use cache::{Cache, Entry, EntryKind, Key, Want};
 
 /// Reuse a token until this many seconds before it expires (MSAL's margin).
 pub const DEFAULT_MIN_VALIDITY: i64 = 300;
+/// Tokens living longer than this are renewed from half their lifetime on.
+pub const LONG_LIVED: i64 = 2 * 3600;
+
+/// What kind of token is wanted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An access token for the scope.
+    Access,
+    /// An ACR refresh token for this registry (`host` or `host:port`),
+    /// traded for an access token of the scope.
+    AcrRefresh { registry: String },
+}
 
 pub struct TokenRequest<'a> {
     pub profile: &'a Profile,
     pub scope: &'a str,
+    pub kind: TokenKind,
     pub force_refresh: bool,
     pub min_validity: i64,
     /// Try this certificate instead of the profile's; bypasses the cache.
     pub certificate_override: Option<&'a Path>,
     pub allow_prompt: bool,
+}
+
+impl<'a> TokenRequest<'a> {
+    /// What a helper asks: cached when fresh, never a prompt.
+    pub fn for_helper(profile: &'a Profile, scope: &'a str, kind: TokenKind) -> Self {
+        TokenRequest {
+            profile,
+            scope,
+            kind,
+            force_refresh: false,
+            min_validity: DEFAULT_MIN_VALIDITY,
+            certificate_override: None,
+            allow_prompt: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -30,123 +60,109 @@ pub struct Token {
     pub expires_on: i64,
 }
 
-impl From<&Entry> for Token {
-    fn from(e: &Entry) -> Self {
-        Token { access_token: e.access_token.clone(), expires_on: e.expires_on }
+impl From<Entry> for Token {
+    fn from(e: Entry) -> Self {
+        Token { access_token: e.access_token, expires_on: e.expires_on }
     }
 }
 
+/// The clock of the token source: epoch seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-/// Where a profile's tokens come from and how they are keyed.
-pub struct Source {
-    pub authority: String,
-    pub key: Key,
-    credential: Box<dyn credential::Credential>,
+/// A profile's credential and the cache key of its access tokens for a scope.
+struct Source {
+    key: Key,
+    credential: Box<dyn Credential>,
 }
 
 impl Source {
-    pub fn new(profile: &Profile, scope: &str, certificate_override: Option<&Path>) -> Result<Source> {
-        let authority = entra::authority_host(profile)?;
+    fn new(profile: &Profile, scope: &str, certificate_override: Option<&Path>) -> Result<Source> {
         let credential = credential::for_profile(profile, certificate_override)?;
-        let identity = credential.identity()?;
-        let key =
-            Key::new(&profile.name, &["entra", &authority, &profile.tenant_id, &profile.client_id, scope, &identity]);
-        Ok(Source { authority, key, credential })
+        let key = Key::new(&profile.name, &["access", scope, &credential.identity()?]);
+        Ok(Source { key, credential })
+    }
+
+    fn acr_key(&self, profile: &Profile, registry: &str) -> Key {
+        Key::new(&profile.name, &["acr", registry, &self.key.hash])
     }
 }
 
-/// An Entra ID access token for the request, from the cache when it is fresh.
-/// `warnings` collects what the user should hear on stderr (not in helper stdout).
+/// The token for the request, from the cache when it is fresh.
+/// `warnings` collects what the user should hear on stderr.
 pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> {
     let source = Source::new(req.profile, req.scope, req.certificate_override)?;
     if req.certificate_override.is_some() {
-        let entry = fetch(req, &source, warnings)?;
-        return Ok(Token::from(&entry));
+        return Ok(Token::from(fetch_access(req, &source, warnings)?));
     }
     let cache = Cache::open()?;
-    let entry =
-        through_cache(&cache, &source.key, req.min_validity, req.force_refresh, warnings, |w| fetch(req, &source, w))?;
-    Ok(Token::from(&entry))
-}
-
-/// Cache first, with single flight: a fresh entry is returned at once;
-/// otherwise the process holding the key's lock runs `fetch` while the
-/// others wait and then find its result. When `fetch` cannot reach the
-/// service, a cached entry that has not expired is served with a warning
-/// (unless a refresh was forced: then there is no fallback to the old one).
-pub fn through_cache(
-    cache: &Cache,
-    key: &Key,
-    min_validity: i64,
-    force: bool,
-    warnings: &mut Vec<String>,
-    fetch: impl FnOnce(&mut Vec<String>) -> Result<Entry>,
-) -> Result<Entry> {
-    let fresh = |e: &Entry| !force && e.is_fresh(now(), min_validity);
-    if let Some(hit) = cache.read(key).filter(fresh) {
-        return Ok(hit);
-    }
-    let _lock = cache.lock(key)?;
-    let cached = cache.read(key);
-    if let Some(hit) = cached.as_ref().filter(|e| fresh(e)) {
-        return Ok(hit.clone());
-    }
-    match fetch(warnings) {
-        Ok(entry) => {
-            if let Err(e) = cache.write(key, &entry) {
-                warnings.push(format!("the token was not cached: {e}"));
-            }
-            Ok(entry)
+    let want = Want { now: now(), min_validity: req.min_validity, force: req.force_refresh };
+    let entry = match &req.kind {
+        TokenKind::Access => cache.get_or_fetch(&source.key, want, warnings, |w| fetch_access(req, &source, w))?,
+        TokenKind::AcrRefresh { registry } => {
+            let key = source.acr_key(req.profile, registry);
+            cache.get_or_fetch(&key, want, warnings, |w| {
+                let access = cache.get_or_fetch(&source.key, want, w, |w| fetch_access(req, &source, w))?;
+                acr::exchange(registry, req.profile, &key, &access.access_token)
+            })?
         }
-        Err(e) if e.kind == Kind::Unavailable && !force => match cached.filter(|c| c.is_unexpired(now())) {
-            Some(c) => {
-                warnings.push(format!(
-                    "{e}\nserving the cached token, valid until {}",
-                    chrono::DateTime::from_timestamp(c.expires_on, 0).unwrap_or_default().to_rfc3339()
-                ));
-                Ok(c)
-            }
-            None => Err(e),
-        },
-        Err(e) => Err(e),
+    };
+    Ok(Token::from(entry))
+}
+
+/// Drops what is cached for the request (and, for ACR, the access token it
+/// was traded for), so the next request fetches anew.
+pub fn forget(req: &TokenRequest) -> Result<()> {
+    let source = Source::new(req.profile, req.scope, None)?;
+    let cache = Cache::open()?;
+    if let TokenKind::AcrRefresh { registry } = &req.kind {
+        cache.remove(&source.acr_key(req.profile, registry))?;
+    }
+    cache.remove(&source.key)
+}
+
+fn fetch_access(req: &TokenRequest, source: &Source, warnings: &mut Vec<String>) -> Result<Entry> {
+    let mut ctx = AuthContext { allow_prompt: req.allow_prompt, warnings: Vec::new() };
+    let started = now();
+    let grant = source.credential.get_token(req.scope, &mut ctx);
+    warnings.append(&mut ctx.warnings);
+    let grant = grant?;
+    Ok(access_entry(&source.key, req, grant, started))
+}
+
+fn access_entry(key: &Key, req: &TokenRequest, grant: Grant, started: i64) -> Entry {
+    Entry {
+        key: key.hash.clone(),
+        profile: req.profile.name.clone(),
+        kind: EntryKind::Entra,
+        resource: req.scope.to_string(),
+        credential: grant.label,
+        access_token: grant.access_token,
+        expires_on: started + grant.expires_in,
+        refresh_on: refresh_on(started, grant.expires_in, grant.refresh_in),
+        obtained_on: started,
     }
 }
 
-fn fetch(req: &TokenRequest, source: &Source, warnings: &mut Vec<String>) -> Result<Entry> {
-    let profile = req.profile;
-    let endpoint = entra::token_endpoint(&source.authority, &profile.tenant_id);
-    let mut ctx = AuthContext { allow_prompt: req.allow_prompt, warnings: Vec::new() };
-    let timer = std::time::Instant::now();
-    let auth = source.credential.authenticate(&endpoint, &mut ctx)?;
-    let credential_time = timer.elapsed();
-    warnings.append(&mut ctx.warnings);
-    let mut form: Vec<(&str, &str)> =
-        vec![("client_id", &profile.client_id), ("scope", req.scope), ("grant_type", "client_credentials")];
-    form.extend(auth.fields.iter().map(|(k, v)| (*k, v.as_str())));
-    let started = now();
-    let timer = std::time::Instant::now();
-    let granted = entra::request(&endpoint, &form, &profile.client_id)?;
-    if std::env::var_os("ENTRATOOL_TIMING").is_some() {
-        // For benchmarks: where a cold fetch spends its time.
-        eprintln!(
-            "timing: credential {:.2} ms, entra {:.2} ms",
-            credential_time.as_secs_f64() * 1e3,
-            timer.elapsed().as_secs_f64() * 1e3
-        );
+/// When to renew: Entra's `refresh_in` when given; otherwise, for a token
+/// living longer than 2 hours (managed identities' live 24), half its life.
+fn refresh_on(started: i64, expires_in: i64, refresh_in: Option<i64>) -> Option<i64> {
+    match refresh_in {
+        Some(r) => Some(started + r),
+        None if expires_in > LONG_LIVED => Some(started + expires_in / 2),
+        None => None,
     }
-    auth.accepted(warnings);
-    Ok(Entry {
-        key: source.key.hash.clone(),
-        profile: profile.name.clone(),
-        kind: "entra".into(),
-        resource: req.scope.to_string(),
-        credential: auth.label,
-        access_token: granted.access_token,
-        expires_on: started + granted.expires_in,
-        refresh_on: granted.refresh_in.map(|r| started + r),
-        obtained_on: started,
-    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lived_tokens_renew_from_half_their_life() {
+        assert_eq!(refresh_on(1000, 3599, None), None);
+        assert_eq!(refresh_on(1000, 86400, None), Some(1000 + 43200));
+        assert_eq!(refresh_on(1000, 86400, Some(600)), Some(1600));
+    }
 }

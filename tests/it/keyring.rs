@@ -1,12 +1,10 @@
 //! Secrets in real stores: the Secret Service (gnome-keyring on a private
 //! D-Bus session) and nothing secret in files, outputs or command lines.
 
-mod common;
-
 use std::io::Write;
 use std::process::Stdio;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn secret_service_stores_finds_and_forgets_the_password() {

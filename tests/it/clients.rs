@@ -3,14 +3,12 @@
 //! emulator tokens for their own audience. Under CI=true a missing client
 //! fails the test.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::Ordering;
 
-use common::servers::*;
-use common::*;
+use crate::common::servers::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 /// Emulator, app certificate, an Env with the password in the environment,

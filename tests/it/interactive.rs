@@ -2,9 +2,7 @@
 //! wizard with its re-asks and hidden answers, Ctrl-C and Ctrl-D leaving
 //! files alone, the `config edit` menu, and the first-use password prompt.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rexpect::session::{PtySession, spawn_command};
 
 fn pty(env: &Env, args: &[&str]) -> PtySession {

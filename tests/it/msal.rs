@@ -2,12 +2,10 @@
 //! Microsoft's own client writes it (PS256, RS256 + SHA-1 x5t, secrets), so
 //! entratool and the emulator cannot share one misreading and pass together.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use openssl::hash::MessageDigest;
 
 /// The virtualenv `.ci/run` makes (or $ENTRATOOL_TEST_PYTHON).

@@ -4,15 +4,13 @@
 //! <TOKEN>, <EXPIRES_ON>, <EXPIRES_RFC3339>, <EXPIRES_AZ_UTC> (of the case's
 //! `token`) and <JWT> (any JWT).
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use crate::common::servers::{Registry, Validator};
+use crate::common::*;
 use base64::Engine;
-use common::servers::{Registry, Validator};
-use common::*;
 use serde_json::{Value, json};
 
 struct Fixture {

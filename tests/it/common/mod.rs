@@ -23,6 +23,26 @@ pub const CLIENT: &str = "12345678-1234-1234-1234-123456789abc";
 pub const GRAPH: &str = "https://graph.microsoft.com/.default";
 pub const PASSWORD: &str = "Pfx-Passw0rd!";
 
+/// The emulator is its own crate, so cargo does not build it for these
+/// tests: it is built once here, into the same target folder as entratool.
+pub fn emulator_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let dir = Path::new(env!("CARGO_BIN_EXE_entratool")).parent().expect("target folder").to_path_buf();
+            let release = dir.file_name().is_some_and(|n| n == "release");
+            let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+            cargo.args(["build", "--quiet", "-p", "entra-emulator"]).current_dir(env!("CARGO_MANIFEST_DIR"));
+            if release {
+                cargo.arg("--release");
+            }
+            let status = cargo.status().expect("run cargo build -p entra-emulator");
+            assert!(status.success(), "cargo build -p entra-emulator failed");
+            dir.join("entra-emulator")
+        })
+        .clone()
+}
+
 /// A running entra-emulator, killed on drop.
 pub struct Emulator {
     child: Child,
@@ -35,7 +55,7 @@ impl Emulator {
     }
 
     pub fn start_with(args: &[&str]) -> Emulator {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_entra-emulator"))
+        let mut child = Command::new(emulator_bin())
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,9 +1,7 @@
 //! Profiles: the config commands, both file layouts, secrets in the keyring,
 //! and bad input that must lose nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 
 fn cert_env() -> (Env, std::path::PathBuf) {

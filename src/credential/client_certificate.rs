@@ -1,0 +1,204 @@
+//! A certificate: a signed client assertion (PS256 or RS256) at Entra ID.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+use super::assertion::{self, AssertionAlgorithm};
+use super::certificate::{self, LoadError, LoadedCertificate};
+use super::secrets::{self, SecretKind};
+use super::{AuthContext, Credential, EXPIRY_WARNING_DAYS, Grant, assertion_fields, prompt_hidden};
+use crate::error::{Error, Result};
+use crate::fsutil;
+use crate::profile::Profile;
+use crate::token::entra::{ClientApp, HintFacts};
+
+/// Where the certificate is.
+#[derive(Debug, Clone)]
+pub enum CertLocation {
+    File { cert: PathBuf, key: Option<PathBuf> },
+    Thumbprint(String),
+}
+
+pub struct CertificateCredential {
+    pub profile: String,
+    pub app: ClientApp,
+    pub location: CertLocation,
+    pub algorithm: AssertionAlgorithm,
+    pub send_chain: bool,
+}
+
+impl CertificateCredential {
+    /// The profile's certificate, by path or thumbprint.
+    pub fn new(profile: &Profile) -> Result<Self> {
+        if let Some(path) = &profile.certificate_path {
+            let key = profile.certificate_key_path.as_ref().map(PathBuf::from);
+            return Self::from_path(profile, PathBuf::from(path), key);
+        }
+        if let Some(thumb) = &profile.certificate_thumbprint {
+            return Self::with_location(profile, CertLocation::Thumbprint(thumb.clone()));
+        }
+        Err(Error::config(format!(
+            "profile '{}' uses a certificate but has neither certificatePath nor certificateThumbprint",
+            profile.name
+        ))
+        .with_remedy(format!("set one with `entratool config edit -p {} --certificate PATH`", profile.name)))
+    }
+
+    /// The profile with another certificate file.
+    pub fn from_path(profile: &Profile, cert: PathBuf, key: Option<PathBuf>) -> Result<Self> {
+        Self::with_location(profile, CertLocation::File { cert, key })
+    }
+
+    fn with_location(profile: &Profile, location: CertLocation) -> Result<Self> {
+        Ok(CertificateCredential {
+            profile: profile.name.clone(),
+            app: ClientApp::for_profile(profile)?,
+            location,
+            algorithm: AssertionAlgorithm::from_profile(profile.assertion_algorithm.as_deref()),
+            send_chain: profile.send_certificate_chain.unwrap_or(false),
+        })
+    }
+
+    /// Opening it needs a password (none given, or the empty one does not open it).
+    pub fn needs_password(&self) -> bool {
+        matches!(self.try_open(None), Err(LoadError::NeedsPassword | LoadError::WrongPassword))
+    }
+
+    /// The path, or `thumbprint HEX`, as messages show it.
+    pub fn shown(&self) -> String {
+        match &self.location {
+            CertLocation::File { cert, .. } => cert.display().to_string(),
+            CertLocation::Thumbprint(t) => format!("thumbprint {t}"),
+        }
+    }
+
+    fn try_open(&self, password: Option<&str>) -> std::result::Result<LoadedCertificate, LoadError> {
+        match &self.location {
+            CertLocation::File { cert, key } => certificate::load(cert, key.as_deref(), password),
+            CertLocation::Thumbprint(thumb) => {
+                let dir = fsutil::config_dir().map_err(LoadError::Failed)?.join("certs");
+                certificate::find_by_thumbprint(&dir, thumb, password).map_err(LoadError::Failed)
+            }
+        }
+    }
+
+    fn load_error(&self, e: LoadError) -> Error {
+        e.into_error(&self.shown(), Some(&self.profile))
+    }
+
+    /// Opens the certificate with exactly this password (or none).
+    pub fn open_with(&self, password: Option<&str>) -> Result<LoadedCertificate> {
+        self.try_open(password).map_err(|e| self.load_error(e))
+    }
+
+    /// Opens the certificate, finding its password in the environment, the
+    /// keyring or (when allowed) a prompt whose answer is checked, then stored.
+    pub fn load(&self, ctx: &mut AuthContext) -> Result<LoadedCertificate> {
+        if let Some(pw) = secrets::from_env(SecretKind::CertificatePassword) {
+            return self.open_with(Some(&pw));
+        }
+        // A thumbprint search may fail only because the files are encrypted:
+        // then it is tried again with the stored password.
+        let mut search_failure = None;
+        match self.try_open(None) {
+            Ok(c) => return Ok(c),
+            Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {}
+            Err(LoadError::Failed(e)) if matches!(self.location, CertLocation::Thumbprint(_)) => {
+                search_failure = Some(e)
+            }
+            Err(e) => return Err(self.load_error(e)),
+        }
+        if let Some(pw) = secrets::load(&self.profile, SecretKind::CertificatePassword)? {
+            return self.try_open(Some(&pw)).map_err(|e| match e {
+                LoadError::WrongPassword => {
+                    Error::credential(format!("Invalid certificate password for {}", self.shown())).with_remedy(
+                        format!(
+                            "the password stored in the keyring for profile '{p}' does not open it: store the right \
+                             one with `entratool config edit -p {p} --password-stdin`",
+                            p = self.profile
+                        ),
+                    )
+                }
+                other => self.load_error(other),
+            });
+        }
+        if let Some(e) = search_failure {
+            return Err(e);
+        }
+        if ctx.allow_prompt {
+            return self.prompt_and_store(ctx);
+        }
+        Err(self.load_error(LoadError::NeedsPassword))
+    }
+
+    fn prompt_and_store(&self, ctx: &mut AuthContext) -> Result<LoadedCertificate> {
+        for _ in 0..3 {
+            let pw = prompt_hidden("Certificate password: ")?;
+            match self.try_open(Some(&pw)) {
+                Ok(cert) => {
+                    if let Err(e) = secrets::save(&self.profile, SecretKind::CertificatePassword, &pw) {
+                        ctx.warnings.push(format!("the password was not stored: {e}"));
+                    }
+                    return Ok(cert);
+                }
+                Err(LoadError::WrongPassword | LoadError::NeedsPassword) => {
+                    eprintln!("Invalid certificate password, try again.");
+                }
+                Err(e) => return Err(self.load_error(e)),
+            }
+        }
+        Err(self.load_error(LoadError::WrongPassword))
+    }
+}
+
+/// Size, inode and times of a file: they change whenever the file is replaced or rewritten.
+pub fn file_stamp(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                format!("{}:{}:{}.{}:{}.{}", m.ino(), m.len(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
+            }
+            #[cfg(not(unix))]
+            {
+                format!("{}:{:?}", m.len(), m.modified().ok())
+            }
+        }
+        Err(_) => "missing".to_string(),
+    }
+}
+
+impl Credential for CertificateCredential {
+    fn identity(&self) -> Result<String> {
+        let who = match &self.location {
+            CertLocation::File { cert, key } => {
+                let key_stamp = key.as_deref().map(file_stamp).unwrap_or_default();
+                format!("certificate:{}:{}:{key_stamp}", cert.display(), file_stamp(cert))
+            }
+            CertLocation::Thumbprint(t) => format!("thumbprint:{}", t.to_ascii_uppercase()),
+        };
+        Ok(format!("{}|{who}", self.app.identity()))
+    }
+
+    fn get_token(&self, scope: &str, ctx: &mut AuthContext) -> Result<Grant> {
+        let cert = self.load(ctx)?;
+        let now = Utc::now();
+        cert.check_validity(now)?;
+        let days = cert.days_left(now);
+        if days < EXPIRY_WARNING_DAYS {
+            ctx.warnings.push(format!(
+                "certificate {} expires in {days} days ({}): rotate it soon (docs/certificates.md)",
+                cert.thumbprint_hex(),
+                cert.not_after().format("%Y-%m-%d")
+            ));
+        }
+        let endpoint = self.app.endpoint();
+        let jwt =
+            assertion::build(&cert, &self.app.client_id, &endpoint, self.algorithm, self.send_chain, now.timestamp())?;
+        let hints = HintFacts { thumbprint: Some(cert.thumbprint_hex()), ..Default::default() };
+        let granted = self.app.request_token(scope, &assertion_fields(zeroize::Zeroizing::new(jwt)), &hints)?;
+        Ok(granted.labelled(format!("certificate {}", cert.thumbprint_hex())))
+    }
+}

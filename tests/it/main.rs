@@ -1,0 +1,12 @@
+//! entratool's integration tests: one binary, so the shared helpers in
+//! `common` are compiled once. Each module drives the built binaries (and
+//! the real clients) against the emulator and test servers on loopback.
+
+mod clients;
+mod common;
+mod config;
+mod interactive;
+mod keyring;
+mod msal;
+mod protocols;
+mod token;
