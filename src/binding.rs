@@ -21,23 +21,41 @@ pub fn explicit_name(flag: Option<&str>) -> Option<String> {
 
 /// The profile for a command that needs exactly one: `-p`, else
 /// `$ENTRATOOL_PROFILE`, else `defaultProfile`.
+/// When no profile is chosen at all, the environment profile (CONTRACT §10).
 pub fn profile_for_command(flag: Option<&str>) -> Result<Profile> {
     let store = profile::Store::open()?;
     let doc = store.load()?;
-    let name = explicit_name(flag).or_else(|| doc.default_profile.clone()).ok_or_else(|| no_profile_chosen(&doc))?;
-    let p = doc.get(&name, &store.path)?;
-    p.check_stored(&store.path)?;
+    let name = match explicit_name(flag).or_else(|| doc.default_profile.clone()) {
+        Some(name) => name,
+        None => return Profile::from_env().ok_or_else(|| no_profile_chosen(&doc)),
+    };
+    named(&doc, &name, &store.path)
+}
+
+/// The profile called `name`; `env` is the environment profile unless the file has one of that name.
+fn named(doc: &ProfilesDoc, name: &str, path: &std::path::Path) -> Result<Profile> {
+    if name == profile::ENV_PROFILE
+        && doc.find(name).is_none()
+        && let Some(p) = Profile::from_env()
+    {
+        return Ok(p);
+    }
+    let p = doc.get(name, path)?;
+    p.check_stored(path)?;
     Ok(p.clone())
 }
 
 fn no_profile_chosen(doc: &ProfilesDoc) -> Error {
+    const ENV: &str = "or set AZURE_CLIENT_ID, AZURE_TENANT_ID and one of AZURE_CLIENT_SECRET, \
+                       AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE for the environment profile";
     if doc.profiles.is_empty() {
         return Error::config("no profile chosen, and there are no profiles yet")
-            .with_remedy("create one with `entratool config create`");
+            .with_remedy(format!("create one with `entratool config create`, {ENV}"));
     }
-    Error::config(format!("no profile chosen (profiles: {})", doc.names().join(", "))).with_remedy(
-        "pass -p NAME, set ENTRATOOL_PROFILE, or set defaultProfile with `entratool config edit -p NAME --set-default`",
-    )
+    Error::config(format!("no profile chosen (profiles: {})", doc.names().join(", "))).with_remedy(format!(
+        "pass -p NAME, set ENTRATOOL_PROFILE, or set defaultProfile with `entratool config edit -p NAME \
+         --set-default`; {ENV}"
+    ))
 }
 
 /// How a helper binds requests.
@@ -51,21 +69,30 @@ pub struct HelperRule {
 }
 
 /// The profile bound to a helper's request, or None when the request is not ours.
+/// Without `-p` or `$ENTRATOOL_PROFILE`, the file's profiles are matched
+/// first, then the environment profile, whose only entries are `$ENTRATOOL_MATCH`.
 pub fn for_target(flag: Option<&str>, target: &Target, rule: HelperRule) -> Result<Option<Binding>> {
     let store = profile::Store::open()?;
     let doc = store.load()?;
-    let chosen = match explicit_name(flag) {
-        Some(name) => {
-            let p = doc.get(&name, &store.path)?;
-            match routing::best_entry(p, target) {
-                Some((entry, _)) => Some((p, entry.scope())),
-                None if rule.azure_devops_without_match && routing::is_azure_devops(target) => Some((p, None)),
-                None => None,
-            }
-        }
-        None => routing::route(&doc.profiles, target).map(|(p, e)| (p, e.scope())),
+    let bind = |p: &Profile, scope: Option<&str>| Binding {
+        profile: p.clone(),
+        scope: scope.unwrap_or(rule.default_scope).to_string(),
     };
-    let Some((p, scope)) = chosen else { return Ok(None) };
-    p.check_stored(&store.path)?;
-    Ok(Some(Binding { profile: p.clone(), scope: scope.unwrap_or(rule.default_scope).to_string() }))
+    if let Some(name) = explicit_name(flag) {
+        let p = named(&doc, &name, &store.path)?;
+        return Ok(match routing::best_entry(&p, target) {
+            Some((entry, _)) => Some(bind(&p, entry.scope())),
+            // The environment profile answers only its $ENTRATOOL_MATCH entries.
+            None if rule.azure_devops_without_match && !p.from_environment && routing::is_azure_devops(target) => {
+                Some(bind(&p, None))
+            }
+            None => None,
+        });
+    }
+    if let Some((p, entry)) = routing::route(&doc.profiles, target) {
+        p.check_stored(&store.path)?;
+        return Ok(Some(bind(p, entry.scope())));
+    }
+    let env = Profile::from_env();
+    Ok(env.as_ref().and_then(|p| routing::best_entry(p, target).map(|(e, _)| bind(p, e.scope()))))
 }

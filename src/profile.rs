@@ -99,6 +99,44 @@ pub struct Profile {
     /// Fields this version does not know, kept as they were.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+    /// The environment profile (`env`): made from the Azure SDK variables,
+    /// its secrets read from them too, never from the keyring.
+    #[serde(skip)]
+    pub from_environment: bool,
+}
+
+/// The name of the profile made from the environment.
+pub const ENV_PROFILE: &str = "env";
+
+impl Profile {
+    /// The environment profile, in DefaultAzureCredential's order:
+    /// `AZURE_CLIENT_ID` + `AZURE_TENANT_ID` with `AZURE_CLIENT_SECRET`, else
+    /// `AZURE_CLIENT_CERTIFICATE_PATH`, else `AZURE_FEDERATED_TOKEN_FILE`. Its
+    /// `match` entries are `$ENTRATOOL_MATCH` (comma-separated). None when
+    /// the variables do not make one.
+    pub fn from_env() -> Option<Profile> {
+        let var = |n: &str| std::env::var(n).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let (client_id, tenant_id) = (var("AZURE_CLIENT_ID")?, var("AZURE_TENANT_ID")?);
+        let mut p =
+            Profile { name: ENV_PROFILE.into(), client_id, tenant_id, from_environment: true, ..Default::default() };
+        if var("AZURE_CLIENT_SECRET").is_some() {
+            p.auth_method = Some(AuthMethod::Secret.label().into());
+        } else if let Some(path) = var("AZURE_CLIENT_CERTIFICATE_PATH") {
+            p.auth_method = Some(AuthMethod::Certificate.label().into());
+            p.certificate_path = Some(path);
+        } else if let Some(path) = var("AZURE_FEDERATED_TOKEN_FILE") {
+            p.auth_method = Some(AuthMethod::WorkloadIdentity.label().into());
+            p.federated_token_file = Some(path);
+        } else {
+            return None;
+        }
+        p.matches = var("ENTRATOOL_MATCH")
+            .map(|m| {
+                m.split(',').map(str::trim).filter(|x| !x.is_empty()).map(|x| MatchEntry::Pattern(x.into())).collect()
+            })
+            .unwrap_or_default();
+        Some(p)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -204,3 +204,46 @@ pub fn subject_not_authorized(subject: &str) -> Aadsts {
         ),
     )
 }
+
+const CHECK_FIC: &str = "Please check your federated identity credential Subject, Audience and Issuer against the \
+                         presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+
+pub fn no_federated_match(iss: &str, sub: &str, aud: &str) -> Aadsts {
+    Aadsts::new(
+        400,
+        "invalid_request",
+        70021,
+        format!(
+            "No matching federated identity record found for presented assertion. Assertion Issuer: '{iss}'. \
+             Assertion Subject: '{sub}'. Assertion Audience: '{aud}'. \
+             https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+        ),
+    )
+}
+
+pub fn federated_issuer(iss: &str) -> Aadsts {
+    Aadsts::new(
+        400,
+        "invalid_request",
+        700211,
+        format!("No matching federated identity record found for presented assertion issuer '{iss}'. {CHECK_FIC}"),
+    )
+}
+
+pub fn federated_audience(aud: &str) -> Aadsts {
+    Aadsts::new(
+        400,
+        "invalid_request",
+        700212,
+        format!("No matching federated identity record found for presented assertion audience '{aud}'. {CHECK_FIC}"),
+    )
+}
+
+pub fn federated_subject(sub: &str) -> Aadsts {
+    Aadsts::new(
+        400,
+        "invalid_request",
+        700213,
+        format!("No matching federated identity record found for presented assertion subject '{sub}'. {CHECK_FIC}"),
+    )
+}

@@ -8,6 +8,8 @@
 //! It prints `entra-emulator listening on <URL>` as its first line.
 
 mod aadsts;
+mod federation;
+mod identity;
 mod state;
 mod verify;
 
@@ -30,6 +32,8 @@ use state::{ClientSpec, Fault, State};
 struct Emulator {
     state: Mutex<State>,
     signing_key: PKey<Private>,
+    /// The public half, for tokens of the emulator's own issuers.
+    public_key: PKey<openssl::pkey::Public>,
     kid: String,
     base_url: String,
 }
@@ -43,6 +47,10 @@ struct ConfigFile {
     resources: Vec<String>,
     #[serde(default)]
     token_lifetime: Option<i64>,
+    #[serde(default)]
+    issuers: Vec<state::IssuerSpec>,
+    #[serde(default)]
+    managed_identities: Vec<state::ManagedIdentitySpec>,
 }
 
 struct Options {
@@ -109,12 +117,17 @@ fn run() -> Result<(), String> {
         if let Some(l) = cfg.token_lifetime {
             state.settings.token_lifetime = l;
         }
+        state.issuers.extend(cfg.issuers);
+        state.managed_identities.extend(cfg.managed_identities);
     }
     let rsa = Rsa::generate(2048).map_err(|e| e.to_string())?;
     let signing_key = PKey::from_rsa(rsa).map_err(|e| e.to_string())?;
+    let public_key = PKey::public_key_from_der(&signing_key.public_key_to_der().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
     let emulator = Arc::new(Emulator {
         state: Mutex::new(state),
         signing_key,
+        public_key,
         kid: uuid::Uuid::new_v4().simple().to_string(),
         base_url: base_url.clone(),
     });
@@ -150,6 +163,27 @@ fn handle(emu: &Emulator, mut request: Request) {
         (Method::Get, [tenant, "v2.0", ".well-known", "openid-configuration"]) => discovery(emu, request, tenant),
         (Method::Get, [_, "discovery", "v2.0", "keys"]) => reply(request, 200, &jwks(emu)),
         (Method::Post, ["oauth2", "exchange"]) => acr_exchange(emu, request, &body),
+        (Method::Get, ["metadata", "identity", "oauth2", "token"]) => {
+            if let Some(r) = faulted(emu, "identity", request) {
+                identity::managed_identity(emu, r, false, now(emu));
+            }
+        }
+        (Method::Get, ["msi", "token"]) => {
+            if let Some(r) = faulted(emu, "identity", request) {
+                identity::managed_identity(emu, r, true, now(emu));
+            }
+        }
+        (Method::Get, [identity::GITHUB, "idtoken"]) => {
+            if let Some(r) = faulted(emu, "oidc", request) {
+                identity::github(emu, r, now(emu));
+            }
+        }
+        (Method::Post, [identity::PIPELINES, "oidctoken"]) => {
+            if let Some(r) = faulted(emu, "oidc", request) {
+                identity::pipelines(emu, r, now(emu));
+            }
+        }
+        (Method::Post, ["_emulator", "federated-token"]) => federated_token(emu, request, &body),
         (Method::Get, ["_emulator", "stats"]) => {
             let stats = lock(emu).stats();
             reply(request, 200, &stats)
@@ -157,6 +191,39 @@ fn handle(emu: &Emulator, mut request: Request) {
         (Method::Post, ["_emulator", rest @ ..]) => admin(emu, request, rest, &body),
         _ => reply(request, 404, &json!({"error": "not_found", "path": path})),
     }
+}
+
+/// The emulator's clock (with its offset).
+fn now(emu: &Emulator) -> i64 {
+    chrono::Utc::now().timestamp() + lock(emu).settings.clock_offset
+}
+
+/// Applies the next fault queued for `target`; the request when it is still to be answered.
+fn faulted(emu: &Emulator, target: &str, request: Request) -> Option<Request> {
+    let fault = lock(emu).next_fault(target);
+    match fault {
+        Some(f) => {
+            let r = inject(&f, request);
+            if r.is_none() {
+                lock(emu).record(json!({"fault": f.kind, "target": target}));
+            }
+            r
+        }
+        None => Some(request),
+    }
+}
+
+/// `POST /_emulator/federated-token {"sub", "aud"?, "lifetime"?, "issuer"?}`: a
+/// token of the emulator's Kubernetes-like issuer (or `_github`, `_pipelines`),
+/// as a kubelet writes into a pod's projected token file.
+fn federated_token(emu: &Emulator, request: Request, body: &str) {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let issuer = v["issuer"].as_str().unwrap_or(identity::KUBERNETES);
+    let sub = v["sub"].as_str().unwrap_or("system:serviceaccount:default:workload");
+    let aud = v["aud"].as_str().unwrap_or("api://AzureADTokenExchange");
+    let lifetime = v["lifetime"].as_i64().unwrap_or(3600);
+    let token = identity::mint(emu, issuer, sub, aud, now(emu), lifetime);
+    reply(request, 200, &json!({"token": token, "issuer": format!("{}/{issuer}", emu.base_url)}));
 }
 
 fn lock(emu: &Emulator) -> std::sync::MutexGuard<'_, State> {
@@ -170,6 +237,18 @@ fn admin(emu: &Emulator, request: Request, rest: &[&str], body: &str) {
             ["clients"] => {
                 let spec: ClientSpec = serde_json::from_str(body).map_err(|e| e.to_string())?;
                 st.register(&spec)
+            }
+            ["issuers"] => {
+                let spec: state::IssuerSpec = serde_json::from_str(body).map_err(|e| e.to_string())?;
+                st.issuers.retain(|i| i.issuer != spec.issuer);
+                st.issuers.push(spec);
+                Ok(())
+            }
+            ["identities"] => {
+                let spec: state::ManagedIdentitySpec = serde_json::from_str(body).map_err(|e| e.to_string())?;
+                st.managed_identities.retain(|i| i.client_id != spec.client_id);
+                st.managed_identities.push(spec);
+                Ok(())
             }
             ["faults"] => {
                 let fault: Fault = serde_json::from_str(body).map_err(|e| e.to_string())?;
@@ -190,6 +269,22 @@ fn admin(emu: &Emulator, request: Request, rest: &[&str], body: &str) {
                 if let Some(o) = v["clockOffset"].as_i64() {
                     st.settings.clock_offset = o;
                 }
+                let text = |k: &str| v[k].as_str().map(String::from);
+                if let Some(l) = v["identityTokenLifetime"].as_i64() {
+                    st.settings.identity_token_lifetime = l;
+                }
+                if let Some(t) = text("identityHeader") {
+                    st.settings.identity_header = t;
+                }
+                if let Some(t) = text("githubRequestToken") {
+                    st.settings.github_request_token = t;
+                }
+                if let Some(t) = text("githubSubject") {
+                    st.settings.github_subject = t;
+                }
+                if let Some(t) = text("pipelinesAccessToken") {
+                    st.settings.pipelines_access_token = t;
+                }
                 if let Some(r) = v["resources"].as_array() {
                     st.settings.resources.extend(r.iter().filter_map(|x| x.as_str().map(String::from)));
                 }
@@ -197,6 +292,8 @@ fn admin(emu: &Emulator, request: Request, rest: &[&str], body: &str) {
             }
             ["reset"] => {
                 st.token_requests = 0;
+                st.identity_requests = 0;
+                st.oidc_requests = 0;
                 st.issued = 0;
                 st.rejected = 0;
                 st.events.clear();
@@ -247,11 +344,15 @@ fn jwks(emu: &Emulator) -> Value {
 /// Applies a queued fault; true when the request was answered by it.
 fn inject(fault: &Fault, request: Request) -> Option<Request> {
     match fault.kind.as_str() {
-        "429" | "500" | "503" => {
-            let status: u16 = fault.kind.parse().unwrap_or(503);
+        kind if kind.parse::<u16>().is_ok() => {
+            let status: u16 = kind.parse().unwrap_or(503);
             let mut resp = json_response(status, &json!({"error": "temporarily_unavailable"}));
             if let Some(secs) = fault.retry_after {
                 resp = resp.with_header(Header::from_bytes("Retry-After", secs.to_string()).expect("header"));
+            }
+            if (300..400).contains(&status) {
+                // Back to the same URL: a client that follows it is seen twice.
+                resp = resp.with_header(Header::from_bytes("Location", request.url()).expect("header"));
             }
             let _ = request.respond(resp);
             None
@@ -284,7 +385,7 @@ fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
     let fault = {
         let mut st = lock(emu);
         st.token_requests += 1;
-        st.next_fault()
+        st.next_fault("token")
     };
     let request = match fault {
         Some(f) => match inject(&f, request) {
@@ -313,6 +414,7 @@ fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
                 event["assertionHeader"] = seen.header;
                 event["assertionClaims"] = seen.claims;
             }
+            event["assertion"] = json!(fields.get("client_assertion"));
             event["status"] = json!(200);
             st.record(event);
             drop(st);
@@ -331,6 +433,21 @@ fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
 
 type Granted = (Value, Option<verify::Seen>);
 
+/// The keys of the assertion's issuer: the emulator's own issuers use its
+/// key; others are registered with their JWKS. None: an issuer it does not know.
+fn issuer_keys(
+    emu: &Emulator,
+    st: &State,
+    assertion: &str,
+) -> Option<Vec<(Option<String>, PKey<openssl::pkey::Public>)>> {
+    let iss = federation::claims(assertion)?["iss"].as_str()?.to_string();
+    let own = [identity::GITHUB, identity::PIPELINES, identity::KUBERNETES];
+    if own.iter().any(|p| iss == format!("{}/{p}", emu.base_url)) {
+        return Some(vec![(Some(emu.kid.clone()), emu.public_key.clone())]);
+    }
+    st.issuers.iter().find(|i| i.issuer == iss).map(federation::issuer_keys)
+}
+
 /// The client-credentials grant, checked in Entra's order.
 fn grant(
     emu: &Emulator,
@@ -339,6 +456,8 @@ fn grant(
 ) -> Result<Granted, Aadsts> {
     let st = lock(emu);
     let now = chrono::Utc::now().timestamp() + st.settings.clock_offset;
+    // Federated tokens are reused while they live (the kubelet's file): no replay check.
+    let mut federated = false;
     let tenant = st.tenant(tenant_in_path).ok_or_else(|| aadsts::tenant_not_found(tenant_in_path))?;
     match f.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {}
@@ -377,10 +496,16 @@ fn grant(
                 "JWT token is invalid or malformed. client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
             ));
         }
-        let requested = format!("{}/{tenant_in_path}/oauth2/v2.0/token", emu.base_url);
-        let by_id = format!("{}/{}/oauth2/v2.0/token", emu.base_url, tenant.id);
-        let aud = verify::Audience { requested_endpoint: &requested, tenant_endpoint: &by_id };
-        Some(verify::verify(assertion, client, &aud, now)?)
+        if federation::is_federated(assertion, &client_id) {
+            let keys = issuer_keys(emu, &st, assertion);
+            federated = true;
+            Some(federation::verify(assertion, client, keys, now)?)
+        } else {
+            let requested = format!("{}/{tenant_in_path}/oauth2/v2.0/token", emu.base_url);
+            let by_id = format!("{}/{}/oauth2/v2.0/token", emu.base_url, tenant.id);
+            let aud = verify::Audience { requested_endpoint: &requested, tenant_endpoint: &by_id };
+            Some(verify::verify(assertion, client, &aud, now)?)
+        }
     } else if let Some(secret) = f.get("client_secret") {
         if !client.secrets.iter().any(|s| s == secret) {
             return Err(aadsts::invalid_secret(&client_id));
@@ -396,6 +521,7 @@ fn grant(
     drop(st);
     if let Some(jti) = seen.as_ref().and_then(|s| s.claims["jti"].as_str())
         && replay_check
+        && !federated
         && !lock(emu).seen_jti.insert(jti.to_string())
     {
         return Err(Aadsts::new(

@@ -15,6 +15,51 @@ pub struct Client {
     pub secrets: Vec<String>,
     pub trusted_cas: Vec<X509>,
     pub subject_names: Vec<String>,
+    /// Workload identity federation: the tokens of other issuers this app trusts.
+    pub federated: Vec<FederatedSpec>,
+}
+
+/// A federated identity credential of an app: issuer, subject and audiences
+/// must all match the presented token.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct FederatedSpec {
+    pub issuer: String,
+    pub subject: String,
+    #[serde(default = "default_audiences")]
+    pub audiences: Vec<String>,
+}
+
+fn default_audiences() -> Vec<String> {
+    vec!["api://AzureADTokenExchange".to_string()]
+}
+
+/// An OIDC issuer whose keys the emulator knows (besides its own).
+#[derive(Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuerSpec {
+    pub issuer: String,
+    /// A JWKS document, inline…
+    #[serde(default)]
+    pub jwks: Option<Value>,
+    /// …or in a file.
+    #[serde(default)]
+    pub jwks_file: Option<String>,
+}
+
+/// A managed identity this emulated host has.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedIdentitySpec {
+    pub client_id: String,
+    pub object_id: String,
+    #[serde(default)]
+    pub resource_id: Option<String>,
+    /// The host's system-assigned identity.
+    #[serde(default)]
+    pub system: bool,
+    #[serde(default)]
+    pub tenant: Option<String>,
 }
 
 pub struct Tenant {
@@ -35,6 +80,9 @@ pub struct Fault {
     pub retry_after: Option<u64>,
     #[serde(default)]
     pub delay_ms: Option<u64>,
+    /// Which endpoint: `token` (default), `identity` (IMDS and App Service) or `oidc` (GitHub, Azure Pipelines).
+    #[serde(default)]
+    pub target: Option<String>,
 }
 
 fn one() -> u32 {
@@ -48,6 +96,16 @@ pub struct Settings {
     /// Seconds added to the emulator's clock (to test skew).
     pub clock_offset: i64,
     pub resources: Vec<String>,
+    /// Lifetime of managed identity tokens (24 h, as Azure's).
+    pub identity_token_lifetime: i64,
+    /// What `X-IDENTITY-HEADER` must be (App Service).
+    pub identity_header: String,
+    /// What GitHub's `ACTIONS_ID_TOKEN_REQUEST_TOKEN` must be.
+    pub github_request_token: String,
+    /// The `sub` of GitHub OIDC tokens.
+    pub github_subject: String,
+    /// What Azure Pipelines' `SYSTEM_ACCESSTOKEN` must be.
+    pub pipelines_access_token: String,
 }
 
 impl Default for Settings {
@@ -57,6 +115,11 @@ impl Default for Settings {
             refresh_in: None,
             reject_replayed_jti: true,
             clock_offset: 0,
+            identity_token_lifetime: 86399,
+            identity_header: "identity-header-secret".into(),
+            github_request_token: "github-request-token".into(),
+            github_subject: "repo:contoso/app:ref:refs/heads/main".into(),
+            pipelines_access_token: "system-access-token".into(),
             resources: [
                 "https://graph.microsoft.com",
                 "https://management.azure.com",
@@ -86,6 +149,11 @@ pub struct State {
     pub rejected: u64,
     pub exchanges: u64,
     pub events: Vec<Value>,
+    pub issuers: Vec<IssuerSpec>,
+    pub managed_identities: Vec<ManagedIdentitySpec>,
+    /// Requests to IMDS / App Service, and to the CI OIDC services.
+    pub identity_requests: u64,
+    pub oidc_requests: u64,
 }
 
 impl State {
@@ -96,12 +164,14 @@ impl State {
             .find(|t| t.id.eq_ignore_ascii_case(&wanted) || t.domains.iter().any(|d| d.eq_ignore_ascii_case(&wanted)))
     }
 
-    pub fn next_fault(&mut self) -> Option<Fault> {
-        let front = self.faults.front_mut()?;
+    /// The next queued fault for `target` (`token`, `identity` or `oidc`).
+    pub fn next_fault(&mut self, target: &str) -> Option<Fault> {
+        let i = self.faults.iter().position(|f| f.target.as_deref().unwrap_or("token") == target)?;
+        let front = &mut self.faults[i];
         let fault = front.clone();
         front.count = front.count.saturating_sub(1);
         if front.count == 0 {
-            self.faults.pop_front();
+            self.faults.remove(i);
         }
         Some(fault)
     }
@@ -119,6 +189,8 @@ impl State {
             "issued": self.issued,
             "rejected": self.rejected,
             "exchanges": self.exchanges,
+            "identityRequests": self.identity_requests,
+            "oidcRequests": self.oidc_requests,
             "events": self.events,
         })
     }
@@ -143,6 +215,7 @@ impl State {
             secrets: spec.secrets.clone(),
             trusted_cas: parse_pems(&spec.trusted_cas)?,
             subject_names: spec.subject_names.clone(),
+            federated: spec.federated_credentials.clone(),
         };
         let tenant_id = spec.tenant.to_ascii_lowercase();
         if self.tenant(&tenant_id).is_none() {
@@ -181,4 +254,6 @@ pub struct ClientSpec {
     pub trusted_cas: Vec<String>,
     #[serde(default)]
     pub subject_names: Vec<String>,
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedSpec>,
 }

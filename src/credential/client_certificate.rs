@@ -26,6 +26,8 @@ pub struct CertificateCredential {
     pub location: CertLocation,
     pub algorithm: AssertionAlgorithm,
     pub send_chain: bool,
+    /// The environment profile: the password is `$AZURE_CLIENT_CERTIFICATE_PASSWORD` or none.
+    pub from_environment: bool,
 }
 
 impl CertificateCredential {
@@ -57,6 +59,7 @@ impl CertificateCredential {
             location,
             algorithm: AssertionAlgorithm::from_profile(profile.assertion_algorithm.as_deref()),
             send_chain: profile.send_certificate_chain.unwrap_or(false),
+            from_environment: profile.from_environment,
         })
     }
 
@@ -95,6 +98,19 @@ impl CertificateCredential {
     /// Opens the certificate, finding its password in the environment, the
     /// keyring or (when allowed) a prompt whose answer is checked, then stored.
     pub fn load(&self, ctx: &mut AuthContext) -> Result<LoadedCertificate> {
+        if self.from_environment {
+            let pw = std::env::var("AZURE_CLIENT_CERTIFICATE_PASSWORD").ok().filter(|p| !p.is_empty());
+            let pw = pw.map(zeroize::Zeroizing::new);
+            return self.try_open(pw.as_deref().map(String::as_str)).map_err(|e| match e {
+                LoadError::NeedsPassword | LoadError::WrongPassword => {
+                    Error::credential(format!("the certificate {} does not open", self.shown())).with_remedy(
+                        "set AZURE_CLIENT_CERTIFICATE_PASSWORD to its password (the environment profile reads no \
+                         keyring)",
+                    )
+                }
+                other => self.load_error(other),
+            });
+        }
         if let Some(pw) = secrets::from_env(SecretKind::CertificatePassword) {
             return self.open_with(Some(&pw));
         }

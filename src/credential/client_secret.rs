@@ -1,6 +1,8 @@
 //! A client secret: from `$ENTRATOOL_CLIENT_SECRET`, the keyring, or (plain
 //! CLI on a terminal) a prompt, stored once Entra ID has accepted it.
 
+use zeroize::Zeroizing;
+
 use super::secrets::{self, SecretKind};
 use super::{AuthContext, Credential, Grant, prompt_hidden};
 use crate::codec::hex;
@@ -11,6 +13,22 @@ use sha2::{Digest, Sha256};
 pub struct SecretCredential {
     pub profile: String,
     pub app: ClientApp,
+    /// The environment profile: the secret is `$AZURE_CLIENT_SECRET`, nothing else.
+    pub from_environment: bool,
+}
+
+/// The environment profile's secret, as the Azure SDKs name it.
+const AZURE_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+
+impl SecretCredential {
+    /// A secret given for this run: `$AZURE_CLIENT_SECRET` for the environment
+    /// profile, else `$ENTRATOOL_CLIENT_SECRET`.
+    fn given_for_this_run(&self) -> Option<Zeroizing<String>> {
+        if self.from_environment {
+            return std::env::var(AZURE_CLIENT_SECRET).ok().filter(|s| !s.is_empty()).map(Zeroizing::new);
+        }
+        secrets::from_env(SecretKind::ClientSecret)
+    }
 }
 
 impl Credential for SecretCredential {
@@ -18,7 +36,7 @@ impl Credential for SecretCredential {
         // A secret from the environment is part of the key (hashed, never
         // stored); a stored one is identified by the profile, whose cache is
         // cleared whenever its secret changes.
-        let which = match secrets::from_env(SecretKind::ClientSecret) {
+        let which = match self.given_for_this_run() {
             Some(s) => format!("secret-env:{}", hex(&Sha256::digest(s.as_bytes()))),
             None => "secret:keyring".to_string(),
         };
@@ -27,8 +45,12 @@ impl Credential for SecretCredential {
 
     fn get_token(&self, scope: &str, ctx: &mut AuthContext) -> Result<Grant> {
         let mut typed = false;
-        let secret = match secrets::from_env(SecretKind::ClientSecret) {
+        let secret = match self.given_for_this_run() {
             Some(s) => s,
+            None if self.from_environment => {
+                return Err(Error::credential(format!("{AZURE_CLIENT_SECRET} is empty"))
+                    .with_remedy("set AZURE_CLIENT_SECRET, or unset it to use a certificate or a token file"));
+            }
             None => match secrets::load(&self.profile, SecretKind::ClientSecret)? {
                 Some(s) => s,
                 None if ctx.allow_prompt => {

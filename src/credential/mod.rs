@@ -63,9 +63,11 @@ pub fn for_profile(profile: &Profile, certificate_override: Option<&Path>) -> Re
     }
     Ok(match profile.auth_method() {
         AuthMethod::Certificate => Box::new(CertificateCredential::new(profile)?),
-        AuthMethod::Secret => {
-            Box::new(SecretCredential { profile: profile.name.clone(), app: ClientApp::for_profile(profile)? })
-        }
+        AuthMethod::Secret => Box::new(SecretCredential {
+            profile: profile.name.clone(),
+            app: ClientApp::for_profile(profile)?,
+            from_environment: profile.from_environment,
+        }),
         AuthMethod::WorkloadIdentity => Box::new(FederatedCredential::workload_identity(profile)?),
         AuthMethod::GithubActions => Box::new(FederatedCredential::github_actions(profile)?),
         AuthMethod::AzurePipelines => Box::new(FederatedCredential::azure_pipelines(profile)?),

@@ -9,4 +9,5 @@ mod interactive;
 mod keyring;
 mod msal;
 mod protocols;
+mod secretless;
 mod token;
