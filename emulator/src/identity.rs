@@ -144,7 +144,7 @@ pub fn managed_identity(emu: &Emulator, request: Request, app_service: bool, now
         if header(&request, "Metadata").as_deref() != Some("true") {
             return bad(request, 400, "invalid_request", "Required metadata header not specified");
         }
-        if q.get("api-version").is_none() {
+        if !q.contains_key("api-version") {
             return bad(request, 400, "invalid_request", "Required query variable 'api-version' is missing");
         }
     }
