@@ -273,3 +273,122 @@ fn python() -> Option<PathBuf> {
     }
     None
 }
+
+/// The pod of AKS workload identity: the webhook's variables, a projected
+/// token file, no profiles.json. The app trusts the emulator's Kubernetes issuer.
+fn pod(w: &mut World) -> PathBuf {
+    let sa = "system:serviceaccount:apps:runner";
+    w.emu.register_federated(&[(&format!("{}/_k8s", w.emu.url), sa, "api://AzureADTokenExchange")]);
+    let file = w.env.path().join("azure-identity-token");
+    std::fs::write(&file, w.emu.federated_token(sa, "api://AzureADTokenExchange", 3600)).unwrap();
+    w.env.set("AZURE_CLIENT_ID", CLIENT);
+    w.env.set("AZURE_TENANT_ID", TENANT);
+    w.env.set("AZURE_FEDERATED_TOKEN_FILE", file.to_str().unwrap());
+    w.env.set("AZURE_AUTHORITY_HOST", &w.emu.url);
+    file
+}
+
+#[test]
+fn kubectl_in_a_pod_with_no_profiles_json() {
+    if !require_tool("kubectl") {
+        return;
+    }
+    let mut w = world();
+    pod(&mut w);
+    let (url, counts) = start_kube_api(w.validator.clone(), &w.tls);
+    // As docs/kubernetes.md writes it: the exec plugin, nothing else.
+    let kc = w.env.path().join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: aks\n  cluster:\n    server: {url}\n    certificate-authority: {}\n\
+         contexts:\n- name: aks\n  context:\n    cluster: aks\n    user: wi\ncurrent-context: aks\nusers:\n- name: wi\n  user:\n\
+         \x20   exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      args: [get-token, --server-id, \
+         6dae42f8-4368-4678-94ff-3960e28e3630, --output, exec-credential]\n      interactiveMode: Never\n",
+        w.ca.cert_pem.display(),
+        env!("CARGO_BIN_EXE_entratool")
+    );
+    std::fs::write(&kc, text).unwrap();
+    let out = w.tool("kubectl", &["--kubeconfig", kc.to_str().unwrap(), "get", "--raw", "/api"], w.env.path());
+    assert_ok(&out);
+    assert!(stdout(&out).contains("APIVersions"));
+    assert_eq!(counts.authorized.load(Ordering::SeqCst), 1);
+    assert!(!w.env.config_dir().join("profiles.json").exists());
+    assert_eq!(w.emu.last_event()["auth"], "assertion");
+}
+
+#[test]
+fn git_clone_with_the_environment_profile_and_entratool_match() {
+    if !require_tool("git") {
+        return;
+    }
+    let mut w = world();
+    pod(&mut w);
+    let root = w.env.path().join("srv");
+    std::fs::create_dir_all(root.join("repo")).unwrap();
+    assert_ok(&Command::new("git").args(["init", "--bare", "-q"]).arg(root.join("repo")).output().unwrap());
+    let server = GitServer::start(w.validator.clone(), &root);
+    let other = GitServer::start(w.validator.clone(), &root);
+    let helper = format!("!\"{}\" git-credential", env!("CARGO_BIN_EXE_entratool"));
+    for kv in [["credential.helper", helper.as_str()], ["credential.useHttpPath", "true"]] {
+        assert_ok(&w.tool("git", &["config", "--global", kv[0], kv[1]], w.env.path()));
+    }
+    w.env.set("ENTRATOOL_MATCH", &format!("{}/org", server.url));
+    let out = w.tool("git", &["clone", "-q", &format!("{}/org/_git/repo", server.url), "a"], w.env.path());
+    assert_ok(&out);
+    assert!(server.counts.authorized.load(Ordering::SeqCst) >= 1);
+    let out = w.tool("git", &["clone", "-q", &format!("{}/org/_git/repo", other.url), "b"], w.env.path());
+    assert!(!out.status.success(), "a host outside ENTRATOOL_MATCH gets no token");
+    assert_eq!(other.counts.authorized.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn skopeo_and_docker_manifest_inspect_with_a_managed_identity() {
+    let (has_skopeo, has_docker) = (require_tool("skopeo"), require_tool("docker"));
+    let mut w = world();
+    w.emu.identity("aaaaaaaa-1111-2222-3333-444444444444", "bbbbbbbb-1111-2222-3333-444444444444", "/x/build", true);
+    w.env.set("AZURE_POD_IDENTITY_AUTHORITY_HOST", &w.emu.url);
+    let registry = Registry::start(w.validator.clone(), &w.tls, TENANT);
+    // tenantId is only the ACR exchange's tenant here.
+    let create = ["config", "create", "--name", "mi", "--auth-method", "managed-identity", "--tenant-id", TENANT];
+    assert_ok(&w.env.run(&create));
+    let docker_dir = w.env.path().join("docker");
+    w.env.set("DOCKER_CONFIG", docker_dir.to_str().unwrap());
+    assert_ok(&w.env.run(&["setup", "docker", "-p", "mi", "--registry", &registry.host]));
+    let auth = docker_dir.join("config.json");
+    if has_skopeo {
+        let certs = w.env.path().join("certs.d");
+        std::fs::create_dir_all(&certs).unwrap();
+        std::fs::copy(&w.ca.cert_pem, certs.join("ca.crt")).unwrap();
+        let image = format!("docker://{}/hello:latest", registry.host);
+        let args = ["inspect", "--authfile", auth.to_str().unwrap(), "--cert-dir", certs.to_str().unwrap(), &image];
+        let out = w.tool("skopeo", &args, w.env.path());
+        assert_ok(&out);
+        assert_eq!(registry.counts.exchanges.load(Ordering::SeqCst), 1);
+    }
+    if has_docker {
+        // The CLI runs the credential helper itself; no daemon is involved.
+        let image = format!("{}/hello:latest", registry.host);
+        let out = w.tool("docker", &["manifest", "inspect", &image], w.env.path());
+        assert_ok(&out);
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["schemaVersion"], 2);
+    }
+    assert!(registry.counts.authorized.load(Ordering::SeqCst) >= 1);
+    assert_eq!(w.emu.token_requests(), 0, "the managed identity endpoint issued the token");
+    assert!(!w.emu.seen("imds").is_empty());
+}
+
+#[test]
+fn azure_identity_cli_credential_through_the_az_shim_in_a_pod() {
+    let Some(python) = python() else { return };
+    let mut w = world();
+    pod(&mut w);
+    let script = "import json\nfrom azure.identity import AzureCliCredential\n\
+                  t = AzureCliCredential().get_token('https://management.azure.com/.default')\n\
+                  print(json.dumps({'token': t.token}))";
+    let out = w.tool(python.to_str().unwrap(), &["-c", script], w.env.path());
+    assert_ok(&out);
+    let got: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(jwt_part(got["token"].as_str().unwrap(), 1)["appid"], CLIENT);
+    assert!(!w.env.config_dir().join("profiles.json").exists());
+    assert_eq!(w.emu.last_event()["auth"], "assertion", "the pod's federated token, not a secret");
+}

@@ -2,6 +2,7 @@
 //! `common` are compiled once. Each module drives the built binaries (and
 //! the real clients) against the emulator and test servers on loopback.
 
+mod azure_identity;
 mod clients;
 mod common;
 mod config;
