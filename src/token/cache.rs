@@ -289,6 +289,33 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_cold_callers_fetch_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fetches = std::sync::atomic::AtomicU32::new(0);
+        let tokens: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        // Each caller opens the cache and its lock file itself, as processes do.
+                        let cache = Cache { dir: dir.path().to_path_buf() };
+                        let key = Key::new("p", &["cold"]);
+                        let want = Want { now: 1000, min_validity: 300, force: false };
+                        let got = cache.get_or_fetch(&key, want, &mut Vec::new(), |_| {
+                            fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            Ok(entry(&key, "only", 9000))
+                        });
+                        got.unwrap().access_token
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(tokens.iter().all(|t| t == "only"));
+    }
+
+    #[test]
     fn a_corrupt_or_foreign_entry_is_a_miss() {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache { dir: dir.path().to_path_buf() };

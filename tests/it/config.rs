@@ -268,3 +268,67 @@ fn scripted_rotation_switches_certificate_and_password() {
     assert_eq!(emu.token_requests(), 2, "the edit cleared the old certificate's cached token");
     assert_ok(&env.run(&["config", "delete", "-p", &name]));
 }
+
+#[test]
+fn a_bad_field_in_profiles_json_exits_3_and_can_still_be_edited() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.config_dir()).unwrap();
+    let doc =
+        json!({"profiles": [{"name": "p", "clientId": "not-a-guid", "tenantId": TENANT, "useCertificate": false}]});
+    std::fs::write(env.config_dir().join("profiles.json"), doc.to_string()).unwrap();
+    let out = env.run(&["get-token", "-p", "p", "--scope", GRAPH]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("invalid client ID 'not-a-guid'") && stderr(&out).contains("profiles.json"));
+    assert_ok(&env.run(&["config", "edit", "-p", "p", "--client-id", CLIENT]));
+}
+
+#[test]
+fn no_profiles_at_all_suggests_config_create() {
+    let env = Env::new();
+    let out = env.run(&["get-token", "--scope", GRAPH]);
+    assert_exit(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("there are no profiles yet") && err.contains("hint: create one with `entratool config create`")
+    );
+}
+
+#[test]
+fn a_failed_write_to_stdout_is_reported_a_closed_one_is_not() {
+    let env = Env::new();
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = env.cmd(&["config", "list", "--output", "json"]).stdout(full).output().unwrap();
+    assert_exit(&out, 1);
+    assert!(stderr(&out).contains("cannot write the output"), "{}", stderr(&out));
+    // A reader that went away (`| head`) is not an error worth a message.
+    let mut child = env.cmd(&["completions", "bash"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn secretless_methods_from_flags_and_in_show() {
+    let env = Env::new();
+    let args = ["config", "create", "--name", "mi", "--auth-method", "managed-identity"];
+    assert_ok(&env.run(&[&args[..], &["--managed-identity-client-id", CLIENT]].concat()));
+    let out = env.run(&["config", "show", "-p", "mi"]);
+    assert!(stdout(&out).contains("managedIdentity") && stdout(&out).contains(CLIENT), "{}", stdout(&out));
+    let doc: Value = serde_json::from_slice(&std::fs::read(env.config_dir().join("profiles.json")).unwrap()).unwrap();
+    let p = &doc["profiles"][0];
+    assert_eq!(p["authMethod"], "managedIdentity");
+    assert!(p.get("clientId").is_none() && p.get("useCertificate").is_none(), "{p}");
+    assert_ok(&env.run(&create_args(
+        "ado",
+        TENANT,
+        &["--auth-method", "azure-pipelines", "--service-connection-id", "sc-9"],
+    )));
+    assert!(stdout(&env.run(&["config", "list"])).contains("azurePipelines"));
+    let out = env.run(&create_args("x", TENANT, &["--auth-method", "carrier-pigeon"]));
+    assert_exit(&out, 2);
+    // Without a terminal, the message says the questions were skipped and lists what is missing.
+    let out = env.run(&["config", "create", "--name", "y"]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("--client-id, --tenant-id, and one of") && err.contains("no questions were asked"), "{err}");
+}

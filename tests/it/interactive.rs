@@ -185,3 +185,29 @@ fn a_typed_client_secret_is_stored_only_once_entra_accepts_it() {
     assert_ok(&env.run(&["get-token", "-p", &name, "--force-refresh"]));
     assert_ok(&env.run(&["config", "delete", "-p", &name]));
 }
+
+#[test]
+fn wizard_offers_the_secretless_methods_after_the_seeds_two() {
+    let env = Env::new();
+    let mut s = pty(&env, &["config", "create"]);
+    let mut transcript = String::new();
+    let mut step = |s: &mut PtySession, expect: &str, answer: &str| {
+        transcript += &s.exp_string(expect).unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\n{transcript}"));
+        transcript += expect;
+        s.send_line(answer).unwrap();
+    };
+    step(&mut s, "Profile name: ", "mi");
+    step(&mut s, "Client ID: ", CLIENT);
+    step(&mut s, "Tenant ID: ", TENANT);
+    step(&mut s, "Select: ", "7");
+    step(&mut s, "Select: ", "6");
+    step(&mut s, "Managed identity client ID [system-assigned]: ", "");
+    step(&mut s, "Scope [https://graph.microsoft.com/.default]: ", "https://vault.azure.net/.default");
+    transcript += &s.exp_string("Profile 'mi' created successfully").unwrap();
+    let menu = "1. Client Secret\r\n2. Certificate\r\n3. Workload identity (federated token file)\r\n4. GitHub Actions \
+                OIDC\r\n5. Azure Pipelines OIDC\r\n6. Managed identity";
+    assert!(transcript.contains(menu), "{transcript}");
+    assert!(transcript.contains("type a number from 1 to 6"), "{transcript}");
+    let show = stdout(&env.run(&["config", "show", "-p", "mi"]));
+    assert!(show.contains("managedIdentity") && show.contains("system-assigned"), "{show}");
+}
