@@ -1,44 +1,101 @@
 #!/usr/bin/env bash
-# Speed and memory of the hot path, against the bundled emulator:
-#  - cache-hit get-token (whole process) beside a process that only reads a
-#    small file (cat), with hyperfine;
-#  - peak RSS of a cache hit, with /usr/bin/time;
-#  - a cold fetch: local CPU cost (PFX load + signing) beside the emulator
-#    round trip (ENTRATOOL_TIMING=1 prints both).
-# Figures go to docs/performance.md by hand, with the machine they came from.
+# Speed and memory of entratool, a benchmark (not a test), against the bundled
+# emulator on loopback, release build:
+#  - the hot path (cache hits of get-token, the exec plugin, the git and
+#    docker helpers, the az shim; --version; the store/erase no-ops) in one
+#    hyperfine run per stdin, each beside the floor program
+#    (examples/floor.rs: read the cache file, print it), with the ratio;
+#  - perf stat page faults and peak RSS of a hit and of the floor;
+#  - a cold fetch with a system-sized trust store: whole-process CPU and wall.
+# The figures of a run go to docs/performance.md by hand, with the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# hyperfine >= 1.16 for --input (Debian 12 ships 1.15).
+hf=hyperfine
+if ! hyperfine --help 2>/dev/null | grep -q -- '--input'; then
+  [ -x target/tools/bin/hyperfine ] ||
+    cargo install hyperfine@1.20.0 --locked --quiet --root target/tools
+  hf=target/tools/bin/hyperfine
+fi
+cargo build --release --quiet --example floor
+floor="$PWD/target/release/examples/floor"
 . scripts/sandbox.sh
 
 "$bin/entratool" get-token -p demo > /dev/null   # warm the cache
-printf 'x%.0s' $(seq 1500) > "$work/small.txt"
-
-echo "== cache hit vs reading a small file"
-hyperfine -N --warmup 20 --runs 300 --export-markdown "$work/hit.md" \
-  "cat $work/small.txt" \
-  "$bin/entratool get-token -p demo" \
-  "$bin/entratool get-token -p demo --output exec-credential"
-cat "$work/hit.md"
-
-echo "== helpers on a cache hit (each behind sh for its stdin, as is the baseline)"
+cache_file=$(ls "$ENTRATOOL_CACHE_DIR"/demo-*.json | head -1)
+links="$work/links"; mkdir -p "$links"
+"$bin/entratool" install --dir "$links" --az > /dev/null
 printf 'capability[]=authtype\nprotocol=https\nhost=dev.azure.com\npath=contoso/p/_git/r\n\n' > "$work/git.in"
+printf 'protocol=https\nhost=example.com\npath=x\n\n' > "$work/git-other.in"
 printf '%s' "${url#https://}" > "$work/docker.in"
-"$bin/entratool" git-credential get < "$work/git.in" > /dev/null
-"$bin/entratool" docker-credential get < "$work/docker.in" > /dev/null
-hyperfine -N --warmup 20 --runs 300 --export-markdown "$work/helpers.md" \
-  "sh -c 'exec cat < $work/small.txt'" \
-  "sh -c 'exec $bin/entratool git-credential get < $work/git.in'" \
-  "sh -c 'exec $bin/entratool docker-credential get < $work/docker.in'"
-cat "$work/helpers.md"
+printf '{"ServerURL":"%s","Username":"u","Secret":"s"}' "${url#https://}" > "$work/docker-store.in"
+"$links/git-credential-entratool" get < "$work/git.in" > /dev/null
+"$links/docker-credential-entratool" get < "$work/docker.in" > /dev/null
 
-echo "== peak RSS of a cache hit (KiB)"
-for i in 1 2 3; do
-  /usr/bin/time -f '%M' "$bin/entratool" get-token -p demo 2>&1 >/dev/null | tail -1
-done
-echo "docker get:"; /usr/bin/time -f '%M' "$bin/entratool" docker-credential get < "$work/docker.in" 2>&1 >/dev/null | tail -1
+ratios() { # hyperfine JSON → each command's mean and its ratio to the first (the floor)
+  python3 - "$1" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+base = r[0]["mean"]
+for x in r:
+    ratio = x["mean"] / base
+    flag = "" if ratio <= 1.5 or x is r[0] else "  (over 1.5x)"
+    print(f"| `{x['command'].replace(sys.argv[1].rsplit('/',1)[0], '…')}` | {x['mean']*1e3:.2f} ms | "
+          f"{x['min']*1e3:.2f} ms | {ratio:.2f}x{flag} |")
+PY
+}
 
-echo "== cold fetch: local work vs emulator round trip (10 runs)"
-for i in $(seq 10); do
-  ENTRATOOL_TIMING=1 "$bin/entratool" get-token -p demo --force-refresh 2>&1 >/dev/null | grep timing
+run() { # NAME INPUT COMMAND... : one hyperfine run, the floor first
+  local name=$1 input=$2; shift 2
+  local args=(-N --warmup 30 --runs 500 --export-json "$work/$name.json")
+  [ "$input" != - ] && args+=(--input "$input")
+  "$hf" "${args[@]}" "$floor $cache_file" "$@" > /dev/null
+  ratios "$work/$name.json"
+}
+
+echo "== hot path: mean, min, ratio to the floor"
+echo "| command | mean | min | ratio |"
+echo "|---|---:|---:|---:|"
+run plain - \
+  "$bin/entratool --version" \
+  "$bin/entratool get-token -p demo" \
+  "$bin/entratool get-token -p demo --output exec-credential" \
+  "$links/az account get-access-token -o json"
+run git "$work/git.in" "$links/git-credential-entratool get" "$links/git-credential-entratool store"
+run git-other "$work/git-other.in" "$links/git-credential-entratool erase"
+run docker "$work/docker.in" "$links/docker-credential-entratool get"
+run docker-store "$work/docker-store.in" "$links/docker-credential-entratool store"
+
+echo "== page faults (perf stat, mean of 50) and peak RSS (KiB, max of 5)"
+faults() { perf stat -x, -e page-faults -r 50 "$@" 2>&1 >/dev/null | awk -F, '/page-faults/ {print $1}'; }
+rss() { for _ in 1 2 3 4 5; do /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; done | sort -n | tail -1; }
+printf 'floor:      faults %s, peak RSS %s KiB\n' "$(faults "$floor" "$cache_file")" "$(rss "$floor" "$cache_file")"
+printf 'get-token:  faults %s, peak RSS %s KiB\n' "$(faults "$bin/entratool" get-token -p demo)" \
+  "$(rss "$bin/entratool" get-token -p demo)"
+printf 'exec plugin: faults %s, peak RSS %s KiB\n' \
+  "$(faults "$bin/entratool" get-token -p demo --output exec-credential)" \
+  "$(rss "$bin/entratool" get-token -p demo --output exec-credential)"
+
+echo "== cold fetch (PFX + PS256 + TLS to the emulator), a system-sized trust store"
+# The system's roots plus the demo CA, as a hashed folder (what /etc/ssl/certs is).
+store="$work/truststore"; mkdir -p "$store"
+ln -s /etc/ssl/certs/*.pem "$store/" 2>/dev/null || true
+cp "$work/ca.pem" "$store/entratool-demo-ca.pem"
+openssl rehash "$store" 2>/dev/null || c_rehash "$store" > /dev/null
+echo "roots in the store: $(ls "$store"/*.pem | wc -l)"
+cold() { perf stat -x, -e task-clock -r 30 "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.1f ms CPU (user+sys)\n", $1}'; }
+(
+  unset SSL_CERT_FILE
+  export SSL_CERT_DIR="$store"
+  printf 'folder, looked up lazily: '; cold "$bin/entratool" get-token -p demo --force-refresh
+  "$hf" -N --warmup 3 --runs 30 "$bin/entratool get-token -p demo --force-refresh" | grep -E 'Time|Range'
+  cat /etc/ssl/certs/ca-certificates.crt "$work/ca.pem" > "$work/bundle.pem"
+  unset SSL_CERT_DIR
+  export SSL_CERT_FILE="$work/bundle.pem"
+  printf 'one-file bundle, parsed whole (what the folder avoids): '
+  cold "$bin/entratool" get-token -p demo --force-refresh
+)
+for _ in 1 2 3; do
+  ENTRATOOL_TIMING=1 "$bin/entratool" get-token -p demo --force-refresh 2>&1 >/dev/null | grep timing || true
 done
-hyperfine -N --warmup 2 --runs 30 "$bin/entratool get-token -p demo --force-refresh"

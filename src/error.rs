@@ -23,6 +23,25 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A stable name, for failure records shared between processes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Failed => "failed",
+            Kind::Usage => "usage",
+            Kind::Config => "config",
+            Kind::Credential => "credential",
+            Kind::Rejected => "rejected",
+            Kind::Unavailable => "unavailable",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Kind {
+        [Kind::Usage, Kind::Config, Kind::Credential, Kind::Rejected, Kind::Unavailable]
+            .into_iter()
+            .find(|k| k.name() == name)
+            .unwrap_or(Kind::Failed)
+    }
+
     pub fn exit_code(self) -> u8 {
         match self {
             Kind::Failed => 1,
@@ -43,13 +62,15 @@ pub struct Error {
     pub message: String,
     pub remedy: Option<String>,
     pub source: Option<String>,
+    /// A service asked not to be called again before this time (epoch seconds).
+    pub retry_at: Option<i64>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     pub fn new(kind: Kind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), remedy: None, source: None }
+        Error { kind, message: message.into(), remedy: None, source: None, retry_at: None }
     }
     pub fn usage(message: impl Into<String>) -> Self {
         Self::new(Kind::Usage, message)
@@ -70,6 +91,12 @@ impl Error {
     /// What the user should do about it.
     pub fn with_remedy(mut self, remedy: impl Into<String>) -> Self {
         self.remedy = Some(remedy.into());
+        self
+    }
+
+    /// The service throttled: not to be called before `at` (epoch seconds).
+    pub fn with_retry_at(mut self, at: i64) -> Self {
+        self.retry_at = Some(at);
         self
     }
 

@@ -11,10 +11,8 @@ use crate::error::{Error, Result};
 
 /// Retries after the first attempt, on connection errors, 429 and 5xx.
 const MAX_RETRIES: u32 = 3;
-/// Never wait longer than this for one Retry-After.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-/// All attempts and waits together stay under this.
-const TOTAL_BUDGET: Duration = Duration::from_secs(90);
+/// All attempts and waits together stay under this (CONTRACT §5).
+const TOTAL_BUDGET: Duration = Duration::from_secs(30);
 
 /// `https`, or `http` to a loopback address (tests and the emulator).
 pub fn check_url(url: &str) -> Result<Url> {
@@ -51,7 +49,51 @@ fn timeout() -> Duration {
         .unwrap_or(Duration::from_secs(30))
 }
 
+/// OpenSSL finds the system's roots in two ways: the one-file bundle, which
+/// native-tls would load and parse whole on every cold start (about 35 ms of
+/// CPU for Debian's 140 roots), and the hashed folder, where it looks a root
+/// up by subject hash only when a handshake needs it. Unless the user named a
+/// file (`SSL_CERT_FILE`, honoured as it is), only a folder is used: the
+/// user's `SSL_CERT_DIR`, else the system's hashed folder. This also gives a statically
+/// linked OpenSSL, which knows no system paths of its own, the system store.
+fn lazy_system_trust() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+        if set("SSL_CERT_FILE") {
+            return;
+        }
+        // A folder the user named is used alone, as is the system's hashed folder.
+        let user_dir = set("SSL_CERT_DIR");
+        let system_dir = || openssl_probe::candidate_cert_dirs().find(|d| is_hashed(d));
+        if !user_dir && system_dir().is_none() {
+            return; // no hashed folder: native-tls loads the bundle, slower but complete
+        }
+        // SAFETY: this runs before the first HTTP client exists, and entratool starts no thread
+        // before that: nothing reads the environment concurrently.
+        unsafe {
+            if let Some(dir) = system_dir().filter(|_| !user_dir) {
+                std::env::set_var("SSL_CERT_DIR", dir);
+            }
+            // An existing file that holds no certificate: the bundle is not looked for.
+            std::env::set_var("SSL_CERT_FILE", "/dev/null");
+        }
+    });
+}
+
+/// A folder of `<8 hex>.0` links, as `openssl rehash` makes them.
+fn is_hashed(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.len() == 10 && name.ends_with(".0") && name[..8].bytes().all(|b| b.is_ascii_hexdigit())
+        })
+    })
+}
+
 fn client() -> Result<reqwest::blocking::Client> {
+    lazy_system_trust();
     reqwest::blocking::Client::builder()
         .connect_timeout(Duration::from_secs(10).min(timeout()))
         .timeout(timeout())
@@ -79,14 +121,17 @@ pub const MANAGED_IDENTITY_CONNECT: Duration = Duration::from_secs(2);
 fn client_for(route: Route) -> Result<reqwest::blocking::Client> {
     match route {
         Route::Internet => client(),
-        Route::ManagedIdentity => reqwest::blocking::Client::builder()
+        Route::ManagedIdentity => {
+            lazy_system_trust();
+            reqwest::blocking::Client::builder()
             .no_proxy()
             .connect_timeout(MANAGED_IDENTITY_CONNECT)
             .timeout(timeout())
             .user_agent(concat!("entratool/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| Error::unavailable("cannot set up HTTP").with_source(e)),
+            .map_err(|e| Error::unavailable("cannot set up HTTP").with_source(e))
+        }
     }
 }
 
@@ -141,7 +186,15 @@ pub fn send(
             }
             Err(e) => (None, format!("cannot reach {what} at {url}: {}", error_chain(&e))),
         };
-        let wait = retry_after.unwrap_or_else(|| backoff(attempt)).min(MAX_RETRY_AFTER);
+        let left = TOTAL_BUDGET.saturating_sub(started.elapsed());
+        if let Some(asked) = retry_after.filter(|w| *w > left) {
+            // Waiting longer than the budget would only hold kubectl or git: stop now, and say when.
+            let at = crate::token::now() + asked.as_secs() as i64;
+            return Err(Error::unavailable(format!("{failure} and asked to wait {} s", asked.as_secs()))
+                .with_retry_at(at)
+                .with_remedy(format!("try again after {}", crate::output::rfc3339_utc(at))));
+        }
+        let wait = retry_after.unwrap_or_else(|| backoff(attempt));
         attempt += 1;
         if attempt > MAX_RETRIES || started.elapsed() + wait > TOTAL_BUDGET {
             return Err(Error::unavailable(format!("{failure} (gave up after {attempt} attempts)"))

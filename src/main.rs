@@ -23,7 +23,12 @@ fn main() -> ExitCode {
         "az" => return exit(protocols::az::run_shim(&args[1..])),
         _ => {}
     }
-    match cli::run(cli::Cli::parse()) {
+    let outcome = if args.get(1).map(String::as_str) == Some("get-token") {
+        cli::run_get_token(std::env::args_os().skip(2))
+    } else {
+        cli::run(cli::Cli::parse())
+    };
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("{}", e.report("", "error: "));

@@ -429,14 +429,6 @@ pub struct ProfilesDoc {
     pub extra: Map<String, Value>,
 }
 
-/// The older layout: a bare array of profiles.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Layout {
-    Object(ProfilesDoc),
-    Array(Vec<Profile>),
-}
-
 impl ProfilesDoc {
     pub fn find(&self, name: &str) -> Option<&Profile> {
         self.profiles.iter().find(|p| p.name == name)
@@ -501,48 +493,27 @@ impl Store {
     }
 }
 
+/// Reads either layout, in one pass (this runs on every cache hit): the
+/// first character says which; a syntax or shape error carries its position.
 pub fn parse(text: &str, path: &Path) -> Result<ProfilesDoc> {
-    if text.trim().is_empty() {
+    let body = text.trim_start();
+    if body.is_empty() {
         return Ok(ProfilesDoc::default());
     }
-    // Parse to a Value first so that syntax errors carry their own position,
-    // then to the model for the shape errors.
-    let value: Value = serde_json::from_str(text).map_err(|e| invalid_file(path, &e))?;
-    let layout: Layout = match serde_json::from_str(text) {
-        Ok(l) => l,
-        Err(_) => return Err(shape_error(path, text, value)),
+    let doc = if body.starts_with('[') {
+        serde_json::from_str::<Vec<Profile>>(text).map(|profiles| ProfilesDoc { profiles, ..Default::default() })
+    } else {
+        serde_json::from_str::<ProfilesDoc>(text)
     };
-    Ok(match layout {
-        Layout::Object(doc) => doc,
-        Layout::Array(profiles) => ProfilesDoc { profiles, ..Default::default() },
-    })
+    doc.map_err(|e| invalid_file(path, &e))
 }
 
 fn invalid_file(path: &Path, e: &serde_json::Error) -> Error {
-    Error::config(format!(
-        "invalid profiles file {}:{}:{}: {e}. Fix the file by hand (entratool never overwrites a file it cannot read), \
-         or move it away to start afresh",
-        path.display(),
-        e.line(),
-        e.column()
-    ))
-}
-
-/// Untagged enums lose the position of a shape error; parse again as the
-/// specific layout to get it back.
-fn shape_error(path: &Path, text: &str, value: Value) -> Error {
-    let err = if value.is_array() {
-        serde_json::from_str::<Vec<Profile>>(text).err()
-    } else {
-        serde_json::from_str::<ProfilesDoc>(text).err()
-    };
-    match err {
-        Some(e) => invalid_file(path, &e),
-        None => Error::config(format!(
-            "invalid profiles file {}: expected an object with \"profiles\" or an array of profiles",
-            path.display()
-        )),
-    }
+    Error::config(format!("invalid profiles file {}:{}:{}", path.display(), e.line(), e.column()))
+        .with_source(e)
+        .with_remedy(
+            "fix the file by hand (entratool never overwrites a file it cannot read), or move it away to start afresh",
+        )
 }
 
 #[cfg(test)]

@@ -93,16 +93,15 @@ fn main() {
 fn run() -> Result<(), String> {
     let opts = parse_args()?;
     let addr = ("127.0.0.1", opts.port);
-    let (server, scheme) = match &opts.tls {
-        Some((cert, key)) => {
-            let ssl = tiny_http::SslConfig {
-                certificate: std::fs::read(cert).map_err(|e| format!("{cert}: {e}"))?,
-                private_key: std::fs::read(key).map_err(|e| format!("{key}: {e}"))?,
-            };
-            (Server::https(addr, ssl).map_err(|e| e.to_string())?, "https")
-        }
-        None => (Server::http(addr).map_err(|e| e.to_string())?, "http"),
+    let ssl = match &opts.tls {
+        Some((cert, key)) => Some(tiny_http::SslConfig {
+            certificate: std::fs::read(cert).map_err(|e| format!("{cert}: {e}"))?,
+            private_key: std::fs::read(key).map_err(|e| format!("{key}: {e}"))?,
+        }),
+        None => None,
     };
+    let scheme = if ssl.is_some() { "https" } else { "http" };
+    let server = Server::from_listener(listener_without_nagle(addr)?, ssl).map_err(|e| e.to_string())?;
     let port = server.server_addr().to_ip().map(|a| a.port()).unwrap_or(0);
     let host = if scheme == "https" { "localhost" } else { "127.0.0.1" };
     let base_url = format!("{scheme}://{host}:{port}");
@@ -138,6 +137,34 @@ fn run() -> Result<(), String> {
         std::thread::spawn(move || handle(&emu, request));
     }
     Ok(())
+}
+
+/// tiny_http writes a response through a 1 KiB buffer, so a token answer
+/// leaves in several small writes; with Nagle's algorithm the later ones wait
+/// for the client's delayed ACK (40 ms on loopback), which would hide the
+/// client's own cost in every measurement. Accepted sockets inherit
+/// TCP_NODELAY from the listener on Linux.
+fn listener_without_nagle(addr: (&str, u16)) -> Result<std::net::TcpListener, String> {
+    let listener = std::net::TcpListener::bind(addr).map_err(|e| e.to_string())?;
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let one: libc::c_int = 1;
+        // SAFETY: a valid socket descriptor and a c_int option value of the right size.
+        let rc = unsafe {
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_NODELAY,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(format!("setsockopt TCP_NODELAY: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(listener)
 }
 
 fn json_response(status: u16, body: &Value) -> Response<std::io::Cursor<Vec<u8>>> {

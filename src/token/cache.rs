@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::codec::hex;
-use crate::error::{Kind, Result};
+use crate::error::{Error, Kind, Result};
 use crate::fsutil;
 
 /// What an entry holds.
@@ -80,6 +80,34 @@ impl Key {
     }
 }
 
+/// A failed fetch, kept beside the entry (`.fail`): processes that waited on
+/// the key's lock while it failed get the same failure, and a throttle
+/// (`Retry-After` beyond the retry budget) holds every caller until `until`.
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+struct Failure {
+    at_ms: i64,
+    #[serde(default)]
+    until: Option<i64>,
+    kind: String,
+    message: String,
+    #[serde(default)]
+    remedy: Option<String>,
+}
+
+impl Failure {
+    fn error(&self) -> Error {
+        let mut e = Error::new(Kind::from_name(&self.kind), self.message.clone());
+        e.remedy = self.remedy.clone();
+        e.retry_at = self.until;
+        e
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
 /// What a caller accepts from the cache, at which time.
 #[derive(Debug, Clone, Copy)]
 pub struct Want {
@@ -120,29 +148,77 @@ impl Cache {
         if let Some(hit) = self.read(key).filter(|e| want.accepts(e)) {
             return Ok(hit);
         }
+        let queued_at = now_ms();
         let _lock = self.lock(key)?;
         let cached = self.read(key);
         if let Some(hit) = cached.as_ref().filter(|e| want.accepts(e)) {
             return Ok(hit.clone());
         }
-        match fetch(warnings) {
+        let outcome = match self.read_failure(key) {
+            // Throttled: nobody calls the service before the time it gave, not even --force-refresh.
+            Some(f) if f.until.is_some_and(|u| u > want.now) => Err(f.error()),
+            // The fetch failed while this caller waited for the lock: the same answer, at once,
+            // instead of a retry cycle of its own (CONTRACT §5).
+            Some(f) if f.at_ms >= queued_at => Err(f.error()),
+            _ => match fetch(warnings) {
+                Ok(entry) => Ok(entry),
+                Err(e) => {
+                    if let Err(w) = self.write_failure(key, &e) {
+                        warnings.push(format!("the failure was not recorded for other processes: {w}"));
+                    }
+                    Err(e)
+                }
+            },
+        };
+        match outcome {
             Ok(entry) => {
                 if let Err(e) = self.write(key, &entry) {
                     warnings.push(format!("the token was not cached: {e}"));
                 }
+                self.remove_file(&self.file(key, "fail"));
                 Ok(entry)
             }
-            Err(e) if e.kind == Kind::Unavailable && !want.force => match cached.filter(|c| c.is_unexpired(want.now)) {
-                Some(c) => {
-                    warnings.push(format!(
-                        "{e}\nserving the cached token, valid until {}",
-                        crate::output::rfc3339_utc(c.expires_on)
-                    ));
-                    Ok(c)
+            Err(e) if e.kind == Kind::Unavailable && !want.force => {
+                match cached.filter(|c| c.is_unexpired(want.now)) {
+                    Some(c) => {
+                        warnings.push(format!(
+                            "{}\nserving the cached token, valid until {}",
+                            e.report("", ""),
+                            crate::output::rfc3339_utc(c.expires_on)
+                        ));
+                        Ok(c)
+                    }
+                    None => Err(e),
                 }
-                None => Err(e),
-            },
+            }
             Err(e) => Err(e),
+        }
+    }
+
+    fn read_failure(&self, key: &Key) -> Option<Failure> {
+        let bytes = std::fs::read(self.file(key, "fail")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    fn write_failure(&self, key: &Key, e: &Error) -> Result<()> {
+        let record = Failure {
+            at_ms: now_ms(),
+            until: e.retry_at,
+            kind: e.kind.name().to_string(),
+            message: e.to_string(),
+            remedy: e.remedy.clone(),
+        };
+        let bytes = serde_json::to_vec(&record).map_err(|e| Error::config("cannot record a failure").with_source(e))?;
+        fsutil::atomic_write(&self.file(key, "fail"), &bytes)
+    }
+
+    /// A file that may be missing; any other failure to remove it leaves a
+    /// stale record that the next success or `cache clear` replaces.
+    fn remove_file(&self, path: &Path) {
+        if let Err(e) = std::fs::remove_file(path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            eprintln!("{}", Error::io("remove", path, e).report("entratool: warning: ", ""));
         }
     }
 
@@ -159,7 +235,7 @@ impl Cache {
 
     fn write(&self, key: &Key, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(entry)
-            .map_err(|e| crate::error::Error::config("cannot serialise a cache entry").with_source(e))?;
+            .map_err(|e| Error::config("cannot serialise a cache entry").with_source(e))?;
         fsutil::atomic_write(&self.file(key, "json"), &bytes)
     }
 
@@ -172,7 +248,7 @@ impl Cache {
     pub fn remove(&self, key: &Key) -> Result<()> {
         let path = self.file(key, "json");
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(crate::error::Error::io("remove", &path, e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &path, e)),
             _ => Ok(()),
         }
     }
@@ -214,7 +290,7 @@ fn belongs_to(path: &Path, profile: Option<&str>) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    let Some(stem) = name.strip_suffix(".json").or_else(|| name.strip_suffix(".lock")) else {
+    let Some(stem) = [".json", ".lock", ".fail"].iter().find_map(|ext| name.strip_suffix(ext)) else {
         return false;
     };
     let Some((owner, hash)) = stem.rsplit_once('-') else {

@@ -655,3 +655,53 @@ fn https_proxy_and_no_proxy_are_honoured() {
     assert_eq!(tunnels.load(std::sync::atomic::Ordering::SeqCst), 1, "NO_PROXY bypassed the proxy");
     assert_eq!(emu.token_requests(), 2);
 }
+
+#[test]
+fn a_retry_after_beyond_the_budget_fails_at_once_and_holds_other_processes() {
+    let s = setup();
+    s.emu.fault("429", 1, Some(3600), None);
+    let started = std::time::Instant::now();
+    let out = s.env.run(&["get-token", "-p", "p"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_exit(&out, 6);
+    let err = stderr(&out);
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert!(err.contains("asked to wait 3600 s") && err.contains(&format!("hint: try again after {year}-")), "{err}");
+    assert_eq!(s.emu.token_requests(), 1);
+    // Another process, even forcing a refresh, gets the same answer without calling Entra ID.
+    let out = s.env.run(&["get-token", "-p", "p", "--force-refresh"]);
+    assert_exit(&out, 6);
+    assert!(stderr(&out).contains("asked to wait 3600 s"), "{}", stderr(&out));
+    assert_eq!(s.emu.token_requests(), 1, "the throttle record kept it from Entra ID");
+    // cache clear forgets the throttle.
+    assert_ok(&s.env.run(&["cache", "clear", "-p", "p"]));
+    token_of(&s.env.run(&["get-token", "-p", "p"]));
+}
+
+#[test]
+fn a_short_retry_after_is_honoured() {
+    let s = setup();
+    s.emu.fault("503", 1, Some(1), None);
+    let started = std::time::Instant::now();
+    token_of(&s.env.run(&["get-token", "-p", "p"]));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(s.emu.token_requests(), 2);
+}
+
+#[test]
+fn twenty_callers_while_entra_is_down_share_one_retry_cycle() {
+    let s = setup();
+    s.emu.fault("503", 1000, None, None);
+    let started = std::time::Instant::now();
+    let children: Vec<_> = (0..20)
+        .map(|_| s.env.cmd(&["get-token", "-p", "p"]).stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_exit(&out, 6);
+    }
+    // One cycle is 4 attempts with 0.5 + 1 + 2 s between them.
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(9), "took {took:?}");
+    assert!(s.emu.token_requests() <= 5, "{} requests", s.emu.token_requests());
+}
