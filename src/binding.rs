@@ -66,6 +66,8 @@ pub struct HelperRule {
     /// An explicitly chosen profile also answers Azure DevOps hosts it has no
     /// match entry for (the git helper).
     pub azure_devops_without_match: bool,
+    /// The kinds of `match` entries this tool may use.
+    pub entries: routing::Entries,
 }
 
 /// The profile bound to a helper's request, or None when the request is not ours.
@@ -80,7 +82,7 @@ pub fn for_target(flag: Option<&str>, target: &Target, rule: HelperRule) -> Resu
     };
     if let Some(name) = explicit_name(flag) {
         let p = named(&doc, &name, &store.path)?;
-        return Ok(match routing::best_entry(&p, target) {
+        return Ok(match routing::best_entry(&p, target, rule.entries) {
             Some((entry, _)) => Some(bind(&p, entry.scope())),
             // The environment profile answers only its $ENTRATOOL_MATCH entries.
             None if rule.azure_devops_without_match && !p.from_environment && routing::is_azure_devops(target) => {
@@ -89,10 +91,10 @@ pub fn for_target(flag: Option<&str>, target: &Target, rule: HelperRule) -> Resu
             None => None,
         });
     }
-    if let Some((p, entry)) = routing::route(&doc.profiles, target) {
+    if let Some((p, entry)) = routing::route(&doc.profiles, target, rule.entries) {
         p.check_stored(&store.path)?;
         return Ok(Some(bind(p, entry.scope())));
     }
     let env = Profile::from_env();
-    Ok(env.as_ref().and_then(|p| routing::best_entry(p, target).map(|(e, _)| bind(p, e.scope()))))
+    Ok(env.as_ref().and_then(|p| routing::best_entry(p, target, rule.entries).map(|(e, _)| bind(p, e.scope()))))
 }

@@ -50,33 +50,95 @@ pub struct Lock {
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        let _ = FileExt::unlock(&self.file);
+        // Closing the file releases the lock anyway; an unlock error changes nothing.
+        drop(FileExt::unlock(&self.file));
     }
 }
 
-/// Takes the exclusive lock on `lock_path`, creating the (empty, 0600) lock file.
+/// Takes the exclusive lock on `lock_path`, creating the (empty, 0600) lock
+/// file. A lock file is never opened through a symlink: one found there is
+/// removed (our folders are private, so it was planted) and replaced.
 pub fn lock(lock_path: &Path) -> Result<Lock> {
     if let Some(parent) = lock_path.parent() {
         ensure_private_dir(parent)?;
     }
-    let mut options = OpenOptions::new();
-    options.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+    let open = || {
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        options.open(lock_path)
+    };
+    let file = match open() {
+        Err(e) if is_symlink(lock_path) => {
+            std::fs::remove_file(lock_path).map_err(|_| Error::io("open the lock file", lock_path, e))?;
+            open()
+        }
+        other => other,
     }
-    let file = options.open(lock_path).map_err(|e| Error::io("open the lock file", lock_path, e))?;
+    .map_err(|e| Error::io("open the lock file", lock_path, e))?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(Error::config(format!("the lock file {} is not a regular file", lock_path.display()))
+            .with_remedy(format!("remove it: rm {}", lock_path.display())));
+    }
     file.lock_exclusive().map_err(|e| Error::io("lock", lock_path, e))?;
     Ok(Lock { file })
 }
 
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Temporary files of writes that were killed: older than this, nobody is writing them.
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Removes temporary files left in `dir` by killed writes (they may hold
+/// tokens); returns how many went.
+pub fn remove_stale_temporaries(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let stale = |e: &std::fs::DirEntry| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        name.starts_with(".entratool-")
+            && name.ends_with(".tmp")
+            && e.metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TEMPORARY)
+    };
+    entries.flatten().filter(|e| stale(e)).filter(|e| std::fs::remove_file(e.path()).is_ok()).count()
+}
+
 /// Replaces `path` with `bytes` atomically: a 0600 temporary file in the same
 /// folder, fsync, rename, fsync of the folder. A reader sees the old or the
-/// new content, never a mix; a crash leaves at most a stray temporary file.
+/// new content, never a mix; a killed write leaves a temporary file that the
+/// next write in that folder removes. A `path` that is a symlink (dotfile
+/// managers link profiles.json, kubeconfigs, docker's config) stays one: its
+/// target is replaced. Cache files use `atomic_replace`, which never follows.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replacing(path, bytes, Links::Follow)
+}
+
+/// `atomic_write` that replaces a symlink at `path` itself, never its target.
+pub fn atomic_replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replacing(path, bytes, Links::Refuse)
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], links: Links) -> Result<()> {
+    let target;
+    let path = if links == Links::Follow && is_symlink(path) {
+        target = std::fs::canonicalize(path).map_err(|e| Error::io("follow the link", path, e))?;
+        target.as_path()
+    } else {
+        path
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
     ensure_private_dir(dir)?;
+    remove_stale_temporaries(dir);
     let mut tmp = tempfile::Builder::new()
         .prefix(".entratool-")
         .suffix(".tmp")
@@ -84,8 +146,10 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
     tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).map_err(|e| Error::io("write", tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io("replace", path, e.error))?;
+    // The rename is durable once the folder is synced; a failure here loses
+    // nothing that the rename has not already made visible.
     if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+        drop(d.sync_all());
     }
     Ok(())
 }
@@ -100,17 +164,26 @@ pub enum ReadError {
     TooLarge(u64),
 }
 
+/// Whether the last component of a path may be a symlink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    Follow,
+    /// Cache entries: a symlink is never read (a miss, then replaced).
+    Refuse,
+}
+
 /// Reads a regular file of at most `limit` bytes. The file is opened
 /// non-blocking and checked after opening, so a FIFO or device named by a
 /// variable or a profile is an error, not a hang.
-pub fn read_regular(path: &Path, limit: u64) -> std::result::Result<Vec<u8>, ReadError> {
+pub fn read_regular(path: &Path, limit: u64, links: Links) -> std::result::Result<Vec<u8>, ReadError> {
     use std::io::Read;
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
+        let nofollow = if links == Links::Refuse { libc::O_NOFOLLOW } else { 0 };
+        options.custom_flags(libc::O_NONBLOCK | nofollow);
     }
     let file = options.open(path).map_err(ReadError::Io)?;
     let meta = file.metadata().map_err(ReadError::Io)?;

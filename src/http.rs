@@ -124,13 +124,13 @@ fn client_for(route: Route) -> Result<reqwest::blocking::Client> {
         Route::ManagedIdentity => {
             lazy_system_trust();
             reqwest::blocking::Client::builder()
-            .no_proxy()
-            .connect_timeout(MANAGED_IDENTITY_CONNECT)
-            .timeout(timeout())
-            .user_agent(concat!("entratool/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::unavailable("cannot set up HTTP").with_source(e))
+                .no_proxy()
+                .connect_timeout(MANAGED_IDENTITY_CONNECT)
+                .timeout(timeout())
+                .user_agent(concat!("entratool/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| Error::unavailable("cannot set up HTTP").with_source(e))
         }
     }
 }

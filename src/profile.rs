@@ -459,6 +459,22 @@ pub fn unknown_profile(name: &str, names: &[&str], path: &Path) -> Error {
     ))
 }
 
+/// profiles.json larger than this is not a profiles file.
+pub const MAX_PROFILES: u64 = 10 * 1024 * 1024;
+
+/// A profiles file (or an import) that cannot be read as one.
+pub fn unreadable(path: &Path, e: fsutil::ReadError) -> Error {
+    match e {
+        fsutil::ReadError::Io(io) => Error::io("read", path, io),
+        fsutil::ReadError::NotRegular => Error::config(format!("{} is not a regular file", path.display()))
+            .with_remedy("a FIFO, device or folder is never read: replace it with the JSON file"),
+        fsutil::ReadError::TooLarge(n) => {
+            Error::config(format!("{} is {n} bytes, larger than a profiles file", path.display()))
+                .with_remedy(format!("profiles files are at most {MAX_PROFILES} bytes: check what the path names"))
+        }
+    }
+}
+
 /// profiles.json in the config folder.
 pub struct Store {
     pub path: PathBuf,
@@ -471,11 +487,17 @@ impl Store {
 
     /// Reads the file; a missing file is an empty document.
     pub fn load(&self) -> Result<ProfilesDoc> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ProfilesDoc::default()),
-            Err(e) => return Err(Error::io("read", &self.path, e)),
+        let bytes = match fsutil::read_regular(&self.path, MAX_PROFILES, fsutil::Links::Follow) {
+            Ok(b) => b,
+            Err(fsutil::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(ProfilesDoc::default());
+            }
+            Err(e) => return Err(unreadable(&self.path, e)),
         };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Error::config(format!("{} is not UTF-8 text", self.path.display()))
+                .with_remedy("fix the file by hand, or move it away to start afresh")
+        })?;
         parse(&text, &self.path)
     }
 
@@ -505,7 +527,15 @@ pub fn parse(text: &str, path: &Path) -> Result<ProfilesDoc> {
     } else {
         serde_json::from_str::<ProfilesDoc>(text)
     };
-    doc.map_err(|e| invalid_file(path, &e))
+    let doc = doc.map_err(|e| invalid_file(path, &e))?;
+    let mut names: Vec<&str> = doc.names();
+    names.sort_unstable();
+    let twice: Vec<&str> = names.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    if !twice.is_empty() {
+        return Err(Error::config(format!("{} has more than one profile named {}", path.display(), twice.join(", ")))
+            .with_remedy("rename or remove the extra ones by hand: a name must say which profile it means"));
+    }
+    Ok(doc)
 }
 
 fn invalid_file(path: &Path, e: &serde_json::Error) -> Error {
@@ -532,6 +562,14 @@ mod tests {
         let doc = parse(obj, p).unwrap();
         assert_eq!(doc.extra["future"], 1);
         assert_eq!(doc.default_profile.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let text = r#"{"profiles": [{"name": "a"}, {"name": "b"}, {"name": "a"}]}"#;
+        let err = parse(text, Path::new("/x/profiles.json")).unwrap_err();
+        assert_eq!(err.kind, crate::error::Kind::Config);
+        assert!(err.message.contains("more than one profile named a"), "{}", err.message);
     }
 
     #[test]

@@ -35,14 +35,21 @@ impl Target {
         })
     }
 
-    /// From git's `protocol`, `host` (with port) and optional `path`.
+    /// From git's `protocol`, `host` (with port) and optional `path`. The
+    /// host must be a plain host name, IPv4 or bracketed IPv6 literal with an
+    /// optional port (no percent-encoding, whitespace, `@` or control
+    /// characters); the path is matched after its `.` and `..` segments are
+    /// resolved, so `contoso/../other` is `other`.
     pub fn from_git(protocol: &str, host: &str, path: Option<&str>) -> Option<Target> {
-        if host.is_empty() || host.contains(['/', '@', '?', '#']) {
+        if !plain_host_port(host) {
             return None;
         }
-        let mut t = Target::from_url(&format!("{protocol}://{host}/"))?;
-        t.path = path.unwrap_or("").trim_start_matches('/').to_string();
-        Some(t)
+        let path = path.unwrap_or("");
+        if path.contains(['?', '#']) || path.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return None;
+        }
+        // The url crate resolves dot segments (also `%2e`) as a browser would.
+        Target::from_url(&format!("{protocol}://{host}/{}", path.trim_start_matches('/')))
     }
 
     /// From a docker server URL: `host`, `host:port` or `https://host/...`.
@@ -76,8 +83,44 @@ impl Target {
     }
 }
 
+/// `host`, `host:port`, `1.2.3.4:port` or `[v6]:port`, nothing else.
+fn plain_host_port(text: &str) -> bool {
+    let (host, port) = match text.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, after)) if v6.parse::<std::net::Ipv6Addr>().is_ok() => ("v6", after.strip_prefix(':')),
+            _ => return false,
+        },
+        None => match text.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (text, None),
+        },
+    };
+    if text.starts_with('[') && text.split_once(']').is_some_and(|(_, a)| !a.is_empty() && port.is_none()) {
+        return false; // `[::1]x`
+    }
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let name_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+        });
+    port_ok && name_ok
+}
+
 fn bracket(host: &str) -> String {
     if host.contains(':') { format!("[{host}]") } else { host.to_string() }
+}
+
+/// Which kinds of `match` entries a helper may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entries {
+    /// URL prefixes, hosts and host globs (git).
+    All,
+    /// Hosts and host globs only: URL prefixes are git's and never serve docker.
+    HostsOnly,
 }
 
 /// How specific a match is; higher wins.
@@ -129,15 +172,20 @@ fn split_host_port(pattern: &str) -> (String, Option<u16>) {
 }
 
 /// The best entry of one profile for the target, with its specificity.
-pub fn best_entry<'p>(profile: &'p Profile, t: &Target) -> Option<(&'p MatchEntry, usize)> {
-    profile.matches.iter().filter_map(|e| specificity(e.pattern(), t).map(|s| (e, s))).max_by_key(|(_, s)| *s)
+pub fn best_entry<'p>(profile: &'p Profile, t: &Target, kinds: Entries) -> Option<(&'p MatchEntry, usize)> {
+    profile
+        .matches
+        .iter()
+        .filter(|e| kinds == Entries::All || !e.pattern().contains("://"))
+        .filter_map(|e| specificity(e.pattern(), t).map(|s| (e, s)))
+        .max_by_key(|(_, s)| *s)
 }
 
 /// The profile (among `profiles`) with the most specific entry for the target.
-pub fn route<'p>(profiles: &'p [Profile], t: &Target) -> Option<(&'p Profile, &'p MatchEntry)> {
+pub fn route<'p>(profiles: &'p [Profile], t: &Target, kinds: Entries) -> Option<(&'p Profile, &'p MatchEntry)> {
     profiles
         .iter()
-        .filter_map(|p| best_entry(p, t).map(|(e, s)| (p, e, s)))
+        .filter_map(|p| best_entry(p, t, kinds).map(|(e, s)| (p, e, s)))
         .max_by_key(|(_, _, s)| *s)
         .map(|(p, e, _)| (p, e))
 }
@@ -165,7 +213,7 @@ mod tests {
 
     fn matches(pattern: &str, url: &str) -> bool {
         let t = Target::from_url(url).or_else(|| Target::from_registry(url));
-        t.is_some_and(|t| best_entry(&profile(&[pattern]), &t).is_some())
+        t.is_some_and(|t| best_entry(&profile(&[pattern]), &t, Entries::All).is_some())
     }
 
     #[test]
@@ -215,9 +263,45 @@ mod tests {
         };
         let profiles = [broad, narrow];
         let t = Target::from_url("https://dev.azure.com/contoso/p/_git/r").unwrap();
-        assert_eq!(route(&profiles, &t).unwrap().0.name, "narrow");
+        assert_eq!(route(&profiles, &t, Entries::All).unwrap().0.name, "narrow");
         let t = Target::from_url("https://dev.azure.com/fabrikam/p/_git/r").unwrap();
-        assert_eq!(route(&profiles, &t).unwrap().0.name, "broad");
+        assert_eq!(route(&profiles, &t, Entries::All).unwrap().0.name, "broad");
+        assert!(route(&profiles, &t, Entries::HostsOnly).is_none(), "URL prefixes never serve docker");
+    }
+
+    #[test]
+    fn git_hosts_must_be_plain_and_paths_are_resolved() {
+        let git = |host: &str, path: &str| Target::from_git("https", host, Some(path));
+        assert!(git("dev.azure.com", "contoso/p").is_some());
+        assert!(git("dev.azure.com:443", "x").is_some());
+        assert!(git("127.0.0.1:8080", "x").is_some());
+        assert!(git("[::1]:8080", "x").is_some());
+        for bad in [
+            "dev%2eazure%2ecom",
+            "dev.azure.com\t",
+            "dev.azure.com\tx",
+            "a b",
+            "evil@dev.azure.com",
+            "",
+            ":443",
+            "dev.azure.com:",
+            "dev.azure.com:99999x",
+            "[::1",
+            "[::1]x",
+            "[nope]",
+            "dev..azure.com",
+            "-a.com",
+            "dev.azure.com/x",
+            "h\u{7f}",
+        ] {
+            assert!(git(bad, "x").is_none(), "{bad:?} accepted");
+        }
+        assert_eq!(git("dev.azure.com", "contoso/../other/r").unwrap().path, "other/r");
+        assert_eq!(git("dev.azure.com", "contoso/./p/%2e%2e/q").unwrap().path, "contoso/q");
+        assert_eq!(git("dev.azure.com", "../../x").unwrap().path, "x");
+        let org = profile(&["https://dev.azure.com/contoso"]);
+        assert!(best_entry(&org, &git("dev.azure.com", "contoso/../other").unwrap(), Entries::All).is_none());
+        assert!(git("dev.azure.com", "a\nb").is_none());
     }
 
     #[test]

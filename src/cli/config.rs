@@ -508,12 +508,9 @@ fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
 }
 
 fn import(input: &Path, new_name: Option<String>) -> Result<()> {
-    let text = std::fs::read_to_string(input).map_err(|e| {
-        Error::config(format!(
-            "cannot read {}: {e}. Give the file written by `entratool config export`",
-            input.display()
-        ))
-    })?;
+    let bytes = entratool::fsutil::read_regular(input, profile::MAX_PROFILES, entratool::fsutil::Links::Follow)
+        .map_err(|e| profile::unreadable(input, e).with_remedy("give the file written by `entratool config export`"))?;
+    let text = String::from_utf8_lossy(&bytes);
     let mut p: Profile = serde_json::from_str(&text).map_err(|e| {
         Error::config(format!(
             "invalid profile file {}:{}:{}: {e}. Give the file written by `entratool config export`",

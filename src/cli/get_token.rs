@@ -55,7 +55,17 @@ pub struct GetTokenArgs {
 pub fn run(args: GetTokenArgs) -> Result<()> {
     // Read kubectl's request first: a bad one is an error before any work.
     let exec_info = match args.output {
-        TokenFormat::ExecCredential => Some(kubectl::exec_info(std::env::var("KUBERNETES_EXEC_INFO").ok().as_deref())?),
+        TokenFormat::ExecCredential => {
+            let raw = match std::env::var("KUBERNETES_EXEC_INFO") {
+                Ok(v) => Some(v),
+                Err(std::env::VarError::NotPresent) => None,
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(Error::usage("KUBERNETES_EXEC_INFO is not UTF-8")
+                        .with_remedy("it is set by kubectl: run entratool through kubectl, or unset it"));
+                }
+            };
+            Some(kubectl::exec_info(raw.as_deref())?)
+        }
         _ => None,
     };
     let profile = entratool::binding::profile_for_command(args.profile.profile.as_deref())?;

@@ -138,7 +138,7 @@ pub fn read_token_file(path: &std::path::Path) -> Result<Zeroizing<String>> {
     let shown = path.display();
     let fix = "point federatedTokenFile (or AZURE_FEDERATED_TOKEN_FILE) at the projected service account token \
                (docs/kubernetes.md)";
-    let bytes = fsutil::read_regular(path, MAX_TOKEN_FILE).map_err(|e| {
+    let bytes = fsutil::read_regular(path, MAX_TOKEN_FILE, fsutil::Links::Follow).map_err(|e| {
         let err = match e {
             ReadError::Io(io) => {
                 Error::credential(format!("cannot read the federated token file {shown}")).with_source(io)

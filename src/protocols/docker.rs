@@ -10,7 +10,7 @@ use crate::binding::{self, Binding, HelperRule};
 use crate::error::{Error, Result};
 use crate::output;
 use crate::profile;
-use crate::routing::Target;
+use crate::routing::{Entries, Target};
 use crate::token::{self, TokenKind, TokenRequest};
 
 pub const ACR_SCOPE: &str = "https://containerregistry.azure.net/.default";
@@ -87,7 +87,8 @@ fn written(outcome: Result<()>) -> i32 {
 }
 
 /// How registry requests bind: host and host-glob entries, ACR's scope.
-const RULE: HelperRule = HelperRule { default_scope: ACR_SCOPE, azure_devops_without_match: false };
+const RULE: HelperRule =
+    HelperRule { default_scope: ACR_SCOPE, azure_devops_without_match: false, entries: Entries::HostsOnly };
 
 /// The profile bound to a registry, with the registry's `host[:port]`, or None.
 fn bind(server: &str) -> Result<Option<(Binding, String)>> {

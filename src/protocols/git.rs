@@ -7,7 +7,7 @@ use std::io::{BufRead, Read};
 use crate::binding::{self, Binding, HelperRule};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::routing::Target;
+use crate::routing::{Entries, Target};
 use crate::token::{self, TokenKind, TokenRequest};
 
 /// Azure DevOps' resource id: its default scope.
@@ -25,6 +25,14 @@ pub struct Request {
 impl Request {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The value of a key that may appear once; None when it is absent or
+    /// repeated (git passes on the last of two, a helper must not guess).
+    pub fn single(&self, key: &str) -> Option<Option<&str>> {
+        let mut values = self.fields.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let first = values.next();
+        values.next().is_none().then_some(first)
     }
 
     pub fn has(&self, key: &str, value: &str) -> bool {
@@ -63,12 +71,16 @@ pub fn parse(input: impl Read) -> std::result::Result<Request, String> {
 
 /// How git requests bind: an explicitly chosen profile also answers Azure
 /// DevOps hosts it has no match entry for.
-const RULE: HelperRule = HelperRule { default_scope: AZURE_DEVOPS_SCOPE, azure_devops_without_match: true };
+const RULE: HelperRule =
+    HelperRule { default_scope: AZURE_DEVOPS_SCOPE, azure_devops_without_match: true, entries: Entries::All };
 
 /// The profile bound to the request, or None when the request is not ours.
 fn bind(req: &Request, explicit: Option<&str>) -> Result<Option<Binding>> {
-    let target = Target::from_git(req.get("protocol").unwrap_or(""), req.get("host").unwrap_or(""), req.get("path"));
-    match target {
+    let (Some(protocol), Some(host), Some(path)) = (req.single("protocol"), req.single("host"), req.single("path"))
+    else {
+        return Ok(None); // a repeated key: not answered
+    };
+    match Target::from_git(protocol.unwrap_or(""), host.unwrap_or(""), path) {
         Some(t) => binding::for_target(explicit, &t, RULE),
         None => Ok(None),
     }

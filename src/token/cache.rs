@@ -108,6 +108,9 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+/// A cache entry larger than this is not one of ours.
+const MAX_ENTRY: u64 = 1024 * 1024;
+
 /// What a caller accepts from the cache, at which time.
 #[derive(Debug, Clone, Copy)]
 pub struct Want {
@@ -178,25 +181,23 @@ impl Cache {
                 self.remove_file(&self.file(key, "fail"));
                 Ok(entry)
             }
-            Err(e) if e.kind == Kind::Unavailable && !want.force => {
-                match cached.filter(|c| c.is_unexpired(want.now)) {
-                    Some(c) => {
-                        warnings.push(format!(
-                            "{}\nserving the cached token, valid until {}",
-                            e.report("", ""),
-                            crate::output::rfc3339_utc(c.expires_on)
-                        ));
-                        Ok(c)
-                    }
-                    None => Err(e),
+            Err(e) if e.kind == Kind::Unavailable && !want.force => match cached.filter(|c| c.is_unexpired(want.now)) {
+                Some(c) => {
+                    warnings.push(format!(
+                        "{}\nserving the cached token, valid until {}",
+                        e.report("", ""),
+                        crate::output::rfc3339_utc(c.expires_on)
+                    ));
+                    Ok(c)
                 }
-            }
+                None => Err(e),
+            },
             Err(e) => Err(e),
         }
     }
 
     fn read_failure(&self, key: &Key) -> Option<Failure> {
-        let bytes = std::fs::read(self.file(key, "fail")).ok()?;
+        let bytes = fsutil::read_regular(&self.file(key, "fail"), MAX_ENTRY, fsutil::Links::Refuse).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -209,7 +210,7 @@ impl Cache {
             remedy: e.remedy.clone(),
         };
         let bytes = serde_json::to_vec(&record).map_err(|e| Error::config("cannot record a failure").with_source(e))?;
-        fsutil::atomic_write(&self.file(key, "fail"), &bytes)
+        fsutil::atomic_replace(&self.file(key, "fail"), &bytes)
     }
 
     /// A file that may be missing; any other failure to remove it leaves a
@@ -228,7 +229,7 @@ impl Cache {
 
     /// The entry for `key`, or None: missing, unreadable or corrupt files are misses.
     pub fn read(&self, key: &Key) -> Option<Entry> {
-        let bytes = std::fs::read(self.file(key, "json")).ok()?;
+        let bytes = fsutil::read_regular(&self.file(key, "json"), MAX_ENTRY, fsutil::Links::Refuse).ok()?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
         (entry.key == key.hash).then_some(entry)
     }
@@ -236,7 +237,7 @@ impl Cache {
     fn write(&self, key: &Key, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(entry)
             .map_err(|e| Error::config("cannot serialise a cache entry").with_source(e))?;
-        fsutil::atomic_write(&self.file(key, "json"), &bytes)
+        fsutil::atomic_replace(&self.file(key, "json"), &bytes)
     }
 
     /// The per-key lock: holders fetch, others wait and then find the result.
@@ -262,7 +263,8 @@ impl Cache {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "json"))
             .filter_map(|p| {
-                let entry = serde_json::from_slice::<Entry>(&std::fs::read(&p).ok()?).ok()?;
+                let bytes = fsutil::read_regular(&p, MAX_ENTRY, fsutil::Links::Refuse).ok()?;
+                let entry = serde_json::from_slice::<Entry>(&bytes).ok()?;
                 Some((p, entry))
             })
             .collect();
@@ -270,12 +272,13 @@ impl Cache {
         out
     }
 
-    /// Removes the entries of one profile (or all); returns how many files went.
+    /// Removes the entries of one profile (or all), and temporary files left
+    /// by killed writes (they may hold tokens); returns how many files went.
     pub fn clear(&self, profile: Option<&str>) -> usize {
         let Ok(dir) = std::fs::read_dir(&self.dir) else {
             return 0;
         };
-        let mut removed = 0;
+        let mut removed = fsutil::remove_stale_temporaries(&self.dir);
         for path in dir.filter_map(|e| e.ok().map(|e| e.path())) {
             if belongs_to(&path, profile) && std::fs::remove_file(&path).is_ok() {
                 removed += 1;

@@ -6,6 +6,7 @@ mod azure_identity;
 mod clients;
 mod common;
 mod config;
+mod hostile;
 mod interactive;
 mod keyring;
 mod msal;
