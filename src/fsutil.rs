@@ -28,6 +28,51 @@ fn dir_from_env(var: &str, default: impl Fn(&directories::BaseDirs) -> PathBuf) 
         .ok_or_else(|| Error::config(format!("cannot find your home folder: set {var} to a folder entratool may use")))
 }
 
+/// The ownership and mode rules entratool trusts its files by (as ssh's
+/// StrictModes): owned by the user (or root, for folders), and writable by
+/// nobody else. What is wrong, with the command that fixes it.
+#[cfg(unix)]
+fn untrusted(meta: &std::fs::Metadata, path: &Path, folder: bool) -> Option<(String, String)> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let owner_ok = meta.uid() == me || (folder && meta.uid() == 0);
+    let shown = path.display();
+    if !owner_ok {
+        return Some((format!("{shown} is owned by another user (uid {})", meta.uid()), format!("chown {me} {shown}")));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o022 != 0 {
+        let fix = if folder { format!("chmod 700 {shown}") } else { format!("chmod 600 {shown}") };
+        return Some((format!("{shown} can be written by other users (mode {mode:o})"), fix));
+    }
+    None
+}
+
+/// A folder of ours that others could write (or that another user owns) is
+/// refused: files in it could be swapped under us (CONTRACT §2). A missing
+/// folder is fine: it will be created 0700.
+pub fn check_trusted_folder(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    if let Ok(meta) = std::fs::metadata(dir)
+        && let Some((what, fix)) = untrusted(&meta, dir, true)
+    {
+        return Err(Error::config(format!("refusing {what}")).with_remedy(fix));
+    }
+    Ok(())
+}
+
+/// A file of ours, checked on its open handle: a cache entry failing this is a miss.
+pub fn trusted_file(file: &File, path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    if let Ok(meta) = file.metadata()
+        && let Some((what, fix)) = untrusted(&meta, path, false)
+    {
+        return Err(Error::config(format!("refusing {what}")).with_remedy(fix));
+    }
+    Ok(())
+}
+
 /// Creates `dir` (and parents) with mode 0700 when it does not exist yet.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
@@ -84,6 +129,14 @@ pub fn lock(lock_path: &Path) -> Result<Lock> {
         return Err(Error::config(format!("the lock file {} is not a regular file", lock_path.display()))
             .with_remedy(format!("remove it: rm {}", lock_path.display())));
     }
+    // A lock file of another user's in our folder: replaced by one of ours.
+    let file = match trusted_file(&file, lock_path) {
+        Ok(()) => file,
+        Err(e) => {
+            std::fs::remove_file(lock_path).map_err(|_| e)?;
+            open().map_err(|e| Error::io("open the lock file", lock_path, e))?
+        }
+    };
     file.lock_exclusive().map_err(|e| Error::io("lock", lock_path, e))?;
     Ok(Lock { file })
 }
@@ -162,6 +215,8 @@ pub enum ReadError {
     NotRegular,
     /// Larger than the limit.
     TooLarge(u64),
+    /// Owned by another user, or writable by others.
+    Untrusted(Error),
 }
 
 /// Whether the last component of a path may be a symlink.
@@ -176,6 +231,15 @@ pub enum Links {
 /// non-blocking and checked after opening, so a FIFO or device named by a
 /// variable or a profile is an error, not a hang.
 pub fn read_regular(path: &Path, limit: u64, links: Links) -> std::result::Result<Vec<u8>, ReadError> {
+    read_checked(path, limit, links, false)
+}
+
+/// `read_regular` of a file of ours: it must also pass the ownership and mode rules.
+pub fn read_trusted(path: &Path, limit: u64, links: Links) -> std::result::Result<Vec<u8>, ReadError> {
+    read_checked(path, limit, links, true)
+}
+
+fn read_checked(path: &Path, limit: u64, links: Links, trust: bool) -> std::result::Result<Vec<u8>, ReadError> {
     use std::io::Read;
     let mut options = OpenOptions::new();
     options.read(true);
@@ -189,6 +253,9 @@ pub fn read_regular(path: &Path, limit: u64, links: Links) -> std::result::Resul
     let meta = file.metadata().map_err(ReadError::Io)?;
     if !meta.is_file() {
         return Err(ReadError::NotRegular);
+    }
+    if trust {
+        trusted_file(&file, path).map_err(ReadError::Untrusted)?;
     }
     if meta.len() > limit {
         return Err(ReadError::TooLarge(meta.len()));

@@ -468,6 +468,7 @@ pub fn unreadable(path: &Path, e: fsutil::ReadError) -> Error {
         fsutil::ReadError::Io(io) => Error::io("read", path, io),
         fsutil::ReadError::NotRegular => Error::config(format!("{} is not a regular file", path.display()))
             .with_remedy("a FIFO, device or folder is never read: replace it with the JSON file"),
+        fsutil::ReadError::Untrusted(e) => e,
         fsutil::ReadError::TooLarge(n) => {
             Error::config(format!("{} is {n} bytes, larger than a profiles file", path.display()))
                 .with_remedy(format!("profiles files are at most {MAX_PROFILES} bytes: check what the path names"))
@@ -487,7 +488,10 @@ impl Store {
 
     /// Reads the file; a missing file is an empty document.
     pub fn load(&self) -> Result<ProfilesDoc> {
-        let bytes = match fsutil::read_regular(&self.path, MAX_PROFILES, fsutil::Links::Follow) {
+        if let Some(dir) = self.path.parent() {
+            fsutil::check_trusted_folder(dir)?;
+        }
+        let bytes = match fsutil::read_trusted(&self.path, MAX_PROFILES, fsutil::Links::Follow) {
             Ok(b) => b,
             Err(fsutil::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(ProfilesDoc::default());

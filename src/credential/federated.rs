@@ -149,6 +149,7 @@ pub fn read_token_file(path: &std::path::Path) -> Result<Zeroizing<String>> {
             ReadError::TooLarge(n) => Error::credential(format!(
                 "the federated token file {shown} is {n} bytes, more than a token ({MAX_TOKEN_FILE} at most)"
             )),
+            ReadError::Untrusted(e) => e,
         };
         err.with_remedy(fix)
     })?;

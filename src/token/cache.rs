@@ -132,8 +132,11 @@ pub struct Cache {
 }
 
 impl Cache {
+    /// The cache folder; one that others could write is refused (exit 3).
     pub fn open() -> Result<Cache> {
-        Ok(Cache { dir: fsutil::cache_dir()? })
+        let dir = fsutil::cache_dir()?;
+        fsutil::check_trusted_folder(&dir)?;
+        Ok(Cache { dir })
     }
 
     /// The cached entry when `want` accepts it; otherwise `fetch` runs under
@@ -197,7 +200,7 @@ impl Cache {
     }
 
     fn read_failure(&self, key: &Key) -> Option<Failure> {
-        let bytes = fsutil::read_regular(&self.file(key, "fail"), MAX_ENTRY, fsutil::Links::Refuse).ok()?;
+        let bytes = fsutil::read_trusted(&self.file(key, "fail"), MAX_ENTRY, fsutil::Links::Refuse).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -229,7 +232,7 @@ impl Cache {
 
     /// The entry for `key`, or None: missing, unreadable or corrupt files are misses.
     pub fn read(&self, key: &Key) -> Option<Entry> {
-        let bytes = fsutil::read_regular(&self.file(key, "json"), MAX_ENTRY, fsutil::Links::Refuse).ok()?;
+        let bytes = fsutil::read_trusted(&self.file(key, "json"), MAX_ENTRY, fsutil::Links::Refuse).ok()?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
         (entry.key == key.hash).then_some(entry)
     }

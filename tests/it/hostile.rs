@@ -146,3 +146,60 @@ fn duplicate_names_and_non_utf8_exec_info_are_refused() {
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("KUBERNETES_EXEC_INFO is not UTF-8"), "{}", stderr(&out));
 }
+
+fn is_root() -> bool {
+    let out = std::process::Command::new("id").arg("-u").output().unwrap();
+    let root = String::from_utf8_lossy(&out.stdout).trim() == "0";
+    if !root && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("the planted-file tests run as root under CI=true (they chown files to another user)");
+    }
+    root
+}
+
+fn chown_nobody(path: &std::path::Path) {
+    let st = std::process::Command::new("chown").args(["-h", "nobody"]).arg(path).status().unwrap();
+    assert!(st.success());
+}
+
+#[test]
+fn files_of_another_user_or_in_folders_others_can_write_are_not_trusted() {
+    if !is_root() {
+        return;
+    }
+    let App { emu, mut env, .. } = App::new(&["the-secret"]);
+    env.set("ENTRATOOL_CLIENT_SECRET", "the-secret");
+    secret_profile(&env, &emu);
+    let planted = token_file_of(&env, &["get-token", "-p", "p", "--scope", GRAPH]);
+    // A cache entry of user nobody is a miss, and replaced by one of ours.
+    let entry = only_entry(&env);
+    chown_nobody(&entry);
+    let again = token_file_of(&env, &["get-token", "-p", "p", "--scope", GRAPH]);
+    assert_ne!(again, planted, "the foreign entry was not served");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&entry).unwrap().uid(), 0, "replaced by root's own");
+    // A lock file of nobody's is replaced too.
+    chown_nobody(&entry.with_extension("lock"));
+    token_file_of(&env, &["get-token", "-p", "p", "--scope", GRAPH, "--force-refresh"]);
+    // profiles.json of another user: refused with the fix.
+    let profiles = env.config_dir().join("profiles.json");
+    chown_nobody(&profiles);
+    let out = env.run(&["get-token", "-p", "p", "--scope", GRAPH]);
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains("owned by another user") && stderr(&out).contains("hint: chown 0 "),
+        "{}",
+        stderr(&out)
+    );
+    let st = std::process::Command::new("chown").arg("root").arg(&profiles).status().unwrap();
+    assert!(st.success());
+    // Folders others can write: refused, config and cache alike.
+    use std::os::unix::fs::PermissionsExt;
+    for dir in [env.config_dir(), env.cache_dir()] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let out = env.run(&["get-token", "-p", "p", "--scope", GRAPH]);
+        assert_exit(&out, 3);
+        assert!(stderr(&out).contains(&format!("hint: chmod 700 {}", dir.display())), "{}", stderr(&out));
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    assert_ok(&env.run(&["get-token", "-p", "p", "--scope", GRAPH]));
+}
