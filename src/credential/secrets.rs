@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use keyring_core::{CredentialStore, Entry};
+use sha2::Digest;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -37,8 +38,18 @@ impl SecretKind {
     }
 }
 
-/// The keyring account name of a profile's secret.
-fn account(profile: &str, kind: SecretKind) -> String {
+/// The keyring account of a profile's secret: the profile in its config
+/// folder, so profiles of the same name in two folders (`ENTRATOOL_CONFIG_DIR`)
+/// never read, overwrite or delete each other's secrets (CONTRACT §9).
+fn account(profile: &str, kind: SecretKind) -> Result<String> {
+    let dir = crate::fsutil::config_dir()?;
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let folder = crate::codec::hex(&sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes())[..8]);
+    Ok(format!("{}@{folder}", legacy_account(profile, kind)))
+}
+
+/// The account earlier versions used: the profile's name alone.
+fn legacy_account(profile: &str, kind: SecretKind) -> String {
     format!("{profile}/{}", kind.user_suffix())
 }
 
@@ -230,14 +241,24 @@ pub fn load(profile: &str, kind: SecretKind) -> Result<Option<Zeroizing<String>>
     let Some(store) = open_store()? else {
         return Ok(None);
     };
-    store.get(&account(profile, kind)).map_err(|e| {
-        Error::credential(format!(
-            "cannot read the {} of profile '{profile}' from the {}: {e}. Set {} for this run instead",
-            kind.label(),
-            store.name(),
-            kind.env_var()
-        ))
-    })
+    let unreadable = |e: String| {
+        Error::credential(format!("cannot read the {} of profile '{profile}' from the {}", kind.label(), store.name()))
+            .with_source(e)
+            .with_remedy(format!("set {} for this run instead", kind.env_var()))
+    };
+    let ours = account(profile, kind)?;
+    if let Some(secret) = store.get(&ours).map_err(unreadable)? {
+        return Ok(Some(secret));
+    }
+    // Stored by an earlier version under the name alone: copied to this folder's account
+    // (and left where it is: another folder's profile of that name may rely on it).
+    let Some(secret) = store.get(&legacy_account(profile, kind)).map_err(unreadable)? else {
+        return Ok(None);
+    };
+    if let Err(e) = store.set(&ours, &secret) {
+        eprintln!("entratool: warning: the {} was not copied to this folder's keyring entry: {e}", kind.label());
+    }
+    Ok(Some(secret))
 }
 
 /// Stores a secret; returns the name of the store used.
@@ -249,7 +270,7 @@ pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static st
             kind.env_var()
         )));
     };
-    store.set(&account(profile, kind), secret).map_err(|e| {
+    store.set(&account(profile, kind)?, secret).map_err(|e| {
         Error::credential(format!(
             "cannot store the {} in the {}: {e}. Pass {} on each run instead",
             kind.label(),
@@ -260,12 +281,22 @@ pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static st
     Ok(store.name())
 }
 
-/// Removes a stored secret; a missing one is fine.
+/// Removes a stored secret; a missing one is fine. An entry of an earlier
+/// version (the name alone) goes too when it holds the same secret: it was
+/// this profile's, copied on first use.
 pub fn delete(profile: &str, kind: SecretKind) -> Result<()> {
     let Some(store) = open_store()? else {
         return Ok(());
     };
-    store.delete(&account(profile, kind)).map_err(|e| {
+    let ours = account(profile, kind)?;
+    let legacy = legacy_account(profile, kind);
+    if let (Ok(Some(mine)), Ok(Some(old))) = (store.get(&ours), store.get(&legacy))
+        && *mine == *old
+        && let Err(e) = store.delete(&legacy)
+    {
+        eprintln!("entratool: warning: the earlier version's keyring entry {legacy} was not removed: {e}");
+    }
+    store.delete(&ours).map_err(|e| {
         Error::credential(format!(
             "cannot remove the {} of profile '{profile}' from the {}: {e}",
             kind.label(),

@@ -332,3 +332,41 @@ fn secretless_methods_from_flags_and_in_show() {
     let err = stderr(&out);
     assert!(err.contains("--client-id, --tenant-id, and one of") && err.contains("no questions were asked"), "{err}");
 }
+
+#[test]
+fn secrets_of_same_named_profiles_in_two_config_folders_stay_apart() {
+    let App { emu, env: mut a, .. } = App::new(&["secret-a", "secret-b", "secret-old"]);
+    a.set("ENTRATOOL_KEYRING", "keyutils");
+    let mut b = Env::new();
+    b.set("ENTRATOOL_KEYRING", "keyutils");
+    // The kernel keyring is per user: one name for both folders, unique to this test run.
+    let name = format!("twin-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let create = |env: &Env, secret: &str| {
+        let args = create_args(&name, TENANT, &["--authority-host", &emu.url, "--secret-stdin"]);
+        assert_ok(&env.run_stdin(&args, secret));
+    };
+    create(&a, "secret-a");
+    create(&b, "secret-b");
+    let graph = ["get-token", "-p", name.as_str(), "--scope", GRAPH];
+    assert_ok(&a.run(&graph));
+    assert_eq!(emu.last_event()["auth"], "secret");
+    assert_ok(&b.run(&["config", "delete", "-p", &name]));
+    assert_ok(&a.run(&[&graph[..], &["--force-refresh"]].concat()));
+    // An entry written by the previous version (the name alone) is still found.
+    let old = format!("old-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let args = create_args(&old, TENANT, &["--authority-host", &emu.url, "--auth-method", "secret"]);
+    assert_ok(&a.run(&args));
+    let st = std::process::Command::new("keyctl")
+        .args(["add", "user", &format!("entratool:{old}/client-secret"), "secret-old", "@u"])
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert_ok(&a.run(&["get-token", "-p", &old, "--scope", GRAPH]));
+    assert_ok(&a.run(&["config", "delete", "-p", &old]));
+    assert_ok(&a.run(&["config", "delete", "-p", &name]));
+    let gone = std::process::Command::new("keyctl")
+        .args(["search", "@u", "user", &format!("entratool:{old}/client-secret")])
+        .output()
+        .unwrap();
+    assert!(!gone.status.success(), "the old entry went with the profile it was copied to");
+}
