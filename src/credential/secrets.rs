@@ -43,7 +43,7 @@ impl SecretKind {
 /// never read, overwrite or delete each other's secrets (CONTRACT §9).
 fn account(profile: &str, kind: SecretKind) -> Result<String> {
     let dir = crate::fsutil::config_dir()?;
-    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let dir = std::path::absolute(&dir).unwrap_or(dir);
     let folder = crate::codec::hex(&sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes())[..8]);
     Ok(format!("{}@{folder}", legacy_account(profile, kind)))
 }

@@ -20,10 +20,13 @@ eval "$(printf 'ci-keyring' | gnome-keyring-daemon --unlock --components=secrets
 export GNOME_KEYRING_CONTROL
 printf %s "$PW" | "$ET" config create --name "$NAME" --client-id "$CLIENT" --tenant-id "$TENANT" \
   --certificate "$PFX" --authority-host "$AUTH" --password-stdin
-echo "lookup: $(secret-tool lookup service entratool username "$NAME/certificate-password" | sha256sum | cut -c1-16)"
+# The account is the profile in its config folder: NAME/certificate-password@<folder hash>.
+ACCOUNT=$(secret-tool search --all service entratool 2>&1 | sed -n "s|^attribute.username = \($NAME/certificate-password@[0-9a-f]*\)$|\1|p" | head -1)
+echo "account: $ACCOUNT"
+echo "lookup: $(secret-tool lookup service entratool username "$ACCOUNT" | sha256sum | cut -c1-16)"
 echo "token: $("$ET" get-token -p "$NAME" | cut -c1-3)"
 "$ET" config delete -p "$NAME"
-if secret-tool lookup service entratool username "$NAME/certificate-password" >/dev/null; then echo "still there"; else echo "gone"; fi
+if secret-tool lookup service entratool username "$ACCOUNT" >/dev/null; then echo "still there"; else echo "gone"; fi
 "#;
     let mut run = env.program("dbus-run-session");
     run.args(["--", "bash", "-c", script]);
