@@ -186,14 +186,26 @@ pub fn load(
     password: Option<&str>,
 ) -> std::result::Result<LoadedCertificate, LoadError> {
     let bytes = read(path)?;
-    let mut loaded = if looks_like_pem(&bytes) {
-        let key_bytes = match key_path {
-            Some(k) => read(k)?,
-            None => bytes.clone(),
-        };
-        load_pem(&bytes, &key_bytes, password)?
+    let key_bytes = match key_path {
+        Some(k) => Some(read(k)?),
+        None => None,
+    };
+    let mut loaded = from_bytes(&bytes, key_bytes.as_deref(), password)?;
+    loaded.path = path.to_path_buf();
+    Ok(loaded)
+}
+
+/// A certificate and its RSA key from the bytes of a PEM or PKCS#12 file
+/// (and of a separate PEM key file), checked to belong together.
+pub fn from_bytes(
+    bytes: &[u8],
+    key_bytes: Option<&[u8]>,
+    password: Option<&str>,
+) -> std::result::Result<LoadedCertificate, LoadError> {
+    let loaded = if looks_like_pem(bytes) {
+        load_pem(bytes, key_bytes.unwrap_or(bytes), password)?
     } else {
-        load_pkcs12(&bytes, password)?
+        load_pkcs12(bytes, password)?
     };
     if loaded.key.rsa().is_err() {
         return Err(LoadError::Invalid(
@@ -204,14 +216,20 @@ pub fn load(
     if !matches {
         return Err(LoadError::Invalid("the private key does not belong to the certificate".into()));
     }
-    loaded.path = path.to_path_buf();
     Ok(loaded)
 }
 
+/// A certificate file larger than this is not one.
+const MAX_CERTIFICATE: u64 = 4 * 1024 * 1024;
+
 fn read(path: &Path) -> std::result::Result<Vec<u8>, LoadError> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => LoadError::NotFound,
-        _ => LoadError::Invalid(e.to_string()),
+    use crate::fsutil::{Links, ReadError, read_regular};
+    read_regular(path, MAX_CERTIFICATE, Links::Follow).map_err(|e| match e {
+        ReadError::Io(e) if e.kind() == std::io::ErrorKind::NotFound => LoadError::NotFound,
+        ReadError::Io(e) => LoadError::Invalid(e.to_string()),
+        ReadError::NotRegular => LoadError::Invalid("it is not a regular file".into()),
+        ReadError::TooLarge(n) => LoadError::Invalid(format!("it is {n} bytes, larger than a certificate file")),
+        ReadError::Untrusted(e) => LoadError::Failed(e),
     })
 }
 

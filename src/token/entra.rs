@@ -140,17 +140,19 @@ impl FederatedClaims {
 pub fn request(endpoint: &str, form: &[(&str, &str)], client_id: &str, hints: &HintFacts) -> Result<Granted> {
     let url = http::check_url(endpoint)?;
     let resp = http::post_form(&url, form, "Entra ID")?;
-    let body: Value = serde_json::from_str(&resp.body).map_err(|_| {
-        Error::unavailable(format!(
-            "Entra ID at {endpoint} answered HTTP {} with something that is not JSON",
-            resp.status
-        ))
-        .with_remedy("check authorityHost and any proxy in between")
+    interpret(resp.status, &resp.body, endpoint, client_id, hints)
+}
+
+/// What an answer of the token endpoint means: a token, or the user's error.
+pub fn interpret(status: u16, body: &str, endpoint: &str, client_id: &str, hints: &HintFacts) -> Result<Granted> {
+    let body: Value = serde_json::from_str(body).map_err(|_| {
+        Error::unavailable(format!("Entra ID at {endpoint} answered HTTP {status} with something that is not JSON"))
+            .with_remedy("check authorityHost and any proxy in between")
     })?;
-    if resp.status == 200 {
+    if status == 200 {
         return parse_granted(&body, endpoint);
     }
-    Err(rejection(&body, resp.status, client_id, hints))
+    Err(rejection(&body, status, client_id, hints))
 }
 
 fn seconds(v: &Value) -> Option<i64> {

@@ -12,4 +12,5 @@ mod keyring;
 mod msal;
 mod protocols;
 mod secretless;
+mod soak;
 mod token;
