@@ -459,6 +459,53 @@ pub fn unknown_profile(name: &str, names: &[&str], path: &Path) -> Error {
     ))
 }
 
+/// Names whose secret is being stored before their profile is saved
+/// (`secrets.pending.json` beside profiles.json, names only). A `config
+/// create` killed in between leaves its name here: `doctor` reports the
+/// orphaned secret, and a later create or delete of that name removes it.
+pub struct PendingSecrets {
+    path: PathBuf,
+}
+
+impl PendingSecrets {
+    pub fn of(store: &Store) -> PendingSecrets {
+        PendingSecrets { path: store.path.with_file_name("secrets.pending.json") }
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        fsutil::read_trusted(&self.path, 1024 * 1024, fsutil::Links::Refuse)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn change(&self, f: impl FnOnce(&mut Vec<String>)) -> Result<()> {
+        let _lock = fsutil::lock(&self.path.with_extension("json.lock"))?;
+        let mut names = self.names();
+        f(&mut names);
+        if names.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &self.path, e)),
+                _ => Ok(()),
+            };
+        }
+        let bytes = serde_json::to_vec(&names).map_err(|e| Error::config("cannot write a name list").with_source(e))?;
+        fsutil::atomic_replace(&self.path, &bytes)
+    }
+
+    pub fn add(&self, name: &str) -> Result<()> {
+        self.change(|n| {
+            if !n.iter().any(|x| x == name) {
+                n.push(name.to_string());
+            }
+        })
+    }
+
+    pub fn remove(&self, name: &str) -> Result<()> {
+        self.change(|n| n.retain(|x| x != name))
+    }
+}
+
 /// profiles.json larger than this is not a profiles file.
 pub const MAX_PROFILES: u64 = 10 * 1024 * 1024;
 

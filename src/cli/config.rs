@@ -274,10 +274,22 @@ pub(super) fn save(
     set_default: bool,
     pending: &[PendingSecret],
 ) -> Result<()> {
+    let name = p.name.clone();
+    let journal = profile::PendingSecrets::of(store);
+    if was.is_none() && store.load()?.find(&name).is_some() {
+        return Err(exists(&name));
+    }
+    if was.is_none() {
+        // A new profile has no secret yet: anything stored under its name is
+        // an orphan of a killed create, and must not be picked up later.
+        forget_secrets(&name);
+    }
+    if !pending.is_empty() {
+        journal.add(&name)?;
+    }
     for s in pending {
         store_secret(&p.name, Some(s))?;
     }
-    let name = p.name.clone();
     store.update(|doc| {
         match was {
             None if doc.find(&name).is_some() => return Err(exists(&name)),
@@ -298,6 +310,9 @@ pub(super) fn save(
         }
         Ok(())
     })?;
+    if !pending.is_empty() {
+        journal.remove(&name)?;
+    }
     if let Some(old) = was
         && let Ok(cache) = Cache::open()
     {
@@ -305,6 +320,14 @@ pub(super) fn save(
     }
     println!("✓ Profile '{name}' {} successfully", if was.is_some() { "updated" } else { "created" });
     Ok(())
+}
+
+fn forget_secrets(name: &str) {
+    for kind in [SecretKind::CertificatePassword, SecretKind::ClientSecret] {
+        if let Err(e) = secrets::delete(name, kind) {
+            entratool::output::warn_all(&[e.report("", "")], false);
+        }
+    }
 }
 
 fn create(fields: ProfileFields) -> Result<()> {
@@ -475,6 +498,14 @@ fn show(name: &str, output: ListFormat) -> Result<()> {
 
 fn delete(name: &str) -> Result<()> {
     let store = profile::Store::open()?;
+    let journal = profile::PendingSecrets::of(&store);
+    // A create killed after storing its secret: no profile, but a secret to remove.
+    if store.load()?.find(name).is_none() && journal.names().iter().any(|n| n == name) {
+        forget_secrets(name);
+        journal.remove(name)?;
+        println!("✓ Removed the orphaned secret of '{name}' (a config create that did not finish)");
+        return Ok(());
+    }
     store.update(|doc| {
         if doc.find(name).is_none() {
             return Err(profile::unknown_profile(name, &doc.names(), &store.path));
@@ -485,11 +516,7 @@ fn delete(name: &str) -> Result<()> {
         }
         Ok(())
     })?;
-    for kind in [SecretKind::CertificatePassword, SecretKind::ClientSecret] {
-        if let Err(e) = secrets::delete(name, kind) {
-            eprintln!("warning: {e}");
-        }
-    }
+    forget_secrets(name);
     let removed = Cache::open().map(|c| c.clear(Some(name))).unwrap_or(0);
     println!("✓ Profile '{name}' deleted (and {removed} cached token files)");
     Ok(())

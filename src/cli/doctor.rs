@@ -57,6 +57,12 @@ pub fn run(a: DoctorArgs) -> Result<ExitCode> {
         Ok(None) => r.pass("secret store: none (ENTRATOOL_KEYRING=none): secrets come from the environment"),
         Err(e) => r.fail("secret store", &e.report("", "")),
     }
+    for orphan in profile::PendingSecrets::of(&store).names().iter().filter(|n| doc.find(n).is_none()) {
+        r.fail(
+            &format!("a secret is stored for '{orphan}', which has no profile (a config create that did not finish)"),
+            &format!("remove it with `entratool config delete -p {orphan}`"),
+        );
+    }
     let profiles: Vec<&Profile> = match &a.profile {
         Some(n) => vec![doc.get(n, &store.path)?],
         None => doc.profiles.iter().collect(),

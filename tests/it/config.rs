@@ -370,3 +370,30 @@ fn secrets_of_same_named_profiles_in_two_config_folders_stay_apart() {
         .unwrap();
     assert!(!gone.status.success(), "the old entry went with the profile it was copied to");
 }
+
+#[test]
+fn an_orphaned_secret_of_a_killed_create_is_reported_and_cleaned() {
+    let App { emu, mut env, .. } = App::new(&["s"]);
+    env.set("ENTRATOOL_KEYRING", "keyutils");
+    let name = format!("orphan-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let args = create_args(&name, TENANT, &["--authority-host", &emu.url, "--secret-stdin"]);
+    assert_ok(&env.run_stdin(&args, "s"));
+    assert!(!env.config_dir().join("secrets.pending.json").exists(), "the journal is empty after a create");
+    // What a create killed after storing its secret leaves: the secret and its name in the journal.
+    let path = env.config_dir().join("profiles.json");
+    std::fs::write(&path, "{\"profiles\": []}").unwrap();
+    std::fs::write(env.config_dir().join("secrets.pending.json"), format!("[\"{name}\"]")).unwrap();
+    let doctor = stdout(&env.run(&["doctor"]));
+    assert!(doctor.contains(&format!("a secret is stored for '{name}', which has no profile")), "{doctor}");
+    let out = env.run(&["config", "delete", "-p", &name]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("orphaned secret"), "{}", stdout(&out));
+    let keys = std::process::Command::new("keyctl").args(["show", "@u"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&keys.stdout).contains(&format!("entratool:{name}/")), "the secret is gone");
+    // Recreated without a secret: the old one is not picked up.
+    assert_ok(&env.run(&create_args(&name, TENANT, &["--authority-host", &emu.url, "--auth-method", "secret"])));
+    let out = env.run(&["get-token", "-p", &name, "--scope", GRAPH]);
+    assert_exit(&out, 4);
+    assert!(stderr(&out).contains("no client secret"), "{}", stderr(&out));
+    assert!(!stdout(&env.run(&["doctor"])).contains("which has no profile"));
+}
