@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(pkg-config libssl-dev openssl git python3-venv keyutils hyperfine time
+packages=(pkg-config libssl-dev openssl perl make git python3-venv keyutils hyperfine time
           gnome-keyring dbus-daemon libsecret-tools skopeo)
 missing=()
 for p in "${packages[@]}"; do

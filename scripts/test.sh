@@ -7,3 +7,7 @@ scripts/deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace --all-targets 2>&1
+# Fuzzing: every target for a bounded time (docs/reliability.md); always under CI.
+if [ "${CI:-}" = true ] || [ -n "${FUZZ_SECONDS:-}" ]; then
+  scripts/fuzz.sh
+fi
