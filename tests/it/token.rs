@@ -532,7 +532,7 @@ fn aadsts_errors_carry_code_description_and_hint() {
     // The hint shows the thumbprint that was used, as the portal lists them (CONTRACT §4).
     let used: String =
         stranger.cert.digest(MessageDigest::sha1()).unwrap().iter().map(|b| format!("{b:02X}")).collect();
-    assert!(err.contains(&format!("hint: ")) && err.contains(&format!("SHA-1 thumbprint {used}")), "{err}");
+    assert!(err.contains("hint: ") && err.contains(&format!("SHA-1 thumbprint {used}")), "{err}");
     assert!(!err.contains("Trace ID"), "{err}");
     for (scope, code) in [
         ("https://graph.microsoft.com/User.Read", "AADSTS1002012"),
