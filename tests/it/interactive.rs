@@ -24,6 +24,13 @@ fn kit() -> Kit {
     Kit { emu, env, pfx }
 }
 
+/// Waits for `expect` on the terminal, keeps what was shown, types `answer`.
+fn reply(s: &mut PtySession, transcript: &mut String, expect: &str, answer: &str) {
+    *transcript += &s.exp_string(expect).unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\n{transcript}"));
+    *transcript += expect;
+    s.send_line(answer).unwrap();
+}
+
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
@@ -34,11 +41,7 @@ fn wizard_asks_checks_each_answer_and_hides_the_password() {
     let name = unique("wiz");
     let mut s = pty(&k.env, &["config", "create"]);
     let mut transcript = String::new();
-    let mut step = |s: &mut PtySession, expect: &str, answer: &str| {
-        transcript += &s.exp_string(expect).unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\n{transcript}"));
-        transcript += expect;
-        s.send_line(answer).unwrap();
-    };
+    let mut step = |s: &mut PtySession, expect: &str, answer: &str| reply(s, &mut transcript, expect, answer);
     step(&mut s, "Profile name: ", "bad name!");
     step(&mut s, "Profile name: ", &name);
     step(&mut s, "Client ID: ", "not-a-guid");
@@ -191,11 +194,7 @@ fn wizard_offers_the_secretless_methods_after_the_seeds_two() {
     let env = Env::new();
     let mut s = pty(&env, &["config", "create"]);
     let mut transcript = String::new();
-    let mut step = |s: &mut PtySession, expect: &str, answer: &str| {
-        transcript += &s.exp_string(expect).unwrap_or_else(|e| panic!("waiting for {expect:?}: {e}\n{transcript}"));
-        transcript += expect;
-        s.send_line(answer).unwrap();
-    };
+    let mut step = |s: &mut PtySession, expect: &str, answer: &str| reply(s, &mut transcript, expect, answer);
     step(&mut s, "Profile name: ", "mi");
     step(&mut s, "Client ID: ", CLIENT);
     step(&mut s, "Tenant ID: ", TENANT);
