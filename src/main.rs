@@ -21,6 +21,7 @@ fn main() -> ExitCode {
             return exit(protocols::docker::run(args.get(1).map(String::as_str).unwrap_or("")));
         }
         "az" => return exit(protocols::az::run_shim(&args[1..])),
+        "azd" => return exit(protocols::az::run_azd(&args[1..])),
         _ => {}
     }
     let outcome = if args.get(1).map(String::as_str) == Some("get-token") {

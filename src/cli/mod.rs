@@ -72,6 +72,11 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Azure Developer CLI shim: `azd auth token`
+    Azd {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
 }
 
 /// `entratool get-token` alone: kubectl runs it on every command, so its
@@ -130,6 +135,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(crate::exit(entratool::protocols::docker::run(operation.as_deref().unwrap_or(""))))
         }
         Command::Az { args } => Ok(crate::exit(entratool::protocols::az::run_shim(&args))),
+        Command::Azd { args } => Ok(crate::exit(entratool::protocols::az::run_azd(&args))),
     }
 }
 

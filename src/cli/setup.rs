@@ -64,6 +64,9 @@ pub struct InstallArgs {
     /// Also create the `az` shim (shadows a real Azure CLI on PATH)
     #[arg(long)]
     pub az: bool,
+    /// Also create the `azd` shim (shadows a real Azure Developer CLI on PATH)
+    #[arg(long)]
+    pub azd: bool,
 }
 
 pub fn run(cmd: SetupCommand) -> Result<()> {
@@ -303,6 +306,11 @@ pub fn install(a: InstallArgs) -> Result<()> {
     if a.az {
         names.push("az");
     }
+    if a.azd {
+        names.push("azd");
+    }
+    // Docs suggest ~/.local/bin, which a fresh account often lacks.
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the folder", &dir, e))?;
     for name in names {
         let link = dir.join(name);
         match std::fs::read_link(&link) {

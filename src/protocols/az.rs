@@ -130,6 +130,66 @@ fn access_token(a: AccessTokenArgs) -> Result<String> {
     })
 }
 
+/// `azd auth token --output json --scope S [--tenant-id T] [--no-prompt]`, as
+/// azure-identity's AzureDeveloperCliCredential runs it: `{"token", "expiresOn"}`.
+pub fn run_azd(args: &[String]) -> i32 {
+    let outcome = match args {
+        [auth, token, rest @ ..] if auth == "auth" && token == "token" => azd_token(rest),
+        _ => Err(Error::usage(AZD_ONLY)),
+    }
+    .and_then(|text| output::stdout(&text));
+    match outcome {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{}", e.report("", "ERROR: "));
+            e.kind.exit_code().into()
+        }
+    }
+}
+
+const AZD_ONLY: &str = "entratool's azd shim serves only `azd auth token`; install the Azure Developer CLI for \
+                        other commands";
+
+fn azd_token(args: &[String]) -> Result<String> {
+    let mut scopes = Vec::new();
+    let mut tenant = None;
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = |what: &str| it.next().cloned().ok_or_else(|| Error::usage(format!("{flag} needs {what}")));
+        match flag.as_str() {
+            "--scope" => scopes.push(value("a scope")?),
+            "--tenant-id" => tenant = Some(value("a tenant")?),
+            "--output" | "-o" => {
+                let format = value("a format")?;
+                if format != "json" {
+                    return Err(Error::usage(format!("output format '{format}' is not served: use json")));
+                }
+            }
+            "--no-prompt" => {}
+            other => return Err(Error::usage(format!("unrecognized argument {other} for `azd auth token`"))),
+        }
+    }
+    let profile = binding::profile_for_command(None)?;
+    if let Some(t) = &tenant
+        && !t.eq_ignore_ascii_case(&profile.tenant_id)
+    {
+        return Err(Error::config(format!("--tenant-id {t} is not the tenant of profile '{}'", profile.name))
+            .with_remedy("choose the profile for that tenant with ENTRATOOL_PROFILE"));
+    }
+    // azd takes several scopes; a client-credentials token has one resource.
+    let scope = match scopes.as_slice() {
+        [one] => one.clone(),
+        [] => profile.default_scope().map(str::to_string).ok_or_else(|| {
+            Error::usage("azd auth token needs --scope").with_remedy("pass --scope <resource>/.default")
+        })?,
+        _ => return Err(Error::usage("a token has one resource: pass one --scope")),
+    };
+    let mut warnings = Vec::new();
+    let token = token::acquire(&TokenRequest::for_helper(&profile, &scope, TokenKind::Access), &mut warnings)?;
+    output::warn_all(&warnings, false);
+    Ok(super::plain::azd(&token))
+}
+
 fn account_show() -> Result<String> {
     let p = binding::profile_for_command(None)?;
     let v = serde_json::json!({

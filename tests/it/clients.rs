@@ -28,7 +28,7 @@ fn world() -> World {
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     let bin = env.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    assert_ok(&env.run(&["install", "--dir", bin.to_str().unwrap(), "--az"]));
+    assert_ok(&env.run(&["install", "--dir", bin.to_str().unwrap(), "--az", "--azd"]));
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     env.set("PATH", &path);
     let ca = make_cert(env.path(), "ca", -1, 30, None, true);
@@ -391,4 +391,36 @@ fn azure_identity_cli_credential_through_the_az_shim_in_a_pod() {
     assert_eq!(jwt_part(got["token"].as_str().unwrap(), 1)["appid"], CLIENT);
     assert!(!w.env.config_dir().join("profiles.json").exists());
     assert_eq!(w.emu.last_event()["auth"], "assertion", "the pod's federated token, not a secret");
+}
+
+#[test]
+fn azure_identity_developer_cli_credential_through_the_azd_shim() {
+    let Some(python) = python() else { return };
+    let w = world();
+    w.profile("sdk", &[]);
+    let script = "import json\nfrom azure.identity import AzureDeveloperCliCredential\n\
+                  t = AzureDeveloperCliCredential().get_token('https://management.azure.com/.default')\n\
+                  print(json.dumps({'token': t.token, 'expires_on': t.expires_on}))";
+    let out = w.tool(python.to_str().unwrap(), &["-c", script], w.env.path());
+    assert_ok(&out);
+    let got: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let ours: Value = serde_json::from_str(&stdout(&w.env.run(&[
+        "get-token",
+        "--scope",
+        "https://management.azure.com/.default",
+        "-o",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(got["token"], ours["accessToken"]);
+    assert_eq!(got["expires_on"], ours["expires_on"]);
+    // What azd itself prints, and only what it serves.
+    let azd = w.bin.join("azd");
+    let out = w.tool(azd.to_str().unwrap(), &["auth", "token", "--output", "json", "--scope", GRAPH], w.env.path());
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v.as_object().unwrap().len(), 2, "{v}");
+    assert!(v["expiresOn"].as_str().unwrap().ends_with('Z'));
+    let out = w.tool(azd.to_str().unwrap(), &["up"], w.env.path());
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("serves only `azd auth token`"));
 }
