@@ -7,6 +7,8 @@ mod doctor;
 mod get_token;
 mod prompt;
 mod setup;
+mod status;
+mod token;
 mod wizard;
 
 use std::process::ExitCode;
@@ -43,6 +45,11 @@ pub enum Command {
     /// Show or clear cached tokens
     #[command(subcommand)]
     Cache(cache::CacheCommand),
+    /// Decode a token's claims (never printing the token)
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Every profile at a glance: method, tenant, certificate days left, cached tokens
+    Status(status::StatusArgs),
     /// Wire kubectl, git or docker to entratool
     #[command(subcommand)]
     Setup(setup::SetupCommand),
@@ -119,6 +126,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::GetToken(a) => done(get_token::run(a)),
         Command::Cert(c) => cert::run(c),
         Command::Cache(c) => done(cache::run(c)),
+        Command::Token(c) => done(token::run(c)),
+        Command::Status(a) => done(status::run(a)),
         Command::Setup(c) => done(setup::run(c)),
         Command::Install(a) => done(setup::install(a)),
         Command::Doctor(a) => doctor::run(a),

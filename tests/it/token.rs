@@ -708,3 +708,36 @@ fn twenty_callers_while_entra_is_down_share_one_retry_cycle() {
     assert!(took < std::time::Duration::from_secs(9), "took {took:?}");
     assert!(s.emu.token_requests() <= 5, "{} requests", s.emu.token_requests());
 }
+
+#[test]
+fn token_decode_and_status_show_claims_and_profiles_never_the_token() {
+    let s = setup();
+    let token = token_of(&s.env.run(&["get-token", "-p", "p"]));
+    let out = s.env.run_stdin(&["token", "decode"], &token);
+    assert_ok(&out);
+    let text = stdout(&out);
+    for shown in
+        ["aud:", "https://graph.microsoft.com", "tid:", TENANT, "appid:", CLIENT, "oid:", "exp:", "minutes left"]
+    {
+        assert!(text.contains(shown), "{shown} missing:\n{text}");
+    }
+    let sig = token.rsplit('.').next().unwrap();
+    assert!(!text.contains(&token[..30]) && !text.contains(sig), "the token was printed:\n{text}");
+    let out = s.env.run(&["token", "decode", "-p", "p", "--output", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["appid"], CLIENT);
+    assert!(v["exp"]["minutesLeft"].as_i64().unwrap() > 50);
+    assert_eq!(s.emu.token_requests(), 1, "decode -p used the cached token");
+    let out = s.env.run_stdin(&["token", "decode"], "not a token");
+    assert_exit(&out, 2);
+    // status: one line per profile, plain text when not a terminal.
+    let out = s.env.run(&["status"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(text.starts_with("NAME") && text.contains("p *") && text.contains("certificate"), "{text}");
+    assert!(!text.contains(&token[..30]) && !text.contains('\u{1b}'), "{text}");
+    let v: Value = serde_json::from_str(&stdout(&s.env.run(&["status", "--output", "json"]))).unwrap();
+    assert_eq!(v[0]["cachedTokens"], 1);
+    assert!(v[0]["certificateDaysLeft"].as_i64().unwrap() > 300);
+    assert!(v[0]["minutesLeft"].as_i64().unwrap() > 50);
+}

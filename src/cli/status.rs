@@ -1,0 +1,80 @@
+//! `entratool status`: every profile at a glance, as `kubectl get` shows
+//! things: method, tenant, certificate days left, cached tokens and the
+//! minutes left on the one that expires first.
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use super::ListFormat;
+use entratool::credential::{AuthContext, CertificateCredential};
+use entratool::error::Result;
+use entratool::output::{pretty, table};
+use entratool::profile::{self, AuthMethod, Profile};
+use entratool::token::{self, cache::Cache};
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub output: ListFormat,
+}
+
+pub fn run(a: StatusArgs) -> Result<()> {
+    let store = profile::Store::open()?;
+    let doc = store.load()?;
+    let entries = Cache::open().map(|c| c.list()).unwrap_or_default();
+    let now = token::now();
+    let rows: Vec<Value> = doc
+        .profiles
+        .iter()
+        .map(|p| {
+            let mine: Vec<i64> =
+                entries.iter().filter(|(_, e)| e.profile == p.name).map(|(_, e)| e.expires_on).collect();
+            let first = mine.iter().filter(|&&e| e > now).min().map(|e| (e - now) / 60);
+            json!({
+                "name": p.name,
+                "default": doc.default_profile.as_deref() == Some(p.name.as_str()),
+                "method": p.auth_method().label(),
+                "tenant": p.tenant_id,
+                "certificateDaysLeft": certificate_days(p),
+                "cachedTokens": mine.iter().filter(|&&e| e > now).count(),
+                "minutesLeft": first,
+            })
+        })
+        .collect();
+    if a.output == ListFormat::Json {
+        return entratool::output::stdout(&pretty(&json!(rows)));
+    }
+    if rows.is_empty() {
+        println!("No profiles in {}. Create one with `entratool config create`.", store.path.display());
+        return Ok(());
+    }
+    let cell = |v: &Value| match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) if s.is_empty() => "-".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut table_rows =
+        vec![["NAME", "METHOD", "TENANT", "CERT DAYS", "TOKENS", "MINUTES LEFT"].map(String::from).to_vec()];
+    for r in &rows {
+        let name = format!("{}{}", cell(&r["name"]), if r["default"] == true { " *" } else { "" });
+        table_rows.push(vec![
+            name,
+            cell(&r["method"]),
+            cell(&r["tenant"]),
+            cell(&r["certificateDaysLeft"]),
+            cell(&r["cachedTokens"]),
+            cell(&r["minutesLeft"]),
+        ]);
+    }
+    entratool::output::stdout(&table(&table_rows))
+}
+
+/// Days the profile's certificate has left, when it opens without asking.
+fn certificate_days(p: &Profile) -> Option<i64> {
+    if p.auth_method() != AuthMethod::Certificate {
+        return None;
+    }
+    let cert = CertificateCredential::new(p).and_then(|c| c.load(&mut AuthContext::default())).ok()?;
+    Some(cert.days_left(chrono::Utc::now()))
+}
