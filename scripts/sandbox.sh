@@ -4,7 +4,10 @@
 # the emulator's own host:port as a registry (it also answers ACR's
 # /oauth2/exchange). Sets $bin, $work, $url; cleans up on exit.
 
-cargo build --release --quiet --workspace --bins
+scripts/deps.sh build
+# The first build compiles OpenSSL and takes minutes on 2 cores: cargo shows its progress.
+echo "== building (release)"
+cargo build --release --workspace --bins
 bin="$PWD/target/release"
 work=$(mktemp -d)
 trap 'kill "${emu_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT

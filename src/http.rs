@@ -168,13 +168,17 @@ pub fn send(
                     match resp.text() {
                         Ok(body) => return Ok(Response { status, body }),
                         // A connection that breaks mid-answer is retried like one that never opened.
-                        Err(e) => (None, format!("{what} at {url} broke off its answer: {}", error_chain(&e))),
+                        Err(e) => {
+                            (None, format!("{what} at {url} broke off its answer: {}", error_chain(&e.without_url())))
+                        }
                     }
                 } else {
                     (retry_after(&resp), format!("{what} at {url} answered HTTP {status}"))
                 }
             }
+            // The URL is in the message already: reqwest's own text would repeat it.
             Err(e) if route == Route::ManagedIdentity && (e.is_connect() || e.is_timeout()) => {
+                let e = e.without_url();
                 return Err(Error::unavailable(format!(
                     "this host has no managed identity endpoint: {what} at {url} cannot be reached"
                 ))
@@ -184,7 +188,7 @@ pub fn send(
                      Container Apps, AKS), or use another authMethod",
                 ));
             }
-            Err(e) => (None, format!("cannot reach {what} at {url}: {}", error_chain(&e))),
+            Err(e) => (None, format!("cannot reach {what} at {url}: {}", error_chain(&e.without_url()))),
         };
         let left = TOTAL_BUDGET.saturating_sub(started.elapsed());
         if let Some(asked) = retry_after.filter(|w| *w > left) {
@@ -212,10 +216,11 @@ pub struct Probe {
 
 pub fn get(url: &str) -> Result<Probe> {
     let parsed = check_url(url)?;
-    let resp = client()?
-        .get(parsed)
-        .send()
-        .map_err(|e| Error::unavailable(format!("cannot reach {url}")).with_source(error_chain(&e)))?;
+    let resp = client()?.get(parsed).send().map_err(|e| {
+        Error::unavailable(format!("cannot reach {url}")).with_source(error_chain(&e.without_url())).with_remedy(
+            "check the network and any proxy (HTTPS_PROXY/NO_PROXY), and the profile's authorityHost or cloud",
+        )
+    })?;
     let date = resp
         .headers()
         .get("date")

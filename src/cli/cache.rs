@@ -17,6 +17,7 @@ pub enum CacheCommand {
     },
     /// Remove cached tokens, of one profile or all
     Clear {
+        /// Only this profile's tokens (default: all)
         #[arg(short = 'p', long = "profile", value_name = "NAME")]
         profile: Option<String>,
     },

@@ -22,6 +22,7 @@ pub enum CertCommand {
         /// Certificate file (.pfx/.p12/.pem)
         #[arg(value_name = "PATH", required_unless_present = "profile")]
         path: Option<PathBuf>,
+        /// The certificate of this profile
         #[arg(short = 'p', long = "profile", value_name = "NAME", conflicts_with = "path")]
         profile: Option<String>,
         #[arg(long, value_enum, default_value_t)]
@@ -29,6 +30,7 @@ pub enum CertCommand {
     },
     /// Exit 1 when a profile's certificate expires within DAYS (for monitoring)
     Check {
+        /// Only this profile (default: every certificate profile)
         #[arg(short = 'p', long = "profile", value_name = "NAME")]
         profile: Option<String>,
         #[arg(long, value_name = "DAYS", default_value_t = 30)]
@@ -116,6 +118,9 @@ fn check(only: Option<String>, within: i64) -> Result<ExitCode> {
         Some(name) => vec![doc.get(name, &store.path)?.clone()],
         None => doc.profiles.iter().filter(|p| p.auth_method() == AuthMethod::Certificate).cloned().collect(),
     };
+    if profiles.is_empty() {
+        println!("No profile in {} uses a certificate: nothing to check.", store.path.display());
+    }
     let now = Utc::now();
     let (mut expiring, mut broken) = (0, 0);
     for p in &profiles {

@@ -28,6 +28,8 @@ pub enum ConfigCommand {
     },
     /// Show one profile (never a secret)
     Show {
+        /// The profile to show
+        /// The profile to change
         #[arg(short = 'p', long = "profile", value_name = "NAME")]
         profile: String,
         #[arg(long, value_enum, default_value_t)]
@@ -35,11 +37,13 @@ pub enum ConfigCommand {
     },
     /// Delete a profile, its stored secret and its cached tokens
     Delete {
+        /// The profile to delete, with its stored secret and cached tokens
         #[arg(short = 'p', long = "profile", value_name = "NAME")]
         profile: String,
     },
     /// Print a profile as JSON (no secrets), or write it to FILE
     Export {
+        /// The profile to export
         #[arg(short = 'p', long = "profile", value_name = "NAME")]
         profile: String,
         #[arg(short = 'o', long = "output", value_name = "FILE")]

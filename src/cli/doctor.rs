@@ -41,7 +41,8 @@ pub fn run(a: DoctorArgs) -> Result<ExitCode> {
     let store = profile::Store::open()?;
     let doc = match store.load() {
         Ok(d) => {
-            r.pass(&format!("{} parses ({} profiles)", store.path.display(), d.profiles.len()));
+            let n = d.profiles.len();
+            r.pass(&format!("{} parses ({n} profile{})", store.path.display(), if n == 1 { "" } else { "s" }));
             d
         }
         Err(e) => {

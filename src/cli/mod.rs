@@ -57,6 +57,7 @@ pub enum Command {
     Install(setup::InstallArgs),
     /// git credential helper (what `git-credential-entratool` runs)
     GitCredential {
+        /// The profile that answers (else $ENTRATOOL_PROFILE, else the match rules)
         #[arg(short = 'p', long = "profile", value_name = "NAME")]
         profile: Option<String>,
         /// get, store or erase

@@ -23,6 +23,9 @@ pub enum SetupCommand {
 
 #[derive(Args, Debug)]
 pub struct KubectlArgs {
+    /// The profile whose tokens kubectl gets
+    /// The profile that answers git for the URL
+    /// The profile that answers docker for the registry
     #[arg(short = 'p', long = "profile", value_name = "NAME")]
     pub profile: String,
     /// Resource application id of the cluster's API server (default: AKS)
@@ -210,9 +213,26 @@ fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> 
     let indent = " ".repeat(lines[mode].len() - lines[mode].trim_start().len());
     let quoted = format!("\"{}\"", INSTALL_HINT.replace('\\', "\\\\").replace('"', "\\\""));
     let hint_line = format!("{indent}installHint: {quoted}");
-    match (start..end).find(|&i| lines[i].trim_start().starts_with("installHint:")) {
-        Some(i) => lines[i] = hint_line,
-        None => lines.insert(mode + 1, hint_line),
+    let end = match (start..end).find(|&i| lines[i].trim_start().starts_with("installHint:")) {
+        Some(i) => {
+            lines[i] = hint_line;
+            end
+        }
+        None => {
+            lines.insert(mode + 1, hint_line);
+            end + 1
+        }
+    };
+    // `kubectl config set-credentials` writes the defaults out (`env: null`,
+    // `provideClusterInfo: false`); the exec block reads as docs/kubectl.md shows it.
+    let noise = |l: &str| matches!(l.trim(), "env: null" | "provideClusterInfo: false");
+    let mut i = start;
+    while i < end.min(lines.len()) {
+        if noise(&lines[i]) {
+            lines.remove(i);
+        } else {
+            i += 1;
+        }
     }
     let mut out = lines.join("\n");
     out.push('\n');

@@ -168,6 +168,10 @@ fn kubectl_uses_the_exec_plugin_v1_and_v1beta1() {
         assert!(after.contains(kept), "{kept} lost:\n{after}");
     }
     assert!(after.contains("interactiveMode: Never") && after.contains("installHint"), "{after}");
+    assert!(
+        !after.contains("env: null") && !after.contains("provideClusterInfo: false"),
+        "as docs/kubectl.md: {after}"
+    );
     let get = |w: &World| w.tool("kubectl", &["--kubeconfig", kcs, "get", "--raw", "/api"], w.env.path());
     let out = get(&w);
     assert_ok(&out);

@@ -397,3 +397,43 @@ fn an_orphaned_secret_of_a_killed_create_is_reported_and_cleaned() {
     assert!(stderr(&out).contains("no client secret"), "{}", stderr(&out));
     assert!(!stdout(&env.run(&["doctor"])).contains("which has no profile"));
 }
+
+#[test]
+fn what_a_newcomer_tripped_over() {
+    let App { emu, env, .. } = App::new(&["s"]);
+    // cert check with no certificate profile says so.
+    let out = env.run(&["cert", "check"]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("uses a certificate: nothing to check"), "{}", stdout(&out));
+    // doctor counts in English.
+    assert_ok(&env.run(&create_args("one", TENANT, &["--authority-host", &emu.url, "--auth-method", "secret"])));
+    assert!(stdout(&env.run(&["doctor"])).contains("(1 profile)"));
+    // install --dir makes the folder (docs suggest ~/.local/bin, often missing).
+    let dir = env.path().join("new/bin");
+    assert_ok(&env.run(&["install", "--dir", dir.to_str().unwrap()]));
+    assert!(dir.join("git-credential-entratool").exists());
+    // Every -p has a help text.
+    for cmd in [
+        &["config", "show"][..],
+        &["config", "delete"],
+        &["config", "export"],
+        &["config", "edit"],
+        &["setup", "git"],
+        &["cache", "clear"],
+        &["cert", "check"],
+        &["git-credential"],
+    ] {
+        let help = stdout(&env.run(&[cmd, &["--help"]].concat()));
+        let line = help.lines().find(|l| l.contains("--profile")).unwrap_or_default();
+        assert!(line.trim().len() > "-p, --profile <NAME>".len() + 4, "{cmd:?}: {line:?}");
+    }
+    // A network error names the URL once.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let url = format!("http://{closed}");
+    assert_ok(&env.run(&["config", "edit", "-p", "one", "--authority-host", &url]));
+    let mut env = env;
+    env.set("ENTRATOOL_CLIENT_SECRET", "s");
+    let out = env.run(&["get-token", "-p", "one", "--scope", GRAPH]);
+    assert_exit(&out, 6);
+    assert_eq!(stderr(&out).matches(&url).count(), 1, "{}", stderr(&out));
+}
