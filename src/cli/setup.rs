@@ -48,6 +48,9 @@ pub struct GitArgs {
     /// Write to this git config file instead of the global one
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
+    /// Print what would change, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -241,25 +244,94 @@ fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> 
 
 fn setup_git(a: GitArgs) -> Result<()> {
     ensure_profile(&a.profile)?;
-    let url = url::Url::parse(&a.url).map_err(|e| Error::usage(format!("invalid --url '{}': {e}", a.url)))?;
+    let url = url::Url::parse(&a.url).map_err(|e| Error::usage(format!("invalid --url '{}'", a.url)).with_source(e))?;
     entratool::http::check_url(url.as_str())?;
     let url_text = a.url.trim_end_matches('/').to_string();
-    let helper = git::helper_command(&current_exe()?, &a.profile)?;
-    let git_config = |key: &str, value: &str| {
-        let mut c = Command::new("git");
-        c.arg("config");
+    let ours = git::helper_command(&current_exe()?, &a.profile)?;
+    let scope = |c: &mut Command| {
         match &a.file {
             Some(f) => c.arg("--file").arg(f),
             None => c.arg("--global"),
         };
-        c.args(["--replace-all", key, value]);
-        c
     };
-    run_tool(&mut git_config(&format!("credential.{url_text}.helper"), &helper), "git config")?;
-    run_tool(&mut git_config(&format!("credential.{url_text}.useHttpPath"), "true"), "git config")?;
+    // Helpers already configured for this URL (Git Credential Manager, a store…), in git's order.
+    let others: Vec<String> = other_helpers(&url_text, a.file.as_deref())?
+        .into_iter()
+        .filter(|h| !h.is_empty() && !h.contains(" git-credential -p "))
+        .collect();
+    // git asks helpers in config order and stops at the first complete answer: an empty value
+    // resets the list for this URL, then entratool's helper, then the others as fallbacks. For
+    // every other host the others stay as they are.
+    let key = format!("credential.{url_text}.helper");
+    let mut values = vec![String::new(), ours];
+    values.extend(others.iter().cloned());
+    for o in &others {
+        println!(
+            "note: {o} also answers {url_text}: entratool's helper is placed first for it, {o} stays as the fallback there and for other hosts"
+        );
+    }
+    if a.dry_run {
+        for v in &values {
+            println!(
+                "would run: git config {} --add {key} '{v}'",
+                a.file.as_ref().map_or("--global".to_string(), |f| format!("--file {}", f.display()))
+            );
+        }
+        println!("would run: git config … credential.{url_text}.useHttpPath true");
+        println!("would add {url_text} to profile '{}'s match", a.profile);
+        return Ok(());
+    }
+    let mut unset = Command::new("git");
+    unset.arg("config");
+    scope(&mut unset);
+    // Exit 5 when the key is not there yet: nothing to remove.
+    drop(unset.args(["--unset-all", &key]).output());
+    for v in &values {
+        let mut c = Command::new("git");
+        c.arg("config");
+        scope(&mut c);
+        run_tool(c.args(["--add", &key, v]), "git config")?;
+    }
+    let mut c = Command::new("git");
+    c.arg("config");
+    scope(&mut c);
+    run_tool(c.args(["--replace-all", &format!("credential.{url_text}.useHttpPath"), "true"]), "git config")?;
     bind_to_profile(&a.profile, &url_text)?;
     println!("✓ git uses entratool profile '{}' for {url_text}", a.profile);
     Ok(())
+}
+
+/// The helpers git would ask for `url` now, in order (`git config --get-urlmatch`
+/// gives only the last value, so the list is read and matched here).
+fn other_helpers(url: &str, file: Option<&Path>) -> Result<Vec<String>> {
+    let mut c = Command::new("git");
+    c.arg("config");
+    if let Some(f) = file {
+        c.arg("--file").arg(f);
+    }
+    c.args(["--get-regexp", r"^credential\..*helper$|^credential\.helper$"]);
+    let out = c.output().map_err(|e| Error::config("cannot run git config").with_source(e))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut helpers = Vec::new();
+    for line in text.lines() {
+        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
+        let applies = match k.strip_prefix("credential.").and_then(|r| r.strip_suffix(".helper")) {
+            None => k == "credential.helper",
+            Some(prefix) => {
+                let prefix = prefix.trim_end_matches('/');
+                url == prefix || url.starts_with(&format!("{prefix}/"))
+            }
+        };
+        if !applies {
+            continue;
+        }
+        if v.is_empty() {
+            helpers.clear(); // git's reset
+        } else {
+            helpers.push(v.to_string());
+        }
+    }
+    Ok(helpers)
 }
 
 fn docker_config_path() -> Result<PathBuf> {

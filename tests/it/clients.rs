@@ -428,3 +428,52 @@ fn azure_identity_developer_cli_credential_through_the_azd_shim() {
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("serves only `azd auth token`"));
 }
+
+#[test]
+fn setup_git_places_its_helper_first_and_keeps_another_for_other_hosts() {
+    if !require_tool("git") {
+        return;
+    }
+    let w = world();
+    w.profile("dev", &[]);
+    let log = w.env.path().join("other-helper.log");
+    // A helper like Git Credential Manager, configured for every host.
+    let other = format!("!f() {{ echo \"$1\" >> {}; }}; f", log.display());
+    assert_ok(&w.tool("git", &["config", "--global", "credential.helper", &other], w.env.path()));
+    let gitconfig = w.env.path().join(".gitconfig");
+    let before = std::fs::read_to_string(&gitconfig).unwrap();
+    let out = w.env.run(&["setup", "git", "-p", "dev", "--url", "https://dev.azure.com/contoso", "--dry-run"]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("also answers https://dev.azure.com/contoso") && stdout(&out).contains("would run"));
+    assert_eq!(std::fs::read_to_string(&gitconfig).unwrap(), before, "--dry-run changed nothing");
+    assert_ok(&w.env.run(&["setup", "git", "-p", "dev", "--url", "https://dev.azure.com/contoso"]));
+    let fill = |host: &str, path: &str| {
+        let mut c = w.env.program("git");
+        c.args(["credential", "fill"]).current_dir(w.env.path()).env("GIT_TERMINAL_PROMPT", "0");
+        c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("protocol=https\nhost={host}\npath={path}\n\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = fill("dev.azure.com", "contoso/p/_git/r");
+    assert_ok(&out);
+    assert!(stdout(&out).contains("password=eyJ"), "{}", stdout(&out));
+    assert!(!log.exists(), "entratool answered first; the other helper was not asked");
+    drop(fill("example.com", "x"));
+    assert!(std::fs::read_to_string(&log).unwrap().contains("get"), "the other helper still serves other hosts");
+    // Running setup again gives the same helper list (no second copy of either).
+    let helpers = || {
+        let args = ["config", "--global", "--get-all", "credential.https://dev.azure.com/contoso.helper"];
+        stdout(&w.tool("git", &args, w.env.path()))
+    };
+    let once = helpers();
+    assert_eq!(once.lines().count(), 3, "reset, entratool, the other: {once}");
+    assert_ok(&w.env.run(&["setup", "git", "-p", "dev", "--url", "https://dev.azure.com/contoso"]));
+    assert_eq!(helpers(), once);
+}
