@@ -29,7 +29,6 @@ pub enum ConfigCommand {
     /// Show one profile (never a secret)
     Show {
         /// The profile to show
-        /// The profile to change
         #[arg(short = 'p', long = "profile", value_name = "NAME")]
         profile: String,
         #[arg(long, value_enum, default_value_t)]
@@ -189,6 +188,7 @@ impl ProfileFields {
 
 #[derive(Args, Debug)]
 pub struct EditArgs {
+    /// The profile to change
     #[arg(short = 'p', long = "profile", value_name = "NAME")]
     pub profile: String,
     #[command(flatten)]

@@ -24,8 +24,6 @@ pub enum SetupCommand {
 #[derive(Args, Debug)]
 pub struct KubectlArgs {
     /// The profile whose tokens kubectl gets
-    /// The profile that answers git for the URL
-    /// The profile that answers docker for the registry
     #[arg(short = 'p', long = "profile", value_name = "NAME")]
     pub profile: String,
     /// Resource application id of the cluster's API server (default: AKS)
@@ -40,6 +38,7 @@ pub struct KubectlArgs {
 
 #[derive(Args, Debug)]
 pub struct GitArgs {
+    /// The profile that answers git for the URL
     #[arg(short = 'p', long = "profile", value_name = "NAME")]
     pub profile: String,
     /// e.g. https://dev.azure.com/contoso
@@ -55,6 +54,7 @@ pub struct GitArgs {
 
 #[derive(Args, Debug)]
 pub struct DockerArgs {
+    /// The profile that answers docker for the registry
     #[arg(short = 'p', long = "profile", value_name = "NAME")]
     pub profile: String,
     /// e.g. contoso.azurecr.io
