@@ -5,6 +5,7 @@ mod cert;
 mod config;
 mod doctor;
 mod get_token;
+mod kubelogin;
 mod prompt;
 mod setup;
 mod status;

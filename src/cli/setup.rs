@@ -24,8 +24,14 @@ pub enum SetupCommand {
 #[derive(Args, Debug)]
 pub struct KubectlArgs {
     /// The profile whose tokens kubectl gets
-    #[arg(short = 'p', long = "profile", value_name = "NAME")]
-    pub profile: String,
+    #[arg(short = 'p', long = "profile", value_name = "NAME", required_unless_present = "from_kubelogin")]
+    pub profile: Option<String>,
+    /// Convert every user that runs `kubelogin get-token` (or the --context's) to entratool
+    #[arg(long, conflicts_with = "profile")]
+    pub from_kubelogin: bool,
+    /// With --from-kubelogin: print the change as a unified diff, change nothing
+    #[arg(long, requires = "from_kubelogin")]
+    pub dry_run: bool,
     /// Resource application id of the cluster's API server (default: AKS)
     #[arg(long, value_name = "ID", default_value = kubectl::AKS_SERVER_ID)]
     pub server_id: String,
@@ -119,7 +125,12 @@ fn ensure_profile(name: &str) -> Result<()> {
 /// Like kubelogin's convert-kubeconfig: the context's user becomes an exec
 /// plugin; kubectl itself edits the file, so everything else stays.
 fn setup_kubectl(a: KubectlArgs) -> Result<()> {
-    ensure_profile(&a.profile)?;
+    if a.from_kubelogin {
+        let file = kubeconfig_file(a.kubeconfig.as_deref())?;
+        return super::kubelogin::convert(&file, a.context.as_deref(), a.dry_run);
+    }
+    let profile = a.profile.clone().unwrap_or_default();
+    ensure_profile(&profile)?;
     let kubectl = |args: &[&str]| {
         let mut c = Command::new("kubectl");
         c.arg("config");
@@ -142,7 +153,7 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     }
     let exe = current_exe()?;
     let exe = exe.to_string_lossy();
-    let exec_args = ["get-token", "-p", &a.profile, "--server-id", &a.server_id, "--output", "exec-credential"];
+    let exec_args = ["get-token", "-p", &profile, "--server-id", &a.server_id, "--output", "exec-credential"];
     let mut set = kubectl(&["set-credentials", &user, "--exec-command", &exe, "--exec-api-version", kubectl::V1]);
     for arg in exec_args {
         set.arg(format!("--exec-arg={arg}"));
@@ -172,7 +183,7 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     if let Err(e) = add_install_hint(&file, &user) {
         eprintln!("note: installHint not added ({e}); the exec plugin works without it");
     }
-    println!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", a.profile);
+    println!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", profile);
     Ok(())
 }
 

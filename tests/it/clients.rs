@@ -21,10 +21,12 @@ struct World {
     validator: Validator,
     ca: TestCert,
     tls: TestCert,
+    /// The app's registered certificate.
+    cert: TestCert,
 }
 
 fn world() -> World {
-    let App { emu, mut env, pfx, .. } = App::new(&[]);
+    let App { emu, mut env, pfx, cert } = App::new(&[]);
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     let bin = env.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -35,7 +37,7 @@ fn world() -> World {
     let tls = make_cert(env.path(), "server", -1, 30, Some(&ca), false);
     env.set("SSL_CERT_FILE", ca.cert_pem.to_str().unwrap());
     let validator = Validator::for_emulator(&emu);
-    World { emu, env, pfx, bin, validator, ca, tls }
+    World { emu, env, pfx, bin, validator, ca, tls, cert }
 }
 
 impl World {
@@ -476,4 +478,130 @@ fn setup_git_places_its_helper_first_and_keeps_another_for_other_hosts() {
     assert_eq!(once.lines().count(), 3, "reset, entratool, the other: {once}");
     assert_ok(&w.env.run(&["setup", "git", "-p", "dev", "--url", "https://dev.azure.com/contoso"]));
     assert_eq!(helpers(), once);
+}
+
+/// A kubeconfig as kubelogin's convert-kubeconfig writes it: one cluster,
+/// users for spn (secret, certificate), workloadidentity, msi and azurecli,
+/// a static-token user, a context each, and fields entratool does not know.
+fn kubelogin_kubeconfig(w: &World, server: &str, pfx: &Path) -> String {
+    let user = |name: &str, args: &[&str], env: &[(&str, &str)]| {
+        let args: Vec<Value> = args.iter().map(|a| json!(a)).collect();
+        let env: Vec<Value> = env.iter().map(|(k, v)| json!({"name": k, "value": v})).collect();
+        json!({"name": name, "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin",
+            "args": args, "env": if env.is_empty() { Value::Null } else { json!(env) },
+            "installHint": "install kubelogin", "interactiveMode": "IfAvailable", "provideClusterInfo": false}}})
+    };
+    let aks = "6dae42f8-4368-4678-94ff-3960e28e3630";
+    let base = ["get-token", "--environment", "AzurePublicCloud", "--server-id", aks];
+    let emu = ("AZURE_AUTHORITY_HOST", w.emu.url.as_str());
+    let pfx = pfx.to_str().unwrap();
+    let users = vec![
+        user(
+            "spn-secret",
+            &[&base[..], &["--client-id", CLIENT, "--tenant-id", TENANT, "--login", "spn"]].concat(),
+            &[("AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", "kube-secret"), emu],
+        ),
+        user(
+            "spn-cert",
+            &[
+                &base[..],
+                &["--client-id", CLIENT, "--tenant-id", TENANT, "--client-certificate", pfx, "--login", "spn"],
+            ]
+            .concat(),
+            &[("AAD_SERVICE_PRINCIPAL_CLIENT_CERTIFICATE_PASSWORD", PASSWORD), emu],
+        ),
+        user("wi", &[&base[..], &["--login", "workloadidentity"]].concat(), &[]),
+        user(
+            "msi",
+            &[&base[..], &["--login", "msi", "--client-id", "aaaaaaaa-1111-2222-3333-444444444444"]].concat(),
+            &[],
+        ),
+        user("cli", &[&base[..], &["--login", "azurecli"]].concat(), &[]),
+        json!({"name": "static", "user": {"token": "static-token"}}),
+    ];
+    let names = ["spn-secret", "spn-cert", "wi", "msi", "cli", "static"];
+    let contexts: Vec<Value> = names
+        .iter()
+        .map(|n| json!({"name": n, "context": {"cluster": "aks", "user": n, "namespace": "team"}}))
+        .collect();
+    let doc = json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "spn-secret", "preferences": {},
+        "clusters": [{"name": "aks", "cluster": {"server": server, "certificate-authority": w.ca.cert_pem.display().to_string()}}],
+        "contexts": contexts, "users": users, "x-team-notes": {"owner": "platform", "keep": [1, 2]},
+    });
+    serde_yaml::to_string(&doc).unwrap()
+}
+
+#[test]
+fn setup_kubectl_from_kubelogin_converts_what_it_can_and_nothing_else() {
+    if !require_tool("kubectl") {
+        return;
+    }
+    let mut w = world();
+    w.env.set("ENTRATOOL_KEYRING", "keyutils");
+    w.env.envs.retain(|(k, _)| k != "ENTRATOOL_CERTIFICATE_PASSWORD");
+    // One app with its certificate, a secret and a federated credential for the pod.
+    let sa = "system:serviceaccount:apps:kube";
+    let cert_pem = vec![std::fs::read_to_string(&w.cert.cert_pem).unwrap()];
+    w.emu.post("/_emulator/clients", json!({"tenant": TENANT, "clientId": CLIENT, "certificates": cert_pem,
+        "secrets": ["kube-secret"],
+        "federatedCredentials": [{"issuer": format!("{}/_k8s", w.emu.url), "subject": sa, "audiences": ["api://AzureADTokenExchange"]}]}));
+    w.emu.identity("aaaaaaaa-1111-2222-3333-444444444444", "bbbbbbbb-1111-2222-3333-444444444444", "/msi", false);
+    let (url, counts) = start_kube_api(w.validator.clone(), &w.tls);
+    let kc = w.env.path().join("kubeconfig");
+    let original = kubelogin_kubeconfig(&w, &url, &w.pfx);
+    std::fs::write(&kc, &original).unwrap();
+    let kcs = kc.to_str().unwrap();
+
+    // --dry-run: a diff, and nothing changed anywhere.
+    let out = w.env.run(&["setup", "kubectl", "--from-kubelogin", "--kubeconfig", kcs, "--dry-run"]);
+    assert_ok(&out);
+    let diff = stdout(&out);
+    assert!(diff.contains("-      command: kubelogin") || diff.contains("-    command: kubelogin"), "{diff}");
+    assert!(diff.contains(env!("CARGO_BIN_EXE_entratool")), "{diff}");
+    assert!(stdout(&out).contains("azurecli") && stdout(&out).contains("left as it is"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(&kc).unwrap(), original, "--dry-run wrote the kubeconfig");
+    assert!(!w.env.config_dir().join("profiles.json").exists(), "--dry-run saved a profile");
+
+    let out = w.env.run(&["setup", "kubectl", "--from-kubelogin", "--kubeconfig", kcs]);
+    assert_ok(&out);
+    let after = std::fs::read_to_string(&kc).unwrap();
+    assert!(!after.contains("kube-secret") && !after.contains(PASSWORD), "a secret stayed in the file:\n{after}");
+    let before: Value = serde_yaml::from_str(&original).unwrap();
+    let now: Value = serde_yaml::from_str(&after).unwrap();
+    for key in ["apiVersion", "kind", "current-context", "preferences", "clusters", "contexts", "x-team-notes"] {
+        assert_eq!(before[key], now[key], "{key} changed");
+    }
+    let user = |doc: &Value, n: &str| doc["users"].as_array().unwrap().iter().find(|u| u["name"] == n).unwrap().clone();
+    for untouched in ["cli", "static"] {
+        assert_eq!(user(&before, untouched), user(&now, untouched), "{untouched} changed");
+    }
+    for converted in ["spn-secret", "spn-cert", "wi", "msi"] {
+        let exec = &user(&now, converted)["user"]["exec"];
+        assert_eq!(exec["command"], env!("CARGO_BIN_EXE_entratool"), "{converted}");
+        assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1beta1", "kept");
+        assert_eq!(exec["provideClusterInfo"], false, "unknown-to-us fields kept");
+    }
+    // kubectl reaches the API server through entratool for each converted context.
+    let token_file = w.env.path().join("sa-token");
+    std::fs::write(&token_file, w.emu.federated_token(sa, "api://AzureADTokenExchange", 3600)).unwrap();
+    w.env.set("AZURE_CLIENT_ID", CLIENT);
+    w.env.set("AZURE_TENANT_ID", TENANT);
+    w.env.set("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap());
+    w.env.set("AZURE_AUTHORITY_HOST", &w.emu.url);
+    w.env.set("AZURE_POD_IDENTITY_AUTHORITY_HOST", &w.emu.url);
+    for ctx in ["spn-secret", "spn-cert", "wi", "msi"] {
+        let out = w.tool("kubectl", &["--kubeconfig", kcs, "--context", ctx, "get", "--raw", "/api"], w.env.path());
+        assert_ok(&out);
+    }
+    assert!(counts.authorized.load(Ordering::SeqCst) >= 4);
+    // The backup restores the original.
+    let backup = std::fs::read_dir(w.env.path())
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("kubeconfig.entratool-backup-"))
+        .expect("a backup")
+        .path();
+    assert_eq!(std::fs::read_to_string(backup).unwrap(), original);
 }

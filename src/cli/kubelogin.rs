@@ -1,0 +1,315 @@
+//! `entratool setup kubectl --from-kubelogin`: every kubeconfig user whose
+//! exec plugin runs `kubelogin get-token` becomes an entratool exec plugin,
+//! and nothing else in the file changes (other users, clusters, contexts,
+//! order, unknown fields). A backup is written first; `--dry-run` prints the
+//! change as a unified diff. A secret found in the kubeconfig goes to the
+//! keyring and leaves the file only once the converted user got a token.
+
+use std::path::Path;
+
+use serde_yaml::Value;
+use zeroize::Zeroizing;
+
+use super::config::{PendingSecret, save};
+use entratool::credential::secrets::SecretKind;
+use entratool::error::{Error, Result};
+use entratool::profile::{self, AuthMethod, Profile};
+use entratool::token::{self, TokenKind, TokenRequest};
+
+/// kubelogin's variables (`exec.env`) that the conversion replaces.
+const KUBELOGIN_VARS: [&str; 11] = [
+    "AAD_SERVICE_PRINCIPAL_CLIENT_ID",
+    "AAD_SERVICE_PRINCIPAL_CLIENT_SECRET",
+    "AAD_SERVICE_PRINCIPAL_CLIENT_CERTIFICATE",
+    "AAD_SERVICE_PRINCIPAL_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_TENANT_ID",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+];
+
+/// What one kubelogin user becomes.
+struct Plan {
+    user: String,
+    server_id: String,
+    /// The profile to use: None means the environment profile (`-p env`).
+    profile: Option<Profile>,
+    secret: Option<PendingSecret>,
+}
+
+/// kubelogin's `get-token` flags and the exec `env`, looked up by name.
+struct Flags<'a> {
+    args: &'a [String],
+    env: Vec<(String, String)>,
+}
+
+impl Flags<'_> {
+    fn flag(&self, names: &[&str]) -> Option<String> {
+        let mut it = self.args.iter();
+        while let Some(a) = it.next() {
+            for n in names {
+                if a == n {
+                    return it.next().cloned();
+                }
+                if let Some(v) = a.strip_prefix(&format!("{n}=")) {
+                    return Some(v.to_string());
+                }
+            }
+        }
+        None
+    }
+
+    fn var(&self, names: &[&str]) -> Option<String> {
+        names.iter().find_map(|n| self.env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()))
+    }
+}
+
+pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result<()> {
+    let original = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let mut doc: Value = serde_yaml::from_slice(&original).map_err(|e| {
+        Error::config(format!("{} is not a kubeconfig entratool can read", path.display())).with_source(e)
+    })?;
+    let wanted_user = match only_context {
+        Some(ctx) => Some(context_user(&doc, ctx)?),
+        None => None,
+    };
+    let mut plans = Vec::new();
+    for user in doc.get("users").and_then(Value::as_sequence).into_iter().flatten() {
+        let name = user.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+        if wanted_user.as_ref().is_some_and(|w| w != &name) {
+            continue;
+        }
+        let Some(exec) = user.get("user").and_then(|u| u.get("exec")) else { continue };
+        if !runs_kubelogin(exec) {
+            continue;
+        }
+        match plan(&name, exec) {
+            Ok(Some(p)) => plans.push(p),
+            Ok(None) => {}
+            Err(e) => eprintln!("note: user '{name}' is left as it is: {}", e.report("", "")),
+        }
+    }
+    if plans.is_empty() {
+        println!("No kubeconfig user in {} runs `kubelogin get-token` in a mode entratool converts.", path.display());
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map_err(|e| Error::config("cannot find the entratool binary").with_source(e))?;
+    let mut converted = Vec::new();
+    for p in &plans {
+        if !dry_run && !ready(p)? {
+            continue;
+        }
+        rewrite_user(&mut doc, p, &exe.to_string_lossy());
+        converted.push(p.user.clone());
+    }
+    let mut text =
+        serde_yaml::to_string(&doc).map_err(|e| Error::config("cannot write the kubeconfig").with_source(e))?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    if dry_run {
+        return print_diff(path, text.as_bytes());
+    }
+    if converted.is_empty() {
+        return Err(Error::rejected("no user was converted").with_remedy("see the notes above"));
+    }
+    let backup = path.with_file_name(format!(
+        "{}.entratool-backup-{}",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        token::now()
+    ));
+    entratool::fsutil::atomic_write(&backup, &original)?;
+    entratool::fsutil::atomic_write(path, text.as_bytes())?;
+    println!("✓ Converted {} (backup: {})", converted.join(", "), backup.display());
+    Ok(())
+}
+
+fn context_user(doc: &Value, ctx: &str) -> Result<String> {
+    doc.get("contexts")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(ctx))
+        .and_then(|c| c.get("context")?.get("user")?.as_str().map(String::from))
+        .ok_or_else(|| Error::config(format!("no context '{ctx}' with a user in the kubeconfig")))
+}
+
+fn runs_kubelogin(exec: &Value) -> bool {
+    let command = exec.get("command").and_then(Value::as_str).unwrap_or("");
+    let base = Path::new(command).file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let first = exec.get("args").and_then(Value::as_sequence).and_then(|a| a.first()).and_then(Value::as_str);
+    (base == "kubelogin" || base == "kubelogin.exe") && first == Some("get-token")
+}
+
+fn strings(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_sequence).into_iter().flatten().filter_map(|x| x.as_str().map(String::from)).collect()
+}
+
+/// kubelogin's login mode to an entratool profile; None (with a note) for
+/// modes that need a person or the Azure CLI.
+fn plan(user: &str, exec: &Value) -> Result<Option<Plan>> {
+    let args = strings(exec.get("args"));
+    let env = exec
+        .get("env")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e.get("name")?.as_str()?.to_string(), e.get("value")?.as_str()?.to_string())))
+        .collect();
+    let f = Flags { args: &args, env };
+    let mode = f.flag(&["--login", "-l"]).unwrap_or_else(|| "devicecode".into()).to_ascii_lowercase();
+    let server_id = f.flag(&["--server-id"]).unwrap_or_else(|| entratool::protocols::kubectl::AKS_SERVER_ID.into());
+    let name: String =
+        user.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' }).take(64).collect();
+    let mut p = Profile { name, ..Default::default() };
+    let client = || f.flag(&["--client-id"]).or_else(|| f.var(&["AAD_SERVICE_PRINCIPAL_CLIENT_ID", "AZURE_CLIENT_ID"]));
+    let tenant = f.flag(&["--tenant-id", "-t"]).or_else(|| f.var(&["AZURE_TENANT_ID"]));
+    let secret = match mode.as_str() {
+        "spn" => {
+            p.client_id = client().ok_or_else(|| Error::config("spn mode without --client-id"))?;
+            p.tenant_id = tenant.ok_or_else(|| Error::config("spn mode without --tenant-id"))?;
+            let cert = f
+                .flag(&["--client-certificate"])
+                .or_else(|| f.var(&["AAD_SERVICE_PRINCIPAL_CLIENT_CERTIFICATE", "AZURE_CLIENT_CERTIFICATE_PATH"]));
+            match cert {
+                Some(path) => {
+                    p.certificate_path = Some(path);
+                    p.set_auth_method(AuthMethod::Certificate);
+                    let pw = f.flag(&["--client-certificate-password"]).or_else(|| {
+                        f.var(&[
+                            "AAD_SERVICE_PRINCIPAL_CLIENT_CERTIFICATE_PASSWORD",
+                            "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+                        ])
+                    });
+                    pw.map(|v| PendingSecret { kind: SecretKind::CertificatePassword, value: Zeroizing::new(v) })
+                }
+                None => {
+                    p.set_auth_method(AuthMethod::Secret);
+                    let s = f
+                        .flag(&["--client-secret"])
+                        .or_else(|| f.var(&["AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]))
+                        .ok_or_else(|| Error::config("spn mode with neither a client secret nor a certificate"))?;
+                    Some(PendingSecret { kind: SecretKind::ClientSecret, value: Zeroizing::new(s) })
+                }
+            }
+        }
+        // The pod's variables at run time: the environment profile.
+        "workloadidentity" => return Ok(Some(Plan { user: user.into(), server_id, profile: None, secret: None })),
+        "msi" => {
+            p.set_auth_method(AuthMethod::ManagedIdentity);
+            p.managed_identity_client_id = f.flag(&["--client-id"]);
+            p.managed_identity_resource_id = f.flag(&["--identity-resource-id"]);
+            if let Some(t) = tenant {
+                p.tenant_id = t;
+            }
+            None
+        }
+        other => {
+            let why = match other {
+                "azurecli" => "it uses the Azure CLI's signed-in user, which entratool does not replace",
+                "devicecode" | "interactive" => {
+                    "it signs in a person in a browser; entratool serves service principals"
+                }
+                "ropc" => "it signs in a user with a password, which entratool does not do",
+                _ => "entratool does not know this login mode",
+            };
+            println!("note: user '{user}' (kubelogin --login {other}) is left as it is: {why}");
+            return Ok(None);
+        }
+    };
+    if let Some(e) = f.flag(&["--environment", "-e"]) {
+        p.cloud = Some(e);
+    }
+    if let Some(host) = f.var(&["AZURE_AUTHORITY_HOST"]) {
+        p.authority_host = Some(host.trim_end_matches('/').to_string());
+    }
+    p.scope = Some(format!("{server_id}/.default"));
+    p.validate()?;
+    Ok(Some(Plan { user: user.into(), server_id, profile: Some(p), secret }))
+}
+
+/// Saves the plan's profile (and secret); with a secret, the converted user
+/// must get a token before the kubeconfig loses it. False: leave it as it is.
+fn ready(p: &Plan) -> Result<bool> {
+    let Some(profile) = &p.profile else { return Ok(true) };
+    let store = profile::Store::open()?;
+    match store.load()?.find(&profile.name) {
+        Some(existing)
+            if existing.client_id == profile.client_id && existing.auth_method() == profile.auth_method() =>
+        {
+            println!("note: profile '{}' exists already and is used as it is", profile.name);
+        }
+        Some(_) => {
+            eprintln!("note: user '{}' is left as it is: a different profile named '{}' exists", p.user, profile.name);
+            return Ok(false);
+        }
+        None => save(&store, profile.clone(), None, false, p.secret.as_slice())?,
+    }
+    if p.secret.is_none() {
+        return Ok(true);
+    }
+    let scope = format!("{}/.default", p.server_id);
+    let request = TokenRequest { force_refresh: true, ..TokenRequest::for_helper(profile, &scope, TokenKind::Access) };
+    match token::acquire(&request, &mut Vec::new()) {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            eprintln!(
+                "note: user '{}' is left as it is (its secret stays in the kubeconfig) until profile '{}' gets a token: {}",
+                p.user,
+                profile.name,
+                e.report("", "")
+            );
+            Ok(false)
+        }
+    }
+}
+
+/// The user's exec block, now running entratool; kubelogin's variables go,
+/// anything else in it stays.
+fn rewrite_user(doc: &mut Value, p: &Plan, exe: &str) {
+    let Some(users) = doc.get_mut("users").and_then(Value::as_sequence_mut) else { return };
+    let Some(exec) = users
+        .iter_mut()
+        .find(|u| u.get("name").and_then(Value::as_str) == Some(p.user.as_str()))
+        .and_then(|u| u.get_mut("user"))
+        .and_then(|u| u.get_mut("exec"))
+        .and_then(Value::as_mapping_mut)
+    else {
+        return;
+    };
+    let profile = p.profile.as_ref().map_or(profile::ENV_PROFILE, |pr| pr.name.as_str());
+    let args = ["get-token", "-p", profile, "--server-id", &p.server_id, "--output", "exec-credential"];
+    exec.insert("command".into(), exe.into());
+    exec.insert("args".into(), Value::Sequence(args.iter().map(|a| Value::from(*a)).collect()));
+    if let Some(env) = exec.get_mut("env").and_then(Value::as_sequence_mut) {
+        env.retain(|e| !e.get("name").and_then(Value::as_str).is_some_and(|n| KUBELOGIN_VARS.contains(&n)));
+        if env.is_empty() {
+            exec.remove("env");
+        }
+    }
+    if !exec.contains_key("interactiveMode") {
+        exec.insert("interactiveMode".into(), "Never".into());
+    }
+    let hint = "entratool gets the tokens for this cluster: install it and create the profile named in args \
+                (docs/kubectl.md)";
+    exec.insert("installHint".into(), hint.into());
+}
+
+/// `diff -u` of the file and what it would become.
+fn print_diff(path: &Path, after: &[u8]) -> Result<()> {
+    let dir = tempfile::tempdir().map_err(|e| Error::config("cannot make a temporary folder").with_source(e))?;
+    let new = dir.path().join("after");
+    std::fs::write(&new, after).map_err(|e| Error::io("write", &new, e))?;
+    let out = std::process::Command::new("diff")
+        .args(["-u", "--label", &path.display().to_string(), "--label", "(converted)"])
+        .arg(path)
+        .arg(&new)
+        .output()
+        .map_err(|e| Error::config("cannot run diff").with_source(e).with_remedy("install diffutils"))?;
+    entratool::output::stdout(&String::from_utf8_lossy(&out.stdout))?;
+    println!("(dry run: nothing was changed, no profile or secret was saved)");
+    Ok(())
+}
