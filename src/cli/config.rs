@@ -410,6 +410,11 @@ fn edit(args: EditArgs) -> Result<()> {
     save(&store, p, Some(&name), fields.set_default, pending.as_slice())
 }
 
+/// A profile (or list) as JSON; failing loudly rather than printing `null`.
+fn to_json(v: &impl serde::Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| Error::config("cannot serialise the profile").with_source(e))
+}
+
 fn method_label(p: &Profile) -> &'static str {
     p.auth_method().label()
 }
@@ -447,7 +452,7 @@ fn list(output: ListFormat) -> Result<()> {
     let store = profile::Store::open()?;
     let doc = store.load()?;
     if output == ListFormat::Json {
-        let v = serde_json::to_value(&doc.profiles).unwrap_or_default();
+        let v = to_json(&doc.profiles)?;
         return entratool::output::stdout(&pretty(&v));
     }
     if doc.profiles.is_empty() {
@@ -475,7 +480,7 @@ fn show(name: &str, output: ListFormat) -> Result<()> {
     let doc = store.load()?;
     let p = doc.get(name, &store.path)?;
     if output == ListFormat::Json {
-        let v = serde_json::to_value(p).unwrap_or_default();
+        let v = to_json(p)?;
         return entratool::output::stdout(&pretty(&v));
     }
     let matches: Vec<&str> = p.matches.iter().map(MatchEntry::pattern).collect();
@@ -530,7 +535,7 @@ fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
     let store = profile::Store::open()?;
     let doc = store.load()?;
     let p = doc.get(name, &store.path)?;
-    let v = serde_json::to_value(p).unwrap_or_default();
+    let v = to_json(p)?;
     to_file_or_stdout(output.map(PathBuf::as_path), &pretty(&v))?;
     if let Some(path) = output {
         eprintln!("Profile '{name}' exported to {} (no secrets included).", path.display());
