@@ -88,10 +88,15 @@ pub fn run_shim(args: &[String]) -> i32 {
         _ => Err(Error::usage(ONLY_SERVED)),
     }
     .and_then(|text| output::stdout(&text));
+    finish(outcome)
+}
+
+/// The shims' exit: the error with az's own prefix (the SDK credentials show
+/// that text to the user), and the contract's exit code.
+fn finish(outcome: Result<()>) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            // az's own prefix: AzureCliCredential shows this text to the user.
             eprintln!("{}", e.report("", "ERROR: "));
             e.kind.exit_code().into()
         }
@@ -138,13 +143,7 @@ pub fn run_azd(args: &[String]) -> i32 {
         _ => Err(Error::usage(AZD_ONLY)),
     }
     .and_then(|text| output::stdout(&text));
-    match outcome {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("{}", e.report("", "ERROR: "));
-            e.kind.exit_code().into()
-        }
-    }
+    finish(outcome)
 }
 
 const AZD_ONLY: &str = "entratool's azd shim serves only `azd auth token`; install the Azure Developer CLI for \

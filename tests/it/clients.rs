@@ -246,24 +246,27 @@ fn azure_identity_cli_credential_gets_entratools_token_through_the_az_shim() {
     let Some(python) = python() else { return };
     let w = world();
     w.profile("sdk", &["--subscription-id", "11111111-2222-3333-4444-555555555555"]);
-    let script = "import json\nfrom azure.identity import AzureCliCredential\n\
-                  t = AzureCliCredential().get_token('https://management.azure.com/.default')\n\
-                  print(json.dumps({'token': t.token, 'expires_on': t.expires_on}))";
-    let out = w.tool(python.to_str().unwrap(), &["-c", script], w.env.path());
-    assert_ok(&out);
-    let got: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    let ours: Value = serde_json::from_str(&stdout(&w.env.run(&[
-        "get-token",
-        "--scope",
-        "https://management.azure.com/.default",
-        "-o",
-        "json",
-    ])))
-    .unwrap();
-    assert_eq!(got["token"], ours["accessToken"]);
-    assert_eq!(got["expires_on"], ours["expires_on"]);
+    let got = sdk_gets_entratools_token(&w, &python, "AzureCliCredential");
     assert_eq!(jwt_part(got["token"].as_str().unwrap(), 1)["aud"], "https://management.azure.com");
     let _ = &w.bin;
+}
+
+/// azure-identity's `credential` (run in Python) gets exactly the token and
+/// expiry entratool's own get-token gives for the same scope; returns what it got.
+fn sdk_gets_entratools_token(w: &World, python: &Path, credential: &str) -> Value {
+    let script = format!(
+        "import json\nfrom azure.identity import {credential}\n\
+         t = {credential}().get_token('https://management.azure.com/.default')\n\
+         print(json.dumps({{'token': t.token, 'expires_on': t.expires_on}}))"
+    );
+    let out = w.tool(python.to_str().unwrap(), &["-c", &script], w.env.path());
+    assert_ok(&out);
+    let got: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let args = ["get-token", "--scope", "https://management.azure.com/.default", "-o", "json"];
+    let ours: Value = serde_json::from_str(&stdout(&w.env.run(&args))).unwrap();
+    assert_eq!(got["token"], ours["accessToken"], "{credential}");
+    assert_eq!(got["expires_on"], ours["expires_on"], "{credential}");
+    got
 }
 
 fn python() -> Option<PathBuf> {
@@ -404,22 +407,7 @@ fn azure_identity_developer_cli_credential_through_the_azd_shim() {
     let Some(python) = python() else { return };
     let w = world();
     w.profile("sdk", &[]);
-    let script = "import json\nfrom azure.identity import AzureDeveloperCliCredential\n\
-                  t = AzureDeveloperCliCredential().get_token('https://management.azure.com/.default')\n\
-                  print(json.dumps({'token': t.token, 'expires_on': t.expires_on}))";
-    let out = w.tool(python.to_str().unwrap(), &["-c", script], w.env.path());
-    assert_ok(&out);
-    let got: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    let ours: Value = serde_json::from_str(&stdout(&w.env.run(&[
-        "get-token",
-        "--scope",
-        "https://management.azure.com/.default",
-        "-o",
-        "json",
-    ])))
-    .unwrap();
-    assert_eq!(got["token"], ours["accessToken"]);
-    assert_eq!(got["expires_on"], ours["expires_on"]);
+    sdk_gets_entratools_token(&w, &python, "AzureDeveloperCliCredential");
     // What azd itself prints, and only what it serves.
     let azd = w.bin.join("azd");
     let out = w.tool(azd.to_str().unwrap(), &["auth", "token", "--output", "json", "--scope", GRAPH], w.env.path());
