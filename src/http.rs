@@ -138,7 +138,7 @@ fn client_for(route: Route) -> Result<reqwest::blocking::Client> {
 /// POSTs a form, retrying connection errors, 429 and 5xx a bounded number of
 /// times and honouring Retry-After. Other statuses are returned as they are.
 pub fn post_form(url: &Url, form: &[(&str, &str)], what: &str) -> Result<Response> {
-    send(Route::Internet, url, what, &[], |c| c.post(url.clone()).form(form))
+    send(Route::Internet, url, what, |c| c.post(url.clone()).form(form))
 }
 
 /// Statuses worth another try: throttling, server errors, and (for managed
@@ -147,13 +147,11 @@ fn retryable(route: Route, status: u16) -> bool {
     status == 429 || status >= 500 || (route == Route::ManagedIdentity && (status == 404 || status == 410))
 }
 
-/// Sends the request `build` makes, with retries as `post_form` describes;
-/// `also_retry` lists statuses the caller wants retried too.
+/// Sends the request `build` makes, with retries as `post_form` describes.
 pub fn send(
     route: Route,
     url: &Url,
     what: &str,
-    also_retry: &[u16],
     build: impl Fn(&reqwest::blocking::Client) -> reqwest::blocking::RequestBuilder,
 ) -> Result<Response> {
     let client = client_for(route)?;
@@ -164,7 +162,7 @@ pub fn send(
         let (retry_after, failure) = match outcome {
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                if !retryable(route, status) && !also_retry.contains(&status) {
+                if !retryable(route, status) {
                     match resp.text() {
                         Ok(body) => return Ok(Response { status, body }),
                         // A connection that breaks mid-answer is retried like one that never opened.

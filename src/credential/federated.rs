@@ -172,7 +172,7 @@ fn github_token(audience: &str) -> Result<Zeroizing<String>> {
     let mut url = http::check_url(&base)?;
     url.query_pairs_mut().append_pair("audience", audience);
     let auth = Zeroizing::new(format!("bearer {}", bearer.as_str()));
-    let resp = http::send(Route::Internet, &url, "GitHub's OIDC service", &[], |c| {
+    let resp = http::send(Route::Internet, &url, "GitHub's OIDC service", |c| {
         c.get(url.clone()).header("Authorization", auth.as_str()).header("Accept", "application/json; api-version=2.0")
     })?;
     oidc_answer(resp, "value", "GitHub's OIDC service", GITHUB_FIX)
@@ -186,7 +186,7 @@ fn pipelines_token(service_connection: &str) -> Result<Zeroizing<String>> {
     url.query_pairs_mut().append_pair("api-version", "7.1").append_pair("serviceConnectionId", service_connection);
     let auth = Zeroizing::new(format!("Bearer {}", access.as_str()));
     let what = "Azure Pipelines' OIDC service";
-    let resp = http::send(Route::Internet, &url, what, &[], |c| {
+    let resp = http::send(Route::Internet, &url, what, |c| {
         c.post(url.clone())
             .header("Authorization", auth.as_str())
             .header("Content-Type", "application/json")

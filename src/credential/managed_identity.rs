@@ -152,7 +152,7 @@ impl Credential for ManagedIdentityCredential {
         let resource = scope.strip_suffix("/.default").unwrap_or(scope);
         let url = self.endpoint.url(resource, &self.selector)?;
         let what = self.endpoint.name();
-        let resp = http::send(Route::ManagedIdentity, &url, what, &[], |c| match &self.endpoint {
+        let resp = http::send(Route::ManagedIdentity, &url, what, |c| match &self.endpoint {
             Endpoint::AppService { header, .. } => c.get(url.clone()).header("X-IDENTITY-HEADER", header.as_str()),
             Endpoint::Imds { .. } => c.get(url.clone()).header("Metadata", "true"),
         })?;
