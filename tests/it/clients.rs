@@ -212,8 +212,6 @@ fn skopeo_inspects_through_the_docker_helper_and_acr_exchange() {
     let registry = Registry::start(w.validator.clone(), &w.tls, TENANT);
     w.profile("acr", &[]);
     let docker_dir = w.env.path().join("docker");
-    let mut env_docker = w.env.envs.clone();
-    env_docker.push(("DOCKER_CONFIG".into(), docker_dir.display().to_string()));
     let mut setup = w.env.cmd(&["setup", "docker", "-p", "acr", "--registry", &registry.host]);
     setup.env("DOCKER_CONFIG", &docker_dir);
     assert_ok(&setup.output().unwrap());
@@ -238,7 +236,6 @@ fn skopeo_inspects_through_the_docker_helper_and_acr_exchange() {
     assert_eq!(registry.counts.exchanges.load(Ordering::SeqCst), 1);
     assert_ok(&inspect());
     assert_eq!(registry.counts.exchanges.load(Ordering::SeqCst), 1, "the second inspect makes no new exchange");
-    let _ = env_docker;
 }
 
 #[test]

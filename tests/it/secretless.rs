@@ -38,8 +38,7 @@ fn workload_identity() -> Wi {
     let file = env.path().join("token");
     std::fs::write(&file, emu.federated_token(SA, AUD, 3600)).unwrap();
     let f = file.display().to_string();
-    let args = create_args("wi", TENANT, &["--auth-method", "workload-identity", "--federated-token-file", &f]);
-    let mut args = args;
+    let mut args = create_args("wi", TENANT, &["--auth-method", "workload-identity", "--federated-token-file", &f]);
     args.extend(["--authority-host", &emu.url]);
     assert_ok(&env.run(&args));
     Wi { emu, env, file }
@@ -198,6 +197,22 @@ fn github_actions_asks_for_a_fresh_oidc_token_per_entra_request() {
     assert_eq!(r["headers"]["Authorization"], "bearer github-request-token");
     assert_eq!(r["headers"]["Accept"], "application/json; api-version=2.0");
     assert_eq!(emu.last_event()["assertionClaims"]["sub"], "repo:contoso/app:ref:refs/heads/main");
+    // federatedAudience: asked of GitHub as given; the app trusts only the default, so Entra
+    // refuses with 700212 and the hint shows the audience the token carried.
+    let path = env.config_dir().join("profiles.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    doc["profiles"][0]["federatedAudience"] = json!("api://custom-audience");
+    std::fs::write(&path, doc.to_string()).unwrap();
+    let out = env.run(&["get-token", "-p", "gh", "--force-refresh"]);
+    assert_exit(&out, 5);
+    assert!(
+        emu.seen("github").last().unwrap()["url"].as_str().unwrap().ends_with("&audience=api%3A%2F%2Fcustom-audience")
+    );
+    assert!(
+        stderr(&out).contains("AADSTS700212") && stderr(&out).contains("audience 'api://custom-audience'"),
+        "{}",
+        stderr(&out)
+    );
     // A wrong request token: GitHub answers 401.
     let mut env = env;
     env.set("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "wrong");
