@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Writes src/hot-path.order: the functions the hot-path commands run, in the
+# order they first run, then those of a cold fetch, for the linker to lay out
+# side by side (build.rs).
+# Run it after changes to the hot path or to dependencies (a stale file only
+# loses effect: the linker skips names it does not know); then check with
+# scripts/bench.sh that a hit's peak RSS and page faults went down.
+# Needs valgrind (lackey traces which code runs) and the linker's map, which
+# this release build writes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind > /dev/null || { echo "hot-path-order.sh: needs valgrind (apt-get install valgrind)" >&2; exit 1; }
+export ENTRATOOL_LINK_MAP="$PWD/target/release/entratool.map"
+. scripts/sandbox.sh
+
+"$bin/entratool" get-token -p demo > /dev/null   # warm the caches, as scripts/bench.sh does
+links="$work/links"; mkdir -p "$links"
+"$bin/entratool" install --dir "$links" --az > /dev/null
+printf 'capability[]=authtype\nprotocol=https\nhost=dev.azure.com\npath=contoso/p/_git/r\n\n' > "$work/git.in"
+printf 'protocol=https\nhost=example.com\npath=x\n\n' > "$work/git-other.in"
+printf '%s' "${url#https://}" > "$work/docker.in"
+printf '{"ServerURL":"%s","Username":"u","Secret":"s"}' "${url#https://}" > "$work/docker-store.in"
+"$links/git-credential-entratool" get < "$work/git.in" > /dev/null
+"$links/docker-credential-entratool" get < "$work/docker.in" > /dev/null
+
+traces=()
+trace() { # NAME INPUT COMMAND...: the code one hot-path command runs
+  local name=$1 input=$2; shift 2
+  valgrind --tool=lackey --trace-superblocks=yes --log-file="$work/$name.trace" "$@" < "$input" > /dev/null
+  traces+=("$work/$name.trace")
+}
+# The most frequent first: kubectl's exec plugin and get-token hits.
+trace hit /dev/null "$bin/entratool" get-token -p demo --output exec-credential
+trace get-token /dev/null "$bin/entratool" get-token -p demo
+trace az /dev/null "$links/az" account get-access-token -o json
+trace git-get "$work/git.in" "$links/git-credential-entratool" get
+trace docker-get "$work/docker.in" "$links/docker-credential-entratool" get
+trace git-store "$work/git.in" "$links/git-credential-entratool" store
+trace git-erase "$work/git-other.in" "$links/git-credential-entratool" erase
+trace docker-store "$work/docker-store.in" "$links/docker-credential-entratool" store
+trace version /dev/null "$bin/entratool" --version
+# Then a cold fetch (certificate, assertion, TLS, the cache write): after the
+# hits, so it does not spread them apart, but together, so it faults in fewer pages.
+trace cold /dev/null "$bin/entratool" get-token -p demo --force-refresh
+
+python3 scripts/hot_path_order.py "$ENTRATOOL_LINK_MAP" "${traces[@]}" > "$work/hot-path.order"
+mv "$work/hot-path.order" src/hot-path.order
+echo "== src/hot-path.order: $(wc -l < src/hot-path.order) functions; rebuild (cargo build --release) to apply"
