@@ -173,15 +173,31 @@ pub fn remove_stale_temporaries(dir: &Path) -> usize {
 /// managers link profiles.json, kubeconfigs, docker's config) stays one: its
 /// target is replaced. Cache files use `atomic_replace`, which never follows.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_replacing(path, bytes, Links::Follow)
+    write_replacing(path, bytes, Links::Follow, Durability::Synced)
 }
 
 /// `atomic_write` that replaces a symlink at `path` itself, never its target.
 pub fn atomic_replace(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_replacing(path, bytes, Links::Refuse)
+    write_replacing(path, bytes, Links::Refuse, Durability::Synced)
 }
 
-fn write_replacing(path: &Path, bytes: &[u8], links: Links) -> Result<()> {
+/// `atomic_replace` without the two fsyncs, for the token cache only: readers
+/// still see the old or the new content, but after a power cut the file may
+/// be empty or old, which the cache reads as a miss and fetches again. The
+/// syncs cost a cold fetch about a millisecond of CPU here and far more wall
+/// time on a slow disk (docs/performance.md); nothing is lost without them.
+pub fn replace_cache_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replacing(path, bytes, Links::Refuse, Durability::Unsynced)
+}
+
+/// Whether a replace waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    Synced,
+    Unsynced,
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], links: Links, durability: Durability) -> Result<()> {
     let target;
     let path = if links == Links::Follow && is_symlink(path) {
         target = std::fs::canonicalize(path).map_err(|e| Error::io("follow the link", path, e))?;
@@ -197,11 +213,14 @@ fn write_replacing(path: &Path, bytes: &[u8], links: Links) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    tmp.write_all(bytes).and_then(|_| tmp.as_file().sync_all()).map_err(|e| Error::io("write", tmp.path(), e))?;
+    let synced = durability == Durability::Synced;
+    tmp.write_all(bytes)
+        .and_then(|_| if synced { tmp.as_file().sync_all() } else { Ok(()) })
+        .map_err(|e| Error::io("write", tmp.path(), e))?;
     tmp.persist(path).map_err(|e| Error::io("replace", path, e.error))?;
     // The rename is durable once the folder is synced; a failure here loses
     // nothing that the rename has not already made visible.
-    if let Ok(d) = File::open(dir) {
+    if synced && let Ok(d) = File::open(dir) {
         drop(d.sync_all());
     }
     Ok(())

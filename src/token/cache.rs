@@ -213,7 +213,7 @@ impl Cache {
             remedy: e.remedy.clone(),
         };
         let bytes = serde_json::to_vec(&record).map_err(|e| Error::config("cannot record a failure").with_source(e))?;
-        fsutil::atomic_replace(&self.file(key, "fail"), &bytes)
+        fsutil::replace_cache_file(&self.file(key, "fail"), &bytes)
     }
 
     /// A file that may be missing; any other failure to remove it leaves a
@@ -240,7 +240,7 @@ impl Cache {
     fn write(&self, key: &Key, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(entry)
             .map_err(|e| Error::config("cannot serialise a cache entry").with_source(e))?;
-        fsutil::atomic_replace(&self.file(key, "json"), &bytes)
+        fsutil::replace_cache_file(&self.file(key, "json"), &bytes)
     }
 
     /// The per-key lock: holders fetch, others wait and then find the result.
