@@ -84,7 +84,16 @@ ln -s /etc/ssl/certs/*.pem "$store/" 2>/dev/null || true
 cp "$work/ca.pem" "$store/entratool-demo-ca.pem"
 openssl rehash "$store" 2>/dev/null || c_rehash "$store" > /dev/null
 echo "roots in the store: $(ls "$store"/*.pem | wc -l)"
-cold() { perf stat -x, -e task-clock -r 30 "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.1f ms CPU (user+sys)\n", $1}'; }
+# Whole-process CPU (perf's task-clock: user + sys of every thread), one
+# process at a time, 60 of them: the median and quartiles, since this 2-core
+# machine's neighbours move single runs by several ms.
+cold() {
+  for _ in $(seq 60); do
+    perf stat -x, -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}'
+  done | sort -n | awk '{ v[NR] = $1 } END {
+    printf "%.1f ms CPU (user+sys), median of %d; quartiles %.1f-%.1f, min %.1f\n",
+      v[int((NR + 1) / 2)], NR, v[int(NR / 4)], v[int(3 * NR / 4)], v[1] }'
+}
 (
   unset SSL_CERT_FILE
   export SSL_CERT_DIR="$store"
