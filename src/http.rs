@@ -1,7 +1,13 @@
-//! The one HTTP client: blocking reqwest over OpenSSL (native-tls), the
-//! system trust store (`SSL_CERT_FILE` honoured), `HTTPS_PROXY`/`NO_PROXY`,
-//! https only except loopback, and bounded retries.
+//! The one HTTP client: reqwest over OpenSSL (native-tls), the system trust
+//! store (`SSL_CERT_FILE` honoured), `HTTPS_PROXY`/`NO_PROXY`, https only
+//! except loopback, and bounded retries.
+//!
+//! Requests run one at a time on a single-threaded tokio runtime in the
+//! calling thread, with names resolved in that thread too: reqwest's blocking
+//! client would start a runtime thread and a resolver thread for every cold
+//! fetch (docs/performance.md).
 
+use std::sync::Arc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -92,9 +98,10 @@ fn is_hashed(dir: &std::path::Path) -> bool {
     })
 }
 
-fn client() -> Result<reqwest::blocking::Client> {
+fn client() -> Result<reqwest::Client> {
     lazy_system_trust();
-    reqwest::blocking::Client::builder()
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(InThreadResolver))
         .connect_timeout(Duration::from_secs(10).min(timeout()))
         .timeout(timeout())
         .user_agent(concat!("entratool/", env!("CARGO_PKG_VERSION")))
@@ -118,12 +125,13 @@ pub enum Route {
 /// Connecting to a managed identity endpoint gives up after this long.
 pub const MANAGED_IDENTITY_CONNECT: Duration = Duration::from_secs(2);
 
-fn client_for(route: Route) -> Result<reqwest::blocking::Client> {
+fn client_for(route: Route) -> Result<reqwest::Client> {
     match route {
         Route::Internet => client(),
         Route::ManagedIdentity => {
             lazy_system_trust();
-            reqwest::blocking::Client::builder()
+            reqwest::Client::builder()
+                .dns_resolver(Arc::new(InThreadResolver))
                 .no_proxy()
                 .connect_timeout(MANAGED_IDENTITY_CONNECT)
                 .timeout(timeout())
@@ -152,18 +160,20 @@ pub fn send(
     route: Route,
     url: &Url,
     what: &str,
-    build: impl Fn(&reqwest::blocking::Client) -> reqwest::blocking::RequestBuilder,
+    build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
 ) -> Result<Response> {
+    let rt = runtime()?;
+    let _context = rt.enter(); // the client's connector is made for this runtime
     let client = client_for(route)?;
     let started = Instant::now();
     let mut attempt = 0;
     loop {
-        let outcome = build(&client).send();
+        let outcome = rt.block_on(build(&client).send());
         let (retry_after, failure) = match outcome {
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 if !retryable(route, status) {
-                    match resp.text() {
+                    match rt.block_on(resp.text()) {
                         Ok(body) => return Ok(Response { status, body }),
                         // A connection that breaks mid-answer is retried like one that never opened.
                         Err(e) => {
@@ -214,7 +224,9 @@ pub struct Probe {
 
 pub fn get(url: &str) -> Result<Probe> {
     let parsed = check_url(url)?;
-    let resp = client()?.get(parsed).send().map_err(|e| {
+    let rt = runtime()?;
+    let _context = rt.enter();
+    let resp = rt.block_on(client()?.get(parsed).send()).map_err(|e| {
         Error::unavailable(format!("cannot reach {url}")).with_source(error_chain(&e.without_url())).with_remedy(
             "check the network and any proxy (HTTPS_PROXY/NO_PROXY), and the profile's authorityHost or cloud",
         )
@@ -228,12 +240,37 @@ pub fn get(url: &str) -> Result<Probe> {
     Ok(Probe { status: resp.status().as_u16(), date })
 }
 
+/// The runtime requests run on: this thread's, with timers and sockets.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| Error::unavailable("cannot set up HTTP").with_source(e))
+}
+
+/// getaddrinfo in the runtime's own thread. entratool makes one request at a
+/// time, so nothing waits behind a lookup; glibc bounds it by resolv.conf's
+/// timeouts. IP addresses (managed identity endpoints) never get here.
+struct InThreadResolver;
+
+impl reqwest::dns::Resolve for InThreadResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        use std::net::ToSocketAddrs;
+        let found = (name.as_str(), 0)
+            .to_socket_addrs()
+            .map(|addrs| Box::new(addrs.collect::<Vec<_>>().into_iter()) as reqwest::dns::Addrs)
+            .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
+        Box::pin(std::future::ready(found))
+    }
+}
+
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500 * (1 << attempt.min(4)))
 }
 
 /// Retry-After as seconds or an HTTP date.
-fn retry_after(resp: &reqwest::blocking::Response) -> Option<Duration> {
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let value = resp.headers().get("retry-after")?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
