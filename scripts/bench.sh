@@ -57,14 +57,16 @@ run() { # NAME INPUT COMMAND... : one hyperfine run, the floor first
 echo "== hot path: mean, min, ratio to the floor"
 echo "| command | mean | min | ratio |"
 echo "|---|---:|---:|---:|"
-run plain - \
-  "$bin/entratool --version" \
-  "$bin/entratool get-token -p demo" \
-  "$bin/entratool get-token -p demo --output exec-credential" \
-  "$links/az account get-access-token -o json"
-run git "$work/git.in" "$links/git-credential-entratool get" "$links/git-credential-entratool store"
-run git-other "$work/git-other.in" "$links/git-credential-entratool erase"
-run docker "$work/docker.in" "$links/docker-credential-entratool get"
+# One hyperfine run per command, the floor in each: hyperfine runs a command's 500 runs in a row,
+# so a ratio to a floor measured minutes earlier would carry the machine's drift.
+run version - "$bin/entratool --version"
+run get-token - "$bin/entratool get-token -p demo"
+run exec - "$bin/entratool get-token -p demo --output exec-credential"
+run az - "$links/az account get-access-token -o json"
+run git-get "$work/git.in" "$links/git-credential-entratool get"
+run git-store "$work/git.in" "$links/git-credential-entratool store"
+run git-erase "$work/git-other.in" "$links/git-credential-entratool erase"
+run docker-get "$work/docker.in" "$links/docker-credential-entratool get"
 run docker-store "$work/docker-store.in" "$links/docker-credential-entratool store"
 
 echo "== page faults (perf stat, mean of 50) and peak RSS (KiB, max of 5)"

@@ -26,6 +26,9 @@ fn main() -> ExitCode {
     }
     let outcome = if args.get(1).map(String::as_str) == Some("get-token") {
         cli::run_get_token(std::env::args_os().skip(2))
+    } else if args.len() == 2 && (args[1] == "--version" || args[1] == "-V") {
+        // What clap prints, without building every subcommand's arguments first.
+        entratool::output::stdout(&format!("entratool {}\n", env!("CARGO_PKG_VERSION"))).map(|()| ExitCode::SUCCESS)
     } else {
         cli::run(cli::Cli::parse())
     };

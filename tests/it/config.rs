@@ -427,6 +427,13 @@ fn what_a_newcomer_tripped_over() {
         let line = help.lines().find(|l| l.contains("--profile")).unwrap_or_default();
         assert!(line.trim().len() > "-p, --profile <NAME>".len() + 4, "{cmd:?}: {line:?}");
     }
+    // --version and -V answer before clap, as clap would; with more arguments clap still does.
+    let expected = format!("entratool {}\n", env!("CARGO_PKG_VERSION"));
+    for args in [&["--version"][..], &["-V"], &["--version", "--help"]] {
+        let out = env.run(args);
+        assert_ok(&out);
+        assert_eq!(stdout(&out), expected, "{args:?}");
+    }
     // A network error names the URL once.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let url = format!("http://{closed}");
