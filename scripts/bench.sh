@@ -33,16 +33,15 @@ printf '{"ServerURL":"%s","Username":"u","Secret":"s"}' "${url#https://}" > "$wo
 "$links/git-credential-entratool" get < "$work/git.in" > /dev/null
 "$links/docker-credential-entratool" get < "$work/docker.in" > /dev/null
 
-ratios() { # hyperfine JSON → each command's mean and its ratio to the first (the floor)
+ratios() { # hyperfine JSON → the command's mean, median and min, and its ratios to the floor's
   python3 - "$1" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))["results"]
-base = r[0]["mean"]
-for x in r:
-    ratio = x["mean"] / base
-    flag = "" if ratio <= 1.5 or x is r[0] else "  (over 1.5x)"
-    print(f"| `{x['command'].replace(sys.argv[1].rsplit('/',1)[0], '…')}` | {x['mean']*1e3:.2f} ms | "
-          f"{x['min']*1e3:.2f} ms | {ratio:.2f}x{flag} |")
+floor, x = json.load(open(sys.argv[1]))["results"]
+mean, median = x["mean"] / floor["mean"], x["median"] / floor["median"]
+flag = "" if mean <= 1.5 else "  (over 1.5x)"
+print(f"| `{x['command'].replace(sys.argv[1].rsplit('/',1)[0], '…')}` | {x['mean']*1e3:.2f} ms | "
+      f"{x['median']*1e3:.2f} ms | {x['min']*1e3:.2f} ms | floor {floor['mean']*1e3:.2f} ms | "
+      f"{mean:.2f}x{flag} | {median:.2f}x |")
 PY
 }
 
@@ -54,9 +53,9 @@ run() { # NAME INPUT COMMAND... : one hyperfine run, the floor first
   ratios "$work/$name.json"
 }
 
-echo "== hot path: mean, min, ratio to the floor"
-echo "| command | mean | min | ratio |"
-echo "|---|---:|---:|---:|"
+echo "== hot path: mean, median, min, the floor's mean in the same run, ratios of the means and medians"
+echo "| command | mean | median | min | floor | ratio (means) | ratio (medians) |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 # One hyperfine run per command, the floor in each: hyperfine runs a command's 500 runs in a row,
 # so a ratio to a floor measured minutes earlier would carry the machine's drift.
 run version - "$bin/entratool --version"
