@@ -22,16 +22,7 @@ cargo build --release --quiet --example floor
 floor="$PWD/target/release/examples/floor"
 . scripts/sandbox.sh
 
-"$bin/entratool" get-token -p demo > /dev/null   # warm the cache
-cache_file=$(ls "$ENTRATOOL_CACHE_DIR"/demo-*.json | head -1)
-links="$work/links"; mkdir -p "$links"
-"$bin/entratool" install --dir "$links" --az > /dev/null
-printf 'capability[]=authtype\nprotocol=https\nhost=dev.azure.com\npath=contoso/p/_git/r\n\n' > "$work/git.in"
-printf 'protocol=https\nhost=example.com\npath=x\n\n' > "$work/git-other.in"
-printf '%s' "${url#https://}" > "$work/docker.in"
-printf '{"ServerURL":"%s","Username":"u","Secret":"s"}' "${url#https://}" > "$work/docker-store.in"
-"$links/git-credential-entratool" get < "$work/git.in" > /dev/null
-"$links/docker-credential-entratool" get < "$work/docker.in" > /dev/null
+. scripts/hot-path-inputs.sh
 
 ratios() { # hyperfine JSON → the command's mean, median and min, and its ratios to the floor's
   python3 - "$1" <<'PY'

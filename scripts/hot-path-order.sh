@@ -13,15 +13,7 @@ command -v valgrind > /dev/null || { echo "hot-path-order.sh: needs valgrind (ap
 export ENTRATOOL_LINK_MAP="$PWD/target/release/entratool.map"
 . scripts/sandbox.sh
 
-"$bin/entratool" get-token -p demo > /dev/null   # warm the caches, as scripts/bench.sh does
-links="$work/links"; mkdir -p "$links"
-"$bin/entratool" install --dir "$links" --az > /dev/null
-printf 'capability[]=authtype\nprotocol=https\nhost=dev.azure.com\npath=contoso/p/_git/r\n\n' > "$work/git.in"
-printf 'protocol=https\nhost=example.com\npath=x\n\n' > "$work/git-other.in"
-printf '%s' "${url#https://}" > "$work/docker.in"
-printf '{"ServerURL":"%s","Username":"u","Secret":"s"}' "${url#https://}" > "$work/docker-store.in"
-"$links/git-credential-entratool" get < "$work/git.in" > /dev/null
-"$links/docker-credential-entratool" get < "$work/docker.in" > /dev/null
+. scripts/hot-path-inputs.sh
 
 traces=()
 trace() { # NAME INPUT COMMAND...: the code one hot-path command runs
