@@ -171,7 +171,7 @@ pub fn remove_stale_temporaries(dir: &Path) -> usize {
 /// new content, never a mix; a killed write leaves a temporary file that the
 /// next write in that folder removes. A `path` that is a symlink (dotfile
 /// managers link profiles.json, kubeconfigs, docker's config) stays one: its
-/// target is replaced. Cache files use `atomic_replace`, which never follows.
+/// target is replaced. Cache files use `replace_cache_file`, which never follows.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     write_replacing(path, bytes, Links::Follow, Durability::Synced)
 }
