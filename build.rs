@@ -5,8 +5,8 @@
 //!   page of .data.rel.ro: a third of a hit's page faults and a millisecond.
 //! - Release builds, when the linker takes it (lld, Rust's default linker on
 //!   x86_64-unknown-linux-gnu): `src/hot-path.order` lays out the functions a
-//!   hit runs side by side, so a hit maps about 0.7 MB of code instead of 2.2 MB
-//!   scattered over 8 MB. scripts/hot-path-order.sh writes that file.
+//!   hit runs side by side, so a hit maps about 0.5 MiB of code instead of 2.2
+//!   MiB scattered over 8 MB. scripts/hot-path-order.sh writes that file.
 //! - ENTRATOOL_LINK_MAP=PATH writes the linker's map there (for that script).
 
 use std::env;
