@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs every check: formatting, clippy, and all tests (unit, integration
-# against the bundled Entra ID emulator, and the real-client tests).
+# Runs every check: formatting, clippy, the release build's exploit mitigations, and all tests
+# (unit, integration against the bundled Entra ID emulator, and the real-client tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The binary users get, whose exploit mitigations a test reads (scripts/hardening-check.sh).
+cargo build --release --quiet --bin entratool
 cargo test --workspace --all-targets 2>&1
 # Fuzzing: every target for a bounded time (docs/reliability.md); always under CI.
 if [ "${CI:-}" = true ] || [ -n "${FUZZ_SECONDS:-}" ]; then

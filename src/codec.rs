@@ -17,6 +17,17 @@ pub fn jwt_claims(jwt: &str) -> Option<Value> {
     serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
 }
 
+/// A token of token characters on one line (RFC 6750's `b64token`: letters,
+/// digits, `-._~+/`, then `=` padding), at most 64 KiB: what every protocol
+/// entratool answers in may carry. Anything else (a line break, a space, a
+/// control character) could add lines to a git or HTTP answer.
+pub fn is_token_text(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && token.len() <= 64 * 1024
+        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +39,14 @@ mod tests {
         assert!(jwt_claims("not a jwt").is_none());
         assert!(jwt_claims("a.!!!.c").is_none());
         assert_eq!(hex(&[0, 255]), "00ff");
+    }
+
+    #[test]
+    fn token_text() {
+        assert!(is_token_text("eyJ0eXAi.eyJhdWQi.sig-_~+/=="));
+        for bad in ["", "==", "a\nusername=injected", "a b", "a\r", "a\u{1b}", "t\u{0}", "ä", "a=b"] {
+            assert!(!is_token_text(bad), "{bad:?}");
+        }
+        assert!(!is_token_text(&"a".repeat(64 * 1024 + 1)));
     }
 }

@@ -14,6 +14,20 @@ pub fn config_dir() -> Result<PathBuf> {
     dir_from_env("ENTRATOOL_CONFIG_DIR", |b| b.config_dir().join("entratool"))
 }
 
+/// Whether the config folder is the platform's default one (no
+/// `$ENTRATOOL_CONFIG_DIR`, or one naming that same folder).
+pub fn is_default_config_dir() -> bool {
+    let default = directories::BaseDirs::new().map(|b| b.config_dir().join("entratool"));
+    match (std::env::var_os("ENTRATOOL_CONFIG_DIR").filter(|v| !v.is_empty()), default) {
+        (None, _) => true,
+        (Some(dir), Some(default)) => {
+            let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+            absolute(PathBuf::from(dir)) == absolute(default)
+        }
+        (Some(_), None) => false,
+    }
+}
+
 /// `$ENTRATOOL_CACHE_DIR`, else the platform cache folder + `entratool`.
 pub fn cache_dir() -> Result<PathBuf> {
     dir_from_env("ENTRATOOL_CACHE_DIR", |b| b.cache_dir().join("entratool"))
@@ -100,9 +114,20 @@ impl Drop for Lock {
     }
 }
 
+/// How long a caller waits for a lock before it says who holds it: the
+/// holder's fetch ends within the request budget (30 s), so a lock held
+/// longer belongs to a process that is stopped (SIGSTOP, a debugger) or hung.
+/// `$ENTRATOOL_LOCK_WAIT` (seconds) changes it.
+fn lock_wait() -> std::time::Duration {
+    let secs = std::env::var("ENTRATOOL_LOCK_WAIT").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(35);
+    std::time::Duration::from_secs(secs)
+}
+
 /// Takes the exclusive lock on `lock_path`, creating the (empty, 0600) lock
 /// file. A lock file is never opened through a symlink: one found there is
-/// removed (our folders are private, so it was planted) and replaced.
+/// removed (our folders are private, so it was planted) and replaced, as is
+/// one of another user's, which could not even be opened. A lock held longer
+/// than `lock_wait` is an error naming the process that holds it.
 pub fn lock(lock_path: &Path) -> Result<Lock> {
     if let Some(parent) = lock_path.parent() {
         ensure_private_dir(parent)?;
@@ -118,7 +143,9 @@ pub fn lock(lock_path: &Path) -> Result<Lock> {
         options.open(lock_path)
     };
     let file = match open() {
-        Err(e) if is_symlink(lock_path) => {
+        Err(e)
+            if is_symlink(lock_path) || (e.kind() == std::io::ErrorKind::PermissionDenied && !is_mine(lock_path)) =>
+        {
             std::fs::remove_file(lock_path).map_err(|_| Error::io("open the lock file", lock_path, e))?;
             open()
         }
@@ -137,8 +164,77 @@ pub fn lock(lock_path: &Path) -> Result<Lock> {
             open().map_err(|e| Error::io("open the lock file", lock_path, e))?
         }
     };
-    file.lock_exclusive().map_err(|e| Error::io("lock", lock_path, e))?;
+    wait_for_lock(&file, lock_path)?;
     Ok(Lock { file })
+}
+
+/// Polls for the lock (a blocking `flock` could wait forever on a stopped
+/// holder): every few milliseconds at first, then every 50 ms.
+fn wait_for_lock(file: &File, lock_path: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    let limit = lock_wait();
+    let mut pause = std::time::Duration::from_millis(2);
+    loop {
+        match FileExt::try_lock_exclusive(file) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.raw_os_error() != fs2::lock_contended_error().raw_os_error() => {
+                return Err(Error::io("lock", lock_path, e));
+            }
+            Err(_) if started.elapsed() >= limit => {
+                let holder =
+                    lock_holder(file).map_or_else(|| "another process".to_string(), |p| format!("process {p}"));
+                return Err(Error::unavailable(format!(
+                    "{holder} has held the lock {} for {} s",
+                    lock_path.display(),
+                    started.elapsed().as_secs()
+                ))
+                .with_remedy(
+                    "a fetch ends within 30 s, so that process is stopped (resume it: kill -CONT PID) or hung (end \
+                     it); then try again",
+                ));
+            }
+            Err(_) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// The PID holding a `flock` on `file`, from `/proc/locks` (Linux).
+fn lock_holder(file: &File) -> Option<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata().ok()?;
+        let (major, minor) = (libc::major(meta.dev()), libc::minor(meta.dev()));
+        let id = format!("{major:02x}:{minor:02x}:{}", meta.ino());
+        let locks = std::fs::read_to_string("/proc/locks").ok()?;
+        locks.lines().find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // `1: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF`; waiters have a `->` field.
+            (fields.get(1) == Some(&"FLOCK") && fields.get(5) == Some(&id.as_str())).then(|| fields[4].parse().ok())?
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        None
+    }
+}
+
+/// Whether `path` is owned by this user (a missing file is not).
+fn is_mine(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.uid() == unsafe { libc::geteuid() })
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::symlink_metadata(path).is_ok()
+    }
 }
 
 fn is_symlink(path: &Path) -> bool {

@@ -1,6 +1,6 @@
 //! The one HTTP client: reqwest over OpenSSL (native-tls), the system trust
-//! store (`SSL_CERT_FILE` honoured), `HTTPS_PROXY`/`NO_PROXY`, https only
-//! except loopback, and bounded retries.
+//! store (`SSL_CERT_FILE` honoured), `HTTPS_PROXY`/`NO_PROXY` (never for
+//! loopback), https only except loopback, bounded answers and bounded retries.
 //!
 //! Requests run one at a time on a single-threaded tokio runtime in the
 //! calling thread, with names resolved in that thread too: reqwest's blocking
@@ -55,59 +55,14 @@ fn timeout() -> Duration {
         .unwrap_or(Duration::from_secs(30))
 }
 
-/// OpenSSL finds the system's roots in two ways: the one-file bundle, which
-/// native-tls would load and parse whole on every cold start (about 35 ms of
-/// CPU for Debian's 140 roots), and the hashed folder, where it looks a root
-/// up by subject hash only when a handshake needs it. Unless the user named a
-/// file (`SSL_CERT_FILE`, honoured as it is), only a folder is used: the
-/// user's `SSL_CERT_DIR`, else the system's hashed folder. This also gives a statically
-/// linked OpenSSL, which knows no system paths of its own, the system store.
-fn lazy_system_trust() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
-        if set("SSL_CERT_FILE") {
-            return;
-        }
-        // A folder the user named is used alone, as is the system's hashed folder.
-        let user_dir = set("SSL_CERT_DIR");
-        let system_dir = || openssl_probe::candidate_cert_dirs().find(|d| is_hashed(d));
-        if !user_dir && system_dir().is_none() {
-            return; // no hashed folder: native-tls loads the bundle, slower but complete
-        }
-        // SAFETY: this runs before the first HTTP client exists, and entratool starts no thread
-        // before that: nothing reads the environment concurrently.
-        unsafe {
-            if let Some(dir) = system_dir().filter(|_| !user_dir) {
-                std::env::set_var("SSL_CERT_DIR", dir);
-            }
-            // An existing file that holds no certificate: the bundle is not looked for.
-            std::env::set_var("SSL_CERT_FILE", "/dev/null");
-        }
-    });
-}
-
-/// A folder of `<8 hex>.0` links, as `openssl rehash` makes them.
-fn is_hashed(dir: &std::path::Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries.flatten().any(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.len() == 10 && name.ends_with(".0") && name[..8].bytes().all(|b| b.is_ascii_hexdigit())
-        })
-    })
-}
-
-fn client() -> Result<reqwest::Client> {
-    lazy_system_trust();
-    reqwest::Client::builder()
-        .dns_resolver(Arc::new(InThreadResolver))
-        .connect_timeout(Duration::from_secs(10).min(timeout()))
-        .timeout(timeout())
-        .user_agent(concat!("entratool/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| Error::unavailable("cannot set up HTTPS").with_source(e))
+/// The trust store is native-tls's: `SSL_CERT_FILE` and `SSL_CERT_DIR` when
+/// set, else the system's bundle file (Debian's
+/// `/etc/ssl/certs/ca-certificates.crt`, CAs appended to it by hand
+/// included) and its hashed folders, found by openssl-probe without touching
+/// the process environment. Loading the whole bundle costs a cold fetch a few
+/// milliseconds of CPU (docs/performance.md); a hit makes no TLS connection.
+fn client(url: &Url) -> Result<reqwest::Client> {
+    client_for(Route::Internet, url)
 }
 
 /// Where a request goes, which decides how it travels.
@@ -125,22 +80,47 @@ pub enum Route {
 /// Connecting to a managed identity endpoint gives up after this long.
 pub const MANAGED_IDENTITY_CONNECT: Duration = Duration::from_secs(2);
 
-fn client_for(route: Route) -> Result<reqwest::Client> {
-    match route {
-        Route::Internet => client(),
-        Route::ManagedIdentity => {
-            lazy_system_trust();
-            reqwest::Client::builder()
-                .dns_resolver(Arc::new(InThreadResolver))
-                .no_proxy()
-                .connect_timeout(MANAGED_IDENTITY_CONNECT)
-                .timeout(timeout())
-                .user_agent(concat!("entratool/", env!("CARGO_PKG_VERSION")))
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| Error::unavailable("cannot set up HTTP").with_source(e))
-        }
+/// The client for one request. Loopback and managed identity endpoints are
+/// never reached through a proxy, whatever `NO_PROXY` says (Go's HTTP client
+/// does the same for loopback): a proxy would see a plain-http token request,
+/// client secret or CI bearer token included.
+fn client_for(route: Route, url: &Url) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .dns_resolver(Arc::new(InThreadResolver))
+        .timeout(timeout())
+        .user_agent(concat!("entratool/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none());
+    builder = match route {
+        Route::Internet => builder.connect_timeout(Duration::from_secs(10).min(timeout())),
+        Route::ManagedIdentity => builder.connect_timeout(MANAGED_IDENTITY_CONNECT),
+    };
+    if route == Route::ManagedIdentity || is_loopback(url) {
+        builder = builder.no_proxy();
     }
+    builder.build().map_err(|e| Error::unavailable("cannot set up HTTPS").with_source(e))
+}
+
+/// A token service's answer is a few KiB; anything past this is not one, and
+/// is never read into memory whole.
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// A `Retry-After` is honoured up to a day: a larger (or overflowing) value
+/// holds the key for a day, never wraps into the past.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Reads at most `MAX_BODY` bytes of the answer. `Ok(None)` when it is larger.
+async fn bounded_text(mut resp: reqwest::Response) -> reqwest::Result<Option<String>> {
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// POSTs a form, retrying connection errors, 429 and 5xx a bounded number of
@@ -164,7 +144,7 @@ pub fn send(
 ) -> Result<Response> {
     let rt = runtime()?;
     let _context = rt.enter(); // the client's connector is made for this runtime
-    let client = client_for(route)?;
+    let client = client_for(route, url)?;
     let started = Instant::now();
     let mut attempt = 0;
     loop {
@@ -173,8 +153,16 @@ pub fn send(
             Ok(resp) => {
                 let status = resp.status().as_u16();
                 if !retryable(route, status) {
-                    match rt.block_on(resp.text()) {
-                        Ok(body) => return Ok(Response { status, body }),
+                    match rt.block_on(bounded_text(resp)) {
+                        Ok(Some(body)) => return Ok(Response { status, body }),
+                        Ok(None) => {
+                            return Err(Error::rejected(format!(
+                                "{what} at {url} answered HTTP {status} with more than {} KiB, which is no token \
+                                 answer",
+                                MAX_BODY / 1024
+                            ))
+                            .with_remedy("check the URL the profile uses and any proxy in between"));
+                        }
                         // A connection that breaks mid-answer is retried like one that never opened.
                         Err(e) => {
                             (None, format!("{what} at {url} broke off its answer: {}", error_chain(&e.without_url())))
@@ -201,7 +189,7 @@ pub fn send(
         let left = TOTAL_BUDGET.saturating_sub(started.elapsed());
         if let Some(asked) = retry_after.filter(|w| *w > left) {
             // Waiting longer than the budget would only hold kubectl or git: stop now, and say when.
-            let at = crate::token::now() + asked.as_secs() as i64;
+            let at = crate::token::now().saturating_add(asked.as_secs() as i64);
             return Err(Error::unavailable(format!("{failure} and asked to wait {} s", asked.as_secs()))
                 .with_retry_at(at)
                 .with_remedy(format!("try again after {}", crate::output::rfc3339_utc(at))));
@@ -226,7 +214,7 @@ pub fn get(url: &str) -> Result<Probe> {
     let parsed = check_url(url)?;
     let rt = runtime()?;
     let _context = rt.enter();
-    let resp = rt.block_on(client()?.get(parsed).send()).map_err(|e| {
+    let resp = rt.block_on(client(&parsed)?.get(parsed.clone()).send()).map_err(|e| {
         Error::unavailable(format!("cannot reach {url}")).with_source(error_chain(&e.without_url())).with_remedy(
             "check the network and any proxy (HTTPS_PROXY/NO_PROXY), and the profile's authorityHost or cloud",
         )
@@ -269,15 +257,21 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500 * (1 << attempt.min(4)))
 }
 
-/// Retry-After as seconds or an HTTP date.
+/// Retry-After as seconds or an HTTP date, at most `MAX_RETRY_AFTER`.
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
-    let value = resp.headers().get("retry-after")?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let secs = (when.timestamp() - chrono::Utc::now().timestamp()).max(0);
-    Some(Duration::from_secs(secs as u64))
+    parse_retry_after(resp.headers().get("retry-after")?.to_str().ok()?, chrono::Utc::now().timestamp())
+}
+
+fn parse_retry_after(value: &str, now: i64) -> Option<Duration> {
+    let value = value.trim();
+    let secs = if value.bytes().all(|b| b.is_ascii_digit()) && !value.is_empty() {
+        // Digits beyond u64 are still a very long wait, never a parse failure.
+        value.parse::<u64>().unwrap_or(u64::MAX)
+    } else {
+        let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+        when.timestamp().saturating_sub(now).max(0) as u64
+    };
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -307,5 +301,17 @@ mod tests {
         assert!(check_url("http://login.microsoftonline.com").is_err());
         assert!(check_url("http://127.0.0.1.evil.io").is_err());
         assert!(check_url("ftp://127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn retry_after_saturates_at_a_day() {
+        let day = Some(MAX_RETRY_AFTER);
+        assert_eq!(parse_retry_after("9223372036854775807", 0), day);
+        assert_eq!(parse_retry_after("18446744073709551615", 0), day);
+        assert_eq!(parse_retry_after("99999999999999999999999", 0), day);
+        assert_eq!(parse_retry_after(" 120 ", 0), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 1445412480), Some(Duration::from_secs(0)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 0), day);
+        assert_eq!(parse_retry_after("-5", 0), None);
     }
 }

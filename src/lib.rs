@@ -9,6 +9,7 @@
 //! docs/architecture.md has the map.
 
 pub mod binding;
+pub mod claims;
 pub mod codec;
 pub mod credential;
 pub mod error;

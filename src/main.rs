@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}", e.report("", "error: "));
+            entratool::ewriteln!("{}", e.report("", "error: "));
             ExitCode::from(e.kind.exit_code())
         }
     }

@@ -375,7 +375,11 @@ fn absolute(path: &Path) -> Result<String> {
 }
 
 pub fn validate_name(name: &str) -> Result<()> {
-    let ok = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    // `.` and `..` are folder names: a cache file or backup named after them would be confusing at best.
+    let ok = (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && name != "."
+        && name != "..";
     if ok {
         Ok(())
     } else {
@@ -586,7 +590,38 @@ pub fn parse(text: &str, path: &Path) -> Result<ProfilesDoc> {
         return Err(Error::config(format!("{} has more than one profile named {}", path.display(), twice.join(", ")))
             .with_remedy("rename or remove the extra ones by hand: a name must say which profile it means"));
     }
+    refuse_secrets(&doc, path)?;
     Ok(doc)
+}
+
+/// Field names that hold secrets in other tools' files (`clientSecret`,
+/// `password`, `access_token`, ...), compared lower-case without `_`/`-`.
+const SECRET_FIELDS: [&str; 6] = ["secret", "password", "passwd", "privatekey", "accesstoken", "refreshtoken"];
+
+fn is_secret_field(name: &str) -> bool {
+    let folded: String = name.chars().filter(|c| !matches!(c, '_' | '-')).collect::<String>().to_ascii_lowercase();
+    SECRET_FIELDS.iter().any(|s| folded.contains(s))
+}
+
+/// A profiles.json holding a secret (a hand-added `clientSecret`) is refused:
+/// entratool keeps unknown fields and would echo it in `config show`,
+/// `export` and rewrites. The field's value is never shown.
+fn refuse_secrets(doc: &ProfilesDoc, path: &Path) -> Result<()> {
+    let top = doc.extra.keys().find(|k| is_secret_field(k)).map(|k| (None, k));
+    let found = top.or_else(|| {
+        doc.profiles.iter().find_map(|p| p.extra.keys().find(|k| is_secret_field(k)).map(|k| (Some(&p.name), k)))
+    });
+    let Some((profile, field)) = found else { return Ok(()) };
+    let whose = profile.map_or_else(String::new, |p| format!(" of profile '{p}'"));
+    let store = match profile {
+        Some(p) => format!("store it with `entratool config edit -p {p} --secret-stdin` (or"),
+        None => "pass it in".to_string(),
+    };
+    Err(Error::config(format!("{} holds a secret in the field '{field}'{whose}", path.display())).with_remedy(format!(
+        "remove that field by hand (entratool keeps no secret in profiles.json); {store} \
+         ENTRATOOL_CLIENT_SECRET / ENTRATOOL_CERTIFICATE_PASSWORD{}",
+        if profile.is_some() { ")" } else { "" }
+    )))
 }
 
 fn invalid_file(path: &Path, e: &serde_json::Error) -> Error {
@@ -600,6 +635,24 @@ fn invalid_file(path: &Path, e: &serde_json::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_in_profiles_json_is_refused_without_showing_it() {
+        let path = Path::new("/p.json");
+        let text = r#"{"profiles": [{"name": "a", "clientId": "x", "tenantId": "t", "client_Secret": "hunter2"}]}"#;
+        let e = parse(text, path).unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::Config);
+        assert!(e.to_string().contains("'client_Secret' of profile 'a'"), "{e}");
+        assert!(!e.report("", "").contains("hunter2"));
+        assert!(e.remedy.unwrap().contains("config edit -p a --secret-stdin"));
+        assert!(parse(r#"{"accessToken": "x", "profiles": []}"#, path).is_err());
+        assert!(
+            parse(r#"[{"name": "a", "clientId": "x", "tenantId": "t", "certificatePassword": "p"}]"#, path).is_err()
+        );
+        assert!(
+            parse(r#"{"profiles": [{"name": "a", "clientId": "x", "tenantId": "t", "color": "red"}]}"#, path).is_ok()
+        );
+    }
 
     #[test]
     fn reads_both_layouts_and_keeps_unknown_fields() {
@@ -657,5 +710,7 @@ mod tests {
         assert!(validate_guid("client ID", "{12345678-1234-1234-1234-123456789abc}").is_err());
         assert!(validate_name("ok.name_1-2").is_ok());
         assert!(validate_name("bad name").is_err());
+        assert!(validate_name(".").is_err() && validate_name("..").is_err());
+        assert!(validate_name("...").is_ok() && validate_name(".hidden").is_ok());
     }
 }

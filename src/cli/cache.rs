@@ -29,7 +29,7 @@ pub fn run(cmd: CacheCommand) -> Result<()> {
         CacheCommand::List { output } => list(&cache, output),
         CacheCommand::Clear { profile } => {
             let n = cache.clear(profile.as_deref());
-            println!("Removed {n} cache files from {}", cache.dir.display());
+            entratool::outln!("Removed {n} cache files from {}", cache.dir.display());
             Ok(())
         }
     }
@@ -60,7 +60,7 @@ fn list(cache: &Cache, output: ListFormat) -> Result<()> {
         return entratool::output::stdout(&pretty(&json!(items)));
     }
     if entries.is_empty() {
-        println!("No cached tokens in {}", cache.dir.display());
+        entratool::outln!("No cached tokens in {}", cache.dir.display());
         return Ok(());
     }
     let mut rows = vec![vec![

@@ -119,7 +119,7 @@ fn check(only: Option<String>, within: i64) -> Result<ExitCode> {
         None => doc.profiles.iter().filter(|p| p.auth_method() == AuthMethod::Certificate).cloned().collect(),
     };
     if profiles.is_empty() {
-        println!("No profile in {} uses a certificate: nothing to check.", store.path.display());
+        entratool::outln!("No profile in {} uses a certificate: nothing to check.", store.path.display());
     }
     let now = Utc::now();
     let (mut expiring, mut broken) = (0, 0);
@@ -131,17 +131,25 @@ fn check(only: Option<String>, within: i64) -> Result<ExitCode> {
                 let when = cert.not_after().format("%Y-%m-%d");
                 if now > cert.not_after() {
                     expiring += 1;
-                    println!("✗ {}: certificate {} expired on {when}", p.name, cert.thumbprint_hex());
+                    entratool::outln!("✗ {}: certificate {} expired on {when}", p.name, cert.thumbprint_hex());
                 } else if days < within {
                     expiring += 1;
-                    println!("✗ {}: certificate {} expires in {days} days ({when})", p.name, cert.thumbprint_hex());
+                    entratool::outln!(
+                        "✗ {}: certificate {} expires in {days} days ({when})",
+                        p.name,
+                        cert.thumbprint_hex()
+                    );
                 } else {
-                    println!("✓ {}: certificate {} valid for {days} more days ({when})", p.name, cert.thumbprint_hex());
+                    entratool::outln!(
+                        "✓ {}: certificate {} valid for {days} more days ({when})",
+                        p.name,
+                        cert.thumbprint_hex()
+                    );
                 }
             }
             Err(e) => {
                 broken += 1;
-                println!("✗ {}: {e}", p.name);
+                entratool::outln!("✗ {}: {e}", p.name);
             }
         }
     }

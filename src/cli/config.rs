@@ -262,7 +262,7 @@ fn check_certificate(p: &Profile, pending: Option<&PendingSecret>) -> Result<Vec
 pub(super) fn store_secret(profile: &str, pending: Option<&PendingSecret>) -> Result<()> {
     if let Some(s) = pending {
         let store = secrets::save(profile, s.kind, &s.value)?;
-        eprintln!("The {} is stored in the {store}.", s.kind.label());
+        entratool::ewriteln!("The {} is stored in the {store}.", s.kind.label());
     }
     Ok(())
 }
@@ -322,7 +322,7 @@ pub(super) fn save(
     {
         cache.clear(Some(old));
     }
-    println!("✓ Profile '{name}' {} successfully", if was.is_some() { "updated" } else { "created" });
+    entratool::outln!("✓ Profile '{name}' {} successfully", if was.is_some() { "updated" } else { "created" });
     Ok(())
 }
 
@@ -456,7 +456,7 @@ fn list(output: ListFormat) -> Result<()> {
         return entratool::output::stdout(&pretty(&v));
     }
     if doc.profiles.is_empty() {
-        println!("No profiles in {}. Create one with `entratool config create`.", store.path.display());
+        entratool::outln!("No profiles in {}. Create one with `entratool config create`.", store.path.display());
         return Ok(());
     }
     let mut rows =
@@ -512,7 +512,7 @@ fn delete(name: &str) -> Result<()> {
     if store.load()?.find(name).is_none() && journal.names().iter().any(|n| n == name) {
         forget_secrets(name);
         journal.remove(name)?;
-        println!("✓ Removed the orphaned secret of '{name}' (a config create that did not finish)");
+        entratool::outln!("✓ Removed the orphaned secret of '{name}' (a config create that did not finish)");
         return Ok(());
     }
     store.update(|doc| {
@@ -527,7 +527,7 @@ fn delete(name: &str) -> Result<()> {
     })?;
     forget_secrets(name);
     let removed = Cache::open().map(|c| c.clear(Some(name))).unwrap_or(0);
-    println!("✓ Profile '{name}' deleted (and {removed} cached token files)");
+    entratool::outln!("✓ Profile '{name}' deleted (and {removed} cached token files)");
     Ok(())
 }
 
@@ -538,7 +538,7 @@ fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
     let v = to_json(p)?;
     to_file_or_stdout(output.map(PathBuf::as_path), &pretty(&v))?;
     if let Some(path) = output {
-        eprintln!("Profile '{name}' exported to {} (no secrets included).", path.display());
+        entratool::ewriteln!("Profile '{name}' exported to {} (no secrets included).", path.display());
     }
     Ok(())
 }
@@ -572,9 +572,9 @@ fn import(input: &Path, new_name: Option<String>) -> Result<()> {
             Ok(())
         })
         .map_err(|e| e.with_remedy("import it under another name with --name NEW"))?;
-    println!("✓ Profile '{name}' imported successfully");
+    entratool::outln!("✓ Profile '{name}' imported successfully");
     if needs_secret {
-        eprintln!("Store its client secret with `entratool config edit -p {name} --secret-stdin`.");
+        entratool::ewriteln!("Store its client secret with `entratool config edit -p {name} --secret-stdin`.");
     }
     Ok(())
 }

@@ -27,11 +27,11 @@ struct Report {
 
 impl Report {
     fn pass(&mut self, what: &str) {
-        println!("✓ {what}");
+        entratool::outln!("✓ {what}");
     }
     fn fail(&mut self, what: &str, fix: &str) {
         self.failures += 1;
-        println!("✗ {what} — {fix}");
+        entratool::outln!("✗ {what} — {fix}");
     }
 }
 

@@ -89,11 +89,14 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
         match plan(&name, exec) {
             Ok(Some(p)) => plans.push(p),
             Ok(None) => {}
-            Err(e) => eprintln!("note: user '{name}' is left as it is: {}", e.report("", "")),
+            Err(e) => entratool::ewriteln!("note: user '{name}' is left as it is: {}", e.report("", "")),
         }
     }
     if plans.is_empty() {
-        println!("No kubeconfig user in {} runs `kubelogin get-token` in a mode entratool converts.", path.display());
+        entratool::outln!(
+            "No kubeconfig user in {} runs `kubelogin get-token` in a mode entratool converts.",
+            path.display()
+        );
         return Ok(());
     }
     let exe = std::env::current_exe().map_err(|e| Error::config("cannot find the entratool binary").with_source(e))?;
@@ -123,7 +126,7 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     ));
     entratool::fsutil::atomic_write(&backup, &original)?;
     entratool::fsutil::atomic_write(path, text.as_bytes())?;
-    println!("✓ Converted {} (backup: {})", converted.join(", "), backup.display());
+    entratool::outln!("✓ Converted {} (backup: {})", converted.join(", "), backup.display());
     Ok(())
 }
 
@@ -216,7 +219,7 @@ fn plan(user: &str, exec: &Value) -> Result<Option<Plan>> {
                 "ropc" => "it signs in a user with a password, which entratool does not do",
                 _ => "entratool does not know this login mode",
             };
-            println!("note: user '{user}' (kubelogin --login {other}) is left as it is: {why}");
+            entratool::outln!("note: user '{user}' (kubelogin --login {other}) is left as it is: {why}");
             return Ok(None);
         }
     };
@@ -240,10 +243,14 @@ fn ready(p: &Plan) -> Result<bool> {
         Some(existing)
             if existing.client_id == profile.client_id && existing.auth_method() == profile.auth_method() =>
         {
-            println!("note: profile '{}' exists already and is used as it is", profile.name);
+            entratool::outln!("note: profile '{}' exists already and is used as it is", profile.name);
         }
         Some(_) => {
-            eprintln!("note: user '{}' is left as it is: a different profile named '{}' exists", p.user, profile.name);
+            entratool::ewriteln!(
+                "note: user '{}' is left as it is: a different profile named '{}' exists",
+                p.user,
+                profile.name
+            );
             return Ok(false);
         }
         None => save(&store, profile.clone(), None, false, p.secret.as_slice())?,
@@ -256,7 +263,7 @@ fn ready(p: &Plan) -> Result<bool> {
     match token::acquire(&request, &mut Vec::new()) {
         Ok(_) => Ok(true),
         Err(e) => {
-            eprintln!(
+            entratool::ewriteln!(
                 "note: user '{}' is left as it is (its secret stays in the kubeconfig) until profile '{}' gets a token: {}",
                 p.user,
                 profile.name,
@@ -310,6 +317,6 @@ fn print_diff(path: &Path, after: &[u8]) -> Result<()> {
         .output()
         .map_err(|e| Error::config("cannot run diff").with_source(e).with_remedy("install diffutils"))?;
     entratool::output::stdout(&String::from_utf8_lossy(&out.stdout))?;
-    println!("(dry run: nothing was changed, no profile or secret was saved)");
+    entratool::outln!("(dry run: nothing was changed, no profile or secret was saved)");
     Ok(())
 }

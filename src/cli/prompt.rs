@@ -27,7 +27,7 @@ impl Prompter {
         let mut line = String::new();
         match self.input.read_line(&mut line) {
             Ok(0) | Err(_) => {
-                println!();
+                entratool::outln!();
                 Err(cancelled())
             }
             Ok(_) => Ok(line.trim().to_string()),
@@ -40,7 +40,7 @@ impl Prompter {
             let answer = self.ask(text)?;
             match check(&answer) {
                 Ok(v) => return Ok(v),
-                Err(e) => println!("✗ {}", e.report("", "")),
+                Err(e) => entratool::outln!("✗ {}", e.report("", "")),
             }
         }
     }

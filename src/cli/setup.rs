@@ -124,7 +124,16 @@ fn ensure_profile(name: &str) -> Result<()> {
 
 /// Like kubelogin's convert-kubeconfig: the context's user becomes an exec
 /// plugin; kubectl itself edits the file, so everything else stays.
+/// Removes the temporary files a killed write of ours left beside `file`
+/// (a killed conversion's holds the kubeconfig, secrets included).
+fn remove_our_leftovers(file: &Path) {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        entratool::fsutil::remove_stale_temporaries(dir);
+    }
+}
+
 fn setup_kubectl(a: KubectlArgs) -> Result<()> {
+    remove_our_leftovers(&kubeconfig_file(a.kubeconfig.as_deref())?);
     if a.from_kubelogin {
         let file = kubeconfig_file(a.kubeconfig.as_deref())?;
         return super::kubelogin::convert(&file, a.context.as_deref(), a.dry_run);
@@ -181,9 +190,9 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     // targeted edit of the block kubectl has just written.
     let file = kubeconfig_file(a.kubeconfig.as_deref())?;
     if let Err(e) = add_install_hint(&file, &user) {
-        eprintln!("note: installHint not added ({e}); the exec plugin works without it");
+        entratool::ewriteln!("note: installHint not added ({e}); the exec plugin works without it");
     }
-    println!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", profile);
+    entratool::outln!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", profile);
     Ok(())
 }
 
@@ -277,19 +286,19 @@ fn setup_git(a: GitArgs) -> Result<()> {
     let mut values = vec![String::new(), ours];
     values.extend(others.iter().cloned());
     for o in &others {
-        println!(
+        entratool::outln!(
             "note: {o} also answers {url_text}: entratool's helper is placed first for it, {o} stays as the fallback there and for other hosts"
         );
     }
     if a.dry_run {
         for v in &values {
-            println!(
+            entratool::outln!(
                 "would run: git config {} --add {key} '{v}'",
                 a.file.as_ref().map_or("--global".to_string(), |f| format!("--file {}", f.display()))
             );
         }
-        println!("would run: git config … credential.{url_text}.useHttpPath true");
-        println!("would add {url_text} to profile '{}'s match", a.profile);
+        entratool::outln!("would run: git config … credential.{url_text}.useHttpPath true");
+        entratool::outln!("would add {url_text} to profile '{}'s match", a.profile);
         return Ok(());
     }
     let mut unset = Command::new("git");
@@ -308,7 +317,7 @@ fn setup_git(a: GitArgs) -> Result<()> {
     scope(&mut c);
     run_tool(c.args(["--replace-all", &format!("credential.{url_text}.useHttpPath"), "true"]), "git config")?;
     bind_to_profile(&a.profile, &url_text)?;
-    println!("✓ git uses entratool profile '{}' for {url_text}", a.profile);
+    entratool::outln!("✓ git uses entratool profile '{}' for {url_text}", a.profile);
     Ok(())
 }
 
@@ -355,6 +364,7 @@ fn docker_config_path() -> Result<PathBuf> {
 }
 
 fn setup_docker(a: DockerArgs) -> Result<()> {
+    remove_our_leftovers(&docker_config_path()?);
     ensure_profile(&a.profile)?;
     let registry = a.registry.trim().trim_start_matches("https://").trim_end_matches('/').to_string();
     if entratool::routing::Target::from_registry(&registry).is_none() || registry.contains('/') {
@@ -389,9 +399,9 @@ fn setup_docker(a: DockerArgs) -> Result<()> {
     let text = entratool::output::pretty(&config);
     entratool::fsutil::atomic_write(&path, text.as_bytes())?;
     bind_to_profile(&a.profile, &registry)?;
-    println!("✓ docker uses entratool profile '{}' for {registry} ({})", a.profile, path.display());
+    entratool::outln!("✓ docker uses entratool profile '{}' for {registry} ({})", a.profile, path.display());
     if std::process::Command::new("docker-credential-entratool").arg("version").output().is_err() {
-        eprintln!(
+        entratool::ewriteln!(
             "note: docker-credential-entratool is not on PATH yet: run `entratool install --dir DIR` with DIR on PATH"
         );
     }
@@ -418,7 +428,7 @@ pub fn install(a: InstallArgs) -> Result<()> {
         let link = dir.join(name);
         match std::fs::read_link(&link) {
             Ok(target) if target == exe => {
-                println!("✓ {} already points at {}", link.display(), exe.display());
+                entratool::outln!("✓ {} already points at {}", link.display(), exe.display());
                 continue;
             }
             Ok(_) => std::fs::remove_file(&link).map_err(|e| Error::io("replace", &link, e))?,
@@ -431,7 +441,7 @@ pub fn install(a: InstallArgs) -> Result<()> {
             Err(_) => {}
         }
         symlink(&exe, &link)?;
-        println!("✓ {} -> {}", link.display(), exe.display());
+        entratool::outln!("✓ {} -> {}", link.display(), exe.display());
     }
     Ok(())
 }

@@ -45,7 +45,7 @@ pub fn run(a: StatusArgs) -> Result<()> {
         return entratool::output::stdout(&pretty(&json!(rows)));
     }
     if rows.is_empty() {
-        println!("No profiles in {}. Create one with `entratool config create`.", store.path.display());
+        entratool::outln!("No profiles in {}. Create one with `entratool config create`.", store.path.display());
         return Ok(());
     }
     let cell = |v: &Value| match v {

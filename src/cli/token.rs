@@ -4,9 +4,10 @@
 use std::io::Read;
 
 use clap::{Args, Subcommand};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::ListFormat;
+use entratool::claims;
 use entratool::error::{Error, Result};
 use entratool::output::{pretty, table};
 use entratool::token::{self, TokenKind, TokenRequest};
@@ -30,10 +31,6 @@ pub struct DecodeArgs {
     pub output: ListFormat,
 }
 
-/// The claims shown, in this order.
-const CLAIMS: [&str; 10] = ["aud", "iss", "tid", "appid", "azp", "oid", "sub", "roles", "scp", "xms_mirid"];
-const TIMES: [&str; 3] = ["iat", "nbf", "exp"];
-
 pub fn run(cmd: TokenCommand) -> Result<()> {
     let TokenCommand::Decode(a) = cmd;
     let jwt = match &a.profile {
@@ -49,64 +46,18 @@ pub fn run(cmd: TokenCommand) -> Result<()> {
         }
         None => read_stdin()?,
     };
-    let claims = entratool::codec::jwt_claims(jwt.trim()).ok_or_else(|| {
+    let payload = entratool::codec::jwt_claims(jwt.trim()).ok_or_else(|| {
         Error::usage("that is not a JWT access token").with_remedy(
             "pipe the token alone, e.g. `entratool get-token -p NAME | entratool token decode` (opaque tokens, such \
              as Microsoft Graph's for personal accounts, cannot be decoded)",
         )
     })?;
     let now = token::now();
-    let shown = selected(&claims, now);
+    let shown = claims::selected(&payload, now);
     if a.output == ListFormat::Json {
         return entratool::output::stdout(&pretty(&Value::Object(shown)));
     }
-    let mut rows = Vec::new();
-    for (k, v) in &shown {
-        let text = match v {
-            Value::String(s) => s.clone(),
-            Value::Array(items) => items.iter().map(|i| i.as_str().unwrap_or("?")).collect::<Vec<_>>().join(", "),
-            Value::Object(t) => t["local"].as_str().unwrap_or("").to_string() + &minutes(t),
-            other => other.to_string(),
-        };
-        rows.push(vec![format!("{k}:"), text]);
-    }
-    entratool::output::stdout(&table(&rows))
-}
-
-fn minutes(t: &Map<String, Value>) -> String {
-    match t.get("minutesLeft").and_then(Value::as_i64) {
-        Some(m) if m >= 0 => format!(" ({m} minutes left)"),
-        Some(m) => format!(" (expired {} minutes ago)", -m),
-        None => String::new(),
-    }
-}
-
-/// The claims of interest; `scp` split into its scopes; times as local time
-/// (and, for `exp`, the minutes left).
-fn selected(claims: &Value, now: i64) -> Map<String, Value> {
-    let mut out = Map::new();
-    for k in CLAIMS {
-        match (k, &claims[k]) {
-            (_, Value::Null) => {}
-            ("scp", Value::String(s)) => {
-                out.insert(k.into(), json!(s.split(' ').collect::<Vec<_>>()));
-            }
-            (_, v) => {
-                out.insert(k.into(), v.clone());
-            }
-        }
-    }
-    for k in TIMES {
-        if let Some(at) = claims[k].as_i64().or_else(|| claims[k].as_f64().map(|f| f as i64)) {
-            let local = entratool::output::utc(at).with_timezone(&chrono::Local);
-            let mut t = json!({"epoch": at, "local": local.format("%Y-%m-%d %H:%M:%S %Z").to_string()});
-            if k == "exp" {
-                t["minutesLeft"] = json!((at - now).div_euclid(60));
-            }
-            out.insert(k.into(), t);
-        }
-    }
-    out
+    entratool::output::stdout(&table(&claims::rows(&shown)))
 }
 
 fn read_stdin() -> Result<String> {

@@ -43,7 +43,7 @@ fn certificate_password(p: &mut Prompter, path: &Path) -> Result<std::result::Re
                 return Ok(Ok(Some(Pending { kind: SecretKind::CertificatePassword, value: pw })));
             }
             Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {
-                println!("✗ Invalid certificate password for {}, try again", path.display())
+                entratool::outln!("✗ Invalid certificate password for {}, try again", path.display())
             }
             Err(e) => return Ok(Err(e.into_error(&path.display().to_string(), None).to_string())),
         }
@@ -60,7 +60,7 @@ fn certificate(p: &mut Prompter, given: Option<&Path>) -> Result<(PathBuf, Optio
         };
         match certificate_password(p, &path)? {
             Ok(pending) => return Ok((path, pending)),
-            Err(why) => println!("✗ {why}"),
+            Err(why) => entratool::outln!("✗ {why}"),
         }
     }
 }
@@ -71,7 +71,7 @@ fn client_secret(p: &mut Prompter) -> Result<Pending> {
         if !s.is_empty() {
             return Ok(Pending { kind: SecretKind::ClientSecret, value: s });
         }
-        println!("✗ the client secret cannot be empty");
+        entratool::outln!("✗ the client secret cannot be empty");
     }
 }
 
@@ -104,7 +104,7 @@ pub fn create(fields: ProfileFields) -> Result<()> {
         _ if fields.secret_stdin => AuthMethod::Secret,
         _ => {
             // The seed's two first, in its order; then the ones with no stored secret.
-            println!(
+            entratool::outln!(
                 "Authentication method:\n1. Client Secret\n2. Certificate\n3. Workload identity (federated token \
                  file)\n4. GitHub Actions OIDC\n5. Azure Pipelines OIDC\n6. Managed identity"
             );
@@ -189,7 +189,7 @@ pub fn edit(name: &str) -> Result<()> {
     let mut pending: Vec<Pending> = Vec::new();
     let mut p = Prompter::new();
     loop {
-        println!("Profile '{name}':\n{MENU}");
+        entratool::outln!("Profile '{name}':\n{MENU}");
         let choice = p.ask_until("Select: ", |a| match a.parse::<u8>() {
             Ok(n @ 1..=7) => Ok(n),
             _ => Err(Error::usage("type a number from 1 to 7")),
@@ -215,9 +215,9 @@ pub fn edit(name: &str) -> Result<()> {
                         pending.push(Pending { kind: SecretKind::CertificatePassword, value: pw });
                         break;
                     }
-                    println!("✗ Invalid certificate password for {path}, try again");
+                    entratool::outln!("✗ Invalid certificate password for {path}, try again");
                 },
-                None => println!("✗ this profile has no certificate path: choose 1 first"),
+                None => entratool::outln!("✗ this profile has no certificate path: choose 1 first"),
             },
             3 => {
                 pending.push(client_secret(&mut p)?);

@@ -159,7 +159,7 @@ impl CertificateCredential {
                     return Ok(cert);
                 }
                 Err(LoadError::WrongPassword | LoadError::NeedsPassword) => {
-                    eprintln!("Invalid certificate password, try again.");
+                    crate::ewriteln!("Invalid certificate password, try again.");
                 }
                 Err(e) => return Err(self.load_error(e)),
             }

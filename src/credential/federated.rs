@@ -198,8 +198,9 @@ fn pipelines_token(service_connection: &str) -> Result<Zeroizing<String>> {
 
 /// The JWT in field `field` of a 200 JSON answer; anything else, an error
 /// that says what came instead (Azure Pipelines answers 203 with a sign-in
-/// page when its token is wrong), never the body itself.
-fn oidc_answer(resp: http::Response, field: &str, what: &str, fix: &str) -> Result<Zeroizing<String>> {
+/// page when its token is wrong), never the body itself. Never panics
+/// (fuzzed: fuzz/fuzz_targets/oidc_answer.rs).
+pub fn oidc_answer(resp: http::Response, field: &str, what: &str, fix: &str) -> Result<Zeroizing<String>> {
     let body = Zeroizing::new(resp.body);
     let looks_html = body.trim_start().starts_with('<');
     match resp.status {

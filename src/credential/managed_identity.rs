@@ -156,14 +156,21 @@ impl Credential for ManagedIdentityCredential {
             Endpoint::AppService { header, .. } => c.get(url.clone()).header("X-IDENTITY-HEADER", header.as_str()),
             Endpoint::Imds { .. } => c.get(url.clone()).header("Metadata", "true"),
         })?;
-        let body: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
-        if resp.status != 200 {
-            return Err(refusal(resp.status, &body, what, &self.selector));
-        }
-        let granted = parse(&body, crate::token::now())
-            .ok_or_else(|| Error::unavailable(format!("{what} answered 200 without access_token and expiry")))?;
-        Ok(Grant { label: format!("managed identity ({})", self.selector.describe()), ..granted })
+        interpret(resp.status, &resp.body, crate::token::now(), what, &self.selector)
     }
+}
+
+/// What a managed identity endpoint's answer means: a grant (its token still
+/// to be checked by the token source), or the user's error. Never panics,
+/// whatever the endpoint sends (fuzzed: fuzz/fuzz_targets/managed_identity.rs).
+pub fn interpret(status: u16, body: &str, now: i64, what: &str, selector: &Selector) -> Result<Grant> {
+    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    if status != 200 {
+        return Err(refusal(status, &body, what, selector));
+    }
+    let granted = parse(&body, now)
+        .ok_or_else(|| Error::unavailable(format!("{what} answered 200 without access_token and expiry")))?;
+    Ok(Grant { label: format!("managed identity ({})", selector.describe()), ..granted })
 }
 
 /// `access_token` and `expires_on` (epoch seconds, string or number), else `expires_in`.
@@ -171,7 +178,7 @@ fn parse(body: &Value, now: i64) -> Option<Grant> {
     let number = |v: &Value| v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
     let token = body["access_token"].as_str().filter(|t| !t.is_empty())?;
     let expires_in = match number(&body["expires_on"]) {
-        Some(on) => on - now,
+        Some(on) => on.saturating_sub(now),
         None => number(&body["expires_in"])?,
     };
     Some(Grant { access_token: token.to_string(), expires_in, refresh_in: None, label: String::new() })

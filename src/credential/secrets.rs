@@ -250,13 +250,17 @@ pub fn load(profile: &str, kind: SecretKind) -> Result<Option<Zeroizing<String>>
     if let Some(secret) = store.get(&ours).map_err(unreadable)? {
         return Ok(Some(secret));
     }
-    // Stored by an earlier version under the name alone: copied to this folder's account
-    // (and left where it is: another folder's profile of that name may rely on it).
+    // Stored by an earlier version under the name alone, which knew no folder but the default
+    // one: copied to that folder's account only. A profile of the same name in another folder
+    // (`$ENTRATOOL_CONFIG_DIR`) never reads it.
+    if !crate::fsutil::is_default_config_dir() {
+        return Ok(None);
+    }
     let Some(secret) = store.get(&legacy_account(profile, kind)).map_err(unreadable)? else {
         return Ok(None);
     };
     if let Err(e) = store.set(&ours, &secret) {
-        eprintln!("entratool: warning: the {} was not copied to this folder's keyring entry: {e}", kind.label());
+        crate::ewriteln!("entratool: warning: the {} was not copied to this folder's keyring entry: {e}", kind.label());
     }
     Ok(Some(secret))
 }
@@ -281,20 +285,22 @@ pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static st
     Ok(store.name())
 }
 
-/// Removes a stored secret; a missing one is fine. An entry of an earlier
-/// version (the name alone) goes too when it holds the same secret: it was
-/// this profile's, copied on first use.
+/// Removes a stored secret; a missing one is fine. In the default folder, an
+/// entry of an earlier version (the name alone) goes too when it holds the
+/// same secret: it was this profile's, copied on first use. Other folders
+/// never touch it.
 pub fn delete(profile: &str, kind: SecretKind) -> Result<()> {
     let Some(store) = open_store()? else {
         return Ok(());
     };
     let ours = account(profile, kind)?;
     let legacy = legacy_account(profile, kind);
-    if let (Ok(Some(mine)), Ok(Some(old))) = (store.get(&ours), store.get(&legacy))
+    if crate::fsutil::is_default_config_dir()
+        && let (Ok(Some(mine)), Ok(Some(old))) = (store.get(&ours), store.get(&legacy))
         && *mine == *old
         && let Err(e) = store.delete(&legacy)
     {
-        eprintln!("entratool: warning: the earlier version's keyring entry {legacy} was not removed: {e}");
+        crate::ewriteln!("entratool: warning: the earlier version's keyring entry {legacy} was not removed: {e}");
     }
     store.delete(&ours).map_err(|e| {
         Error::credential(format!(

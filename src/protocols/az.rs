@@ -97,7 +97,7 @@ fn finish(outcome: Result<()>) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("{}", e.report("", "ERROR: "));
+            crate::ewriteln!("{}", e.report("", "ERROR: "));
             e.kind.exit_code().into()
         }
     }

@@ -23,10 +23,10 @@ const MAX_INPUT: u64 = 64 * 1024;
 fn fail(line: &str, detail: Option<&Error>) -> i32 {
     // The line is the protocol's answer; if stdout is gone there is no one to tell.
     if let Err(e) = output::stdout(&format!("{}\n", line.lines().next().unwrap_or(""))) {
-        eprintln!("{}", e.report("entratool: ", ""));
+        crate::ewriteln!("{}", e.report("entratool: ", ""));
     }
     if let Some(d) = detail {
-        eprintln!("{}", d.report("entratool: ", ""));
+        crate::ewriteln!("{}", d.report("entratool: ", ""));
     }
     1
 }
@@ -58,7 +58,7 @@ pub fn run(op: &str) -> i32 {
         "erase" => {
             let outcome = read_stdin().map_err(Error::usage).and_then(|server| erase(server.trim()));
             if let Err(e) = outcome {
-                eprintln!("{}", e.report("entratool: ", ""));
+                crate::ewriteln!("{}", e.report("entratool: ", ""));
             }
             0
         }
@@ -80,7 +80,7 @@ fn written(outcome: Result<()>) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("{}", e.report("entratool: ", ""));
+            crate::ewriteln!("{}", e.report("entratool: ", ""));
             1
         }
     }

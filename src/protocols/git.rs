@@ -110,7 +110,7 @@ pub fn run(explicit: Option<&str>, op: &str) -> i32 {
     let req = match parse(std::io::stdin().lock()) {
         Ok(r) => r,
         Err(why) => {
-            eprintln!("entratool: ignoring a malformed credential request ({why})");
+            crate::ewriteln!("entratool: ignoring a malformed credential request ({why})");
             return 0;
         }
     };
@@ -122,7 +122,7 @@ pub fn run(explicit: Option<&str>, op: &str) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("{}", e.report("entratool: ", ""));
+            crate::ewriteln!("{}", e.report("entratool: ", ""));
             1
         }
     }

@@ -223,7 +223,7 @@ impl Cache {
         if let Err(e) = std::fs::remove_file(path)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            eprintln!("{}", Error::io("remove", path, e).report("entratool: warning: ", ""));
+            crate::ewriteln!("{}", Error::io("remove", path, e).report("entratool: warning: ", ""));
         }
     }
 
@@ -235,7 +235,8 @@ impl Cache {
     pub fn read(&self, key: &Key) -> Option<Entry> {
         let bytes = fsutil::read_trusted(&self.file(key, "json"), MAX_ENTRY, fsutil::Links::Refuse).ok()?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-        (entry.key == key.hash).then_some(entry)
+        // Only what passed the token source's checks is ever written; anything else was not.
+        (entry.key == key.hash && crate::codec::is_token_text(&entry.access_token)).then_some(entry)
     }
 
     fn write(&self, key: &Key, entry: &Entry) -> Result<()> {

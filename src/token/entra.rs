@@ -80,7 +80,7 @@ impl ClientApp {
         let granted = request(&endpoint, &form, &self.client_id, hints);
         if std::env::var_os("ENTRATOOL_TIMING").is_some() {
             // For benchmarks: where a cold fetch spends its time.
-            eprintln!("timing: entra {:.2} ms", timer.elapsed().as_secs_f64() * 1e3);
+            crate::ewriteln!("timing: entra {:.2} ms", timer.elapsed().as_secs_f64() * 1e3);
         }
         granted
     }

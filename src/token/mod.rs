@@ -9,7 +9,7 @@ pub mod entra;
 use std::path::Path;
 
 use crate::credential::{self, AuthContext, Credential, Grant};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::profile::Profile;
 use cache::{Cache, Entry, EntryKind, Key, Want};
 
@@ -104,7 +104,8 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
             let key = source.acr_key(req.profile, registry);
             cache.get_or_fetch(&key, want, warnings, |w| {
                 let access = cache.get_or_fetch(&source.key, want, w, |w| fetch_access(req, &source, w))?;
-                acr::exchange(registry, req.profile, &key, &access.access_token)
+                let started = now();
+                checked(acr::exchange(registry, req.profile, &key, &access.access_token)?, started)
             })?
         }
     };
@@ -128,7 +129,37 @@ fn fetch_access(req: &TokenRequest, source: &Source, warnings: &mut Vec<String>)
     let grant = source.credential.get_token(req.scope, &mut ctx);
     warnings.append(&mut ctx.warnings);
     let grant = grant?;
-    Ok(access_entry(&source.key, req, grant, started))
+    checked(access_entry(&source.key, req, grant, started), started)
+}
+
+/// What a token service answered, before it is cached or reaches a tool: one
+/// line of token characters (a line break would add lines to git's answer or
+/// an HTTP header), not expired already. An endpoint under someone else's
+/// control (`AZURE_POD_IDENTITY_AUTHORITY_HOST`, a proxy) gets no further.
+fn checked(entry: Entry, now: i64) -> Result<Entry> {
+    let service = || match entry.kind {
+        EntryKind::Acr => format!("the registry {}", entry.resource),
+        EntryKind::Entra => format!("the token service ({})", entry.credential),
+    };
+    let remedy = "check the authority, managed identity endpoint or registry the profile uses \
+                  (authorityHost, AZURE_POD_IDENTITY_AUTHORITY_HOST, IDENTITY_ENDPOINT) and any proxy in between";
+    if !crate::codec::is_token_text(&entry.access_token) {
+        return Err(Error::rejected(format!(
+            "{} answered with something that is not a token (characters other than token characters, or a line \
+             break)",
+            service()
+        ))
+        .with_remedy(remedy));
+    }
+    if entry.expires_on <= now {
+        return Err(Error::rejected(format!(
+            "{} answered with a token that had already expired (at {})",
+            service(),
+            crate::output::rfc3339_utc(entry.expires_on)
+        ))
+        .with_remedy(remedy));
+    }
+    Ok(entry)
 }
 
 fn access_entry(key: &Key, req: &TokenRequest, grant: Grant, started: i64) -> Entry {
@@ -139,7 +170,7 @@ fn access_entry(key: &Key, req: &TokenRequest, grant: Grant, started: i64) -> En
         resource: req.scope.to_string(),
         credential: grant.label,
         access_token: grant.access_token,
-        expires_on: started + grant.expires_in,
+        expires_on: started.saturating_add(grant.expires_in),
         refresh_on: refresh_on(started, grant.expires_in, grant.refresh_in),
         obtained_on: started,
     }
@@ -149,8 +180,8 @@ fn access_entry(key: &Key, req: &TokenRequest, grant: Grant, started: i64) -> En
 /// living longer than 2 hours (managed identities' live 24), half its life.
 fn refresh_on(started: i64, expires_in: i64, refresh_in: Option<i64>) -> Option<i64> {
     match refresh_in {
-        Some(r) => Some(started + r),
-        None if expires_in > LONG_LIVED => Some(started + expires_in / 2),
+        Some(r) => Some(started.saturating_add(r)),
+        None if expires_in > LONG_LIVED => Some(started.saturating_add(expires_in / 2)),
         None => None,
     }
 }
@@ -164,5 +195,30 @@ mod tests {
         assert_eq!(refresh_on(1000, 3599, None), None);
         assert_eq!(refresh_on(1000, 86400, None), Some(1000 + 43200));
         assert_eq!(refresh_on(1000, 86400, Some(600)), Some(1600));
+    }
+
+    fn entry(token: &str, expires_on: i64) -> Entry {
+        Entry {
+            key: "k".into(),
+            profile: "p".into(),
+            kind: EntryKind::Entra,
+            resource: "r".into(),
+            credential: "managed identity (system-assigned)".into(),
+            access_token: token.into(),
+            expires_on,
+            refresh_on: None,
+            obtained_on: 0,
+        }
+    }
+
+    #[test]
+    fn answers_that_are_not_tokens_or_expired_are_refused() {
+        assert!(checked(entry("eyJ.eyJ.sig", 2000), 1000).is_ok());
+        let e = checked(entry("tok\nusername=injected", 2000), 1000).unwrap_err();
+        assert_eq!(e.kind, crate::error::Kind::Rejected);
+        assert!(!e.to_string().contains("injected"), "the answer is never echoed: {e}");
+        let e = checked(entry("eyJ.eyJ.sig", 999), 1000).unwrap_err();
+        assert!(e.to_string().contains("already expired"), "{e}");
+        assert!(checked(entry("eyJ.eyJ.sig", 1000), 1000).is_err());
     }
 }

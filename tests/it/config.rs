@@ -352,23 +352,29 @@ fn secrets_of_same_named_profiles_in_two_config_folders_stay_apart() {
     assert_eq!(emu.last_event()["auth"], "secret");
     assert_ok(&b.run(&["config", "delete", "-p", &name]));
     assert_ok(&a.run(&[&graph[..], &["--force-refresh"]].concat()));
-    // An entry written by the previous version (the name alone) is still found.
-    let old = format!("old-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let args = create_args(&old, TENANT, &["--authority-host", &emu.url, "--auth-method", "secret"]);
-    assert_ok(&a.run(&args));
-    let st = std::process::Command::new("keyctl")
-        .args(["add", "user", &format!("entratool:{old}/client-secret"), "secret-old", "@u"])
-        .output()
-        .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    assert_ok(&a.run(&["get-token", "-p", &old, "--scope", GRAPH]));
-    assert_ok(&a.run(&["config", "delete", "-p", &old]));
     assert_ok(&a.run(&["config", "delete", "-p", &name]));
-    let gone = std::process::Command::new("keyctl")
-        .args(["search", "@u", "user", &format!("entratool:{old}/client-secret")])
-        .output()
-        .unwrap();
-    assert!(!gone.status.success(), "the old entry went with the profile it was copied to");
+    // An entry written by the previous version (the name alone), which knew only the default folder.
+    let old = format!("old-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let legacy = format!("entratool:{old}/client-secret");
+    let keyctl = |args: &[&str]| std::process::Command::new("keyctl").args(args).output().unwrap();
+    let st = keyctl(&["add", "user", &legacy, "secret-old", "@u"]);
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let args = create_args(&old, TENANT, &["--authority-host", &emu.url, "--auth-method", "secret"]);
+    // Another folder's profile of that name neither uses nor deletes it.
+    assert_ok(&a.run(&args));
+    assert_exit(&a.run(&["get-token", "-p", &old, "--scope", GRAPH]), 4);
+    assert_ok(&a.run(&["config", "delete", "-p", &old]));
+    assert!(keyctl(&["search", "@u", "user", &legacy]).status.success(), "another folder deleted the old entry");
+    // The default folder's profile finds it, copies it, and takes it along when deleted.
+    let mut d = Env::new();
+    d.set("ENTRATOOL_KEYRING", "keyutils");
+    d.envs.retain(|(k, _)| k != "ENTRATOOL_CONFIG_DIR");
+    d.set("XDG_CONFIG_HOME", &d.path().join(".config").display().to_string());
+    assert_ok(&d.run(&args));
+    assert!(d.path().join(".config/entratool/profiles.json").is_file());
+    assert_ok(&d.run(&["get-token", "-p", &old, "--scope", GRAPH]));
+    assert_ok(&d.run(&["config", "delete", "-p", &old]));
+    assert!(!keyctl(&["search", "@u", "user", &legacy]).status.success(), "the old entry went with its profile");
 }
 
 #[test]

@@ -352,21 +352,6 @@ fn no_managed_identity_endpoint_fails_within_five_seconds() {
     assert!(stderr(&out).contains("this host has no managed identity endpoint"), "{}", stderr(&out));
 }
 
-/// A proxy that answers nothing and counts who came.
-fn counting_sink() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let c = count.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            drop(conn);
-        }
-    });
-    (url, count)
-}
-
 #[test]
 fn managed_identity_never_goes_through_a_proxy_nor_follows_a_redirect() {
     let (emu, mut env) = managed();

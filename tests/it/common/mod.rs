@@ -71,8 +71,14 @@ impl Emulator {
     /// The emulator over https (as Entra ID), with a certificate for
     /// localhost issued by a CA made in `dir`; returns the CA for trust stores.
     pub fn start_tls(dir: &Path) -> (Emulator, TestCert) {
+        Self::start_tls_as(dir, "localhost")
+    }
+
+    /// `start_tls` with a server certificate for `host` too (only a proxy knows where a name
+    /// other than localhost is).
+    pub fn start_tls_as(dir: &Path, host: &str) -> (Emulator, TestCert) {
         let ca = make_cert(dir, "emulator-ca", -1, 30, None, true);
-        let server = make_cert(dir, "localhost", -1, 30, Some(&ca), false);
+        let server = make_cert(dir, host, -1, 30, Some(&ca), false);
         let args = [
             "--tls-cert",
             server.cert_pem.to_str().expect("path"),
@@ -204,6 +210,7 @@ pub fn make_cert(dir: &Path, cn: &str, from_days: i64, to_days: i64, issuer: Opt
     } else {
         let san = SubjectAlternativeName::new()
             .dns("localhost")
+            .dns(cn)
             .ip("127.0.0.1")
             .build(&b.x509v3_context(None, None))
             .expect("san");
@@ -402,4 +409,29 @@ pub fn require_tool(name: &str) -> bool {
         panic!("{name} is required under CI=true but is not installed");
     }
     found
+}
+
+/// A proxy that answers nothing and counts who came.
+pub fn counting_sink() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let c = count.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (url, count)
+}
+
+/// Whether this runs as root; under CI=true it must (tests that chown files or mount).
+pub fn is_root() -> bool {
+    let out = std::process::Command::new("id").arg("-u").output().unwrap();
+    let root = String::from_utf8_lossy(&out.stdout).trim() == "0";
+    if !root && std::env::var("CI").as_deref() == Ok("true") {
+        panic!("the planted-file tests run as root under CI=true (they chown files to another user)");
+    }
+    root
 }
