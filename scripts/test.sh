@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-# The binary users get, whose exploit mitigations a test reads (scripts/hardening-check.sh).
-cargo build --release --quiet --bin entratool
+# The binary users get, whose exploit mitigations a test reads (scripts/hardening-check.sh), and
+# its link map: the hot-path layout file must still name the functions of this link.
+ENTRATOOL_LINK_MAP="$PWD/target/release/entratool.map" cargo build --release --quiet --bin entratool
+python3 scripts/hot_path_order.py --check target/release/entratool.map src/hot-path.order
 cargo test --workspace --all-targets 2>&1
 # Fuzzing: every target for a bounded time (docs/reliability.md); always under CI.
 if [ "${CI:-}" = true ] || [ -n "${FUZZ_SECONDS:-}" ]; then
