@@ -189,7 +189,7 @@ pub fn send(
         let left = TOTAL_BUDGET.saturating_sub(started.elapsed());
         if let Some(asked) = retry_after.filter(|w| *w > left) {
             // Waiting longer than the budget would only hold kubectl or git: stop now, and say when.
-            let at = crate::token::now().saturating_add(asked.as_secs() as i64);
+            let at = crate::clock::now().saturating_add(asked.as_secs() as i64);
             return Err(Error::unavailable(format!("{failure} and asked to wait {} s", asked.as_secs()))
                 .with_retry_at(at)
                 .with_remedy(format!("try again after {}", crate::output::rfc3339_utc(at))));

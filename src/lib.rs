@@ -10,8 +10,10 @@
 
 pub mod binding;
 pub mod claims;
+pub mod clock;
 pub mod codec;
 pub mod credential;
+pub mod entra;
 pub mod error;
 pub mod fsutil;
 pub mod http;

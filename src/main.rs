@@ -16,12 +16,12 @@ fn main() -> ExitCode {
     let program =
         args.first().map(std::path::Path::new).and_then(|p| p.file_stem()).and_then(|s| s.to_str()).unwrap_or("");
     match program {
-        "git-credential-entratool" => return exit(protocols::git::run_argv(&args[1..])),
+        "git-credential-entratool" => return cli::exit(protocols::git::run_argv(&args[1..])),
         "docker-credential-entratool" => {
-            return exit(protocols::docker::run(args.get(1).map(String::as_str).unwrap_or("")));
+            return cli::exit(protocols::docker::run(args.get(1).map(String::as_str).unwrap_or("")));
         }
-        "az" => return exit(protocols::az::run_shim(&args[1..])),
-        "azd" => return exit(protocols::az::run_azd(&args[1..])),
+        "az" => return cli::exit(protocols::az::run_shim(&args[1..])),
+        "azd" => return cli::exit(protocols::az::run_azd(&args[1..])),
         _ => {}
     }
     let outcome = if args.get(1).map(String::as_str) == Some("get-token") {
@@ -39,9 +39,4 @@ fn main() -> ExitCode {
             ExitCode::from(e.kind.exit_code())
         }
     }
-}
-
-/// A helper's exit code (0 to 6).
-pub fn exit(code: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

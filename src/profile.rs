@@ -253,7 +253,7 @@ impl Profile {
             self.scope = Some(v.clone());
         }
         if let Some(v) = &e.cloud {
-            crate::token::entra::cloud_authority(v)?;
+            crate::entra::cloud_authority(v)?;
             self.cloud = Some(v.clone());
         }
         if let Some(v) = &e.authority_host {
@@ -275,6 +275,21 @@ impl Profile {
             self.subscription_id = Some(v.clone());
         }
         Ok(())
+    }
+
+    /// The profile's authority host (`authorityHost`, else `cloud`, else the
+    /// environment's, else the public cloud).
+    pub fn authority(&self) -> Result<String> {
+        crate::entra::authority_host(self.authority_host.as_deref(), self.cloud.as_deref())
+    }
+
+    /// Its app registration at that authority, for the Entra client.
+    pub fn client_app(&self) -> Result<crate::entra::ClientApp> {
+        Ok(crate::entra::ClientApp {
+            authority: self.authority()?,
+            tenant: self.tenant_id.clone(),
+            client_id: self.client_id.clone(),
+        })
     }
 
     /// The default scope: `scope`, else the first of `scopes`.

@@ -1,6 +1,6 @@
 //! The token endpoint's answer: success, AADSTS errors with hints, garbage.
 #![no_main]
-use entratool::token::entra::{FederatedClaims, HintFacts, interpret};
+use entratool::entra::{FederatedClaims, HintFacts, interpret};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

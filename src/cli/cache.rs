@@ -3,7 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use super::ListFormat;
+use super::args::ListFormat;
 use entratool::error::Result;
 use entratool::output::{pretty, table};
 use entratool::token::{self, cache::Cache};

@@ -7,7 +7,7 @@ use chrono::Utc;
 use clap::Subcommand;
 use serde_json::json;
 
-use super::ListFormat;
+use super::args::ListFormat;
 use entratool::credential::certificate::{self, LoadError, LoadedCertificate};
 use entratool::credential::secrets::{self, SecretKind};
 use entratool::credential::{AuthContext, CertificateCredential};
@@ -49,7 +49,7 @@ fn open_file(path: &std::path::Path) -> Result<LoadedCertificate> {
     let shown = path.display().to_string();
     let env = secrets::from_env(SecretKind::CertificatePassword);
     match certificate::load(path, None, env.as_deref().map(|s| s.as_str())) {
-        Err(LoadError::NeedsPassword) if super::stdin_is_terminal() => {
+        Err(LoadError::NeedsPassword) if super::args::stdin_is_terminal() => {
             let pw = entratool::credential::prompt_hidden("Certificate password: ")?;
             certificate::load(path, None, Some(&pw)).map_err(|e| e.into_error(&shown, None))
         }
@@ -65,7 +65,7 @@ fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> R
             if p.auth_method() != AuthMethod::Certificate {
                 return Err(Error::config(format!("profile '{name}' uses a client secret, not a certificate")));
             }
-            let mut ctx = AuthContext { allow_prompt: super::stdin_is_terminal(), ..Default::default() };
+            let mut ctx = AuthContext { allow_prompt: super::args::stdin_is_terminal(), ..Default::default() };
             (CertificateCredential::new(&p)?.load(&mut ctx)?, Some(name))
         }
         (None, None) => return Err(Error::usage("give a certificate PATH or -p NAME")),

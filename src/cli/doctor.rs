@@ -9,10 +9,9 @@ use entratool::credential::secrets;
 use entratool::credential::{
     AuthContext, CertificateCredential, Credential, FederatedCredential, ManagedIdentityCredential, secrets::SecretKind,
 };
+use entratool::entra::FederatedClaims;
 use entratool::error::Result;
 use entratool::profile::{self, AuthMethod, Profile};
-use entratool::token::entra;
-use entratool::token::entra::FederatedClaims;
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
@@ -199,7 +198,7 @@ fn check_certificate(r: &mut Report, p: &Profile) {
 /// The authority answers OIDC discovery for the tenant, and its clock agrees with ours.
 fn check_authority(r: &mut Report, p: &Profile) {
     let n = &p.name;
-    let authority = match entra::authority_host(p) {
+    let authority = match p.authority() {
         Ok(a) => a,
         Err(e) => return r.fail(&format!("{n}: authority"), &e.report("", "")),
     };

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::ProfileArg;
+use super::args::ProfileArg;
 use entratool::error::{Error, Result};
 use entratool::protocols::{az, kubectl, plain};
 use entratool::token::{self, DEFAULT_MIN_VALIDITY, TokenKind, TokenRequest};
@@ -91,7 +91,7 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         force_refresh: args.force_refresh,
         min_validity: args.min_validity,
         certificate_override: args.certificate.as_deref(),
-        allow_prompt: interactive_ok && !args.silent && super::stdin_is_terminal(),
+        allow_prompt: interactive_ok && !args.silent && super::args::stdin_is_terminal(),
     };
     let mut warnings = Vec::new();
     let result = token::acquire(&request, &mut warnings);

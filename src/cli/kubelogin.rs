@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_yaml::Value;
 use zeroize::Zeroizing;
 
-use super::config::{PendingSecret, save};
+use super::profile_form::{PendingSecret, save};
 use entratool::credential::secrets::SecretKind;
 use entratool::error::{Error, Result};
 use entratool::profile::{self, AuthMethod, Profile};

@@ -1,11 +1,13 @@
 //! The command line: clap definitions and dispatch to one module per command group.
 
+mod args;
 mod cache;
 mod cert;
 mod config;
 mod doctor;
 mod get_token;
 mod kubelogin;
+mod profile_form;
 mod prompt;
 mod setup;
 mod status;
@@ -14,7 +16,7 @@ mod wizard;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use entratool::error::Result;
 
@@ -105,21 +107,6 @@ pub fn run_get_token(args: impl IntoIterator<Item = std::ffi::OsString>) -> Resu
     get_token::run(parsed.args).map(|()| ExitCode::SUCCESS)
 }
 
-/// `-p/--profile`, shared by most commands.
-#[derive(Args, Debug, Clone, Default)]
-pub struct ProfileArg {
-    /// Profile name (else $ENTRATOOL_PROFILE, else defaultProfile)
-    #[arg(short = 'p', long = "profile", value_name = "NAME")]
-    pub profile: Option<String>,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ListFormat {
-    #[default]
-    Table,
-    Json,
-}
-
 /// Runs a command; checks that fail (doctor, cert check) exit 1 without an error message of their own.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let done = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
@@ -140,17 +127,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             done(entratool::output::stdout(&String::from_utf8_lossy(&text)))
         }
         Command::GitCredential { profile, operation } => {
-            Ok(crate::exit(entratool::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or(""))))
+            Ok(exit(entratool::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or(""))))
         }
         Command::DockerCredential { operation } => {
-            Ok(crate::exit(entratool::protocols::docker::run(operation.as_deref().unwrap_or(""))))
+            Ok(exit(entratool::protocols::docker::run(operation.as_deref().unwrap_or(""))))
         }
-        Command::Az { args } => Ok(crate::exit(entratool::protocols::az::run_shim(&args))),
-        Command::Azd { args } => Ok(crate::exit(entratool::protocols::az::run_azd(&args))),
+        Command::Az { args } => Ok(exit(entratool::protocols::az::run_shim(&args))),
+        Command::Azd { args } => Ok(exit(entratool::protocols::az::run_azd(&args))),
     }
 }
 
-pub fn stdin_is_terminal() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+/// A helper's exit code (0 to 6) as the process's.
+pub fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

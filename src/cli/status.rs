@@ -5,7 +5,7 @@
 use clap::Args;
 use serde_json::{Value, json};
 
-use super::ListFormat;
+use super::args::ListFormat;
 use entratool::credential::{AuthContext, CertificateCredential};
 use entratool::error::Result;
 use entratool::output::{pretty, table};

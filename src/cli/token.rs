@@ -6,7 +6,7 @@ use std::io::Read;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::ListFormat;
+use super::args::ListFormat;
 use entratool::claims;
 use entratool::error::{Error, Result};
 use entratool::output::{pretty, table};

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config::{PendingSecret as Pending, ProfileFields, exists, save};
+use super::profile_form::{PendingSecret as Pending, ProfileFields, exists, save};
 use super::prompt::Prompter;
 use entratool::credential::certificate::{self, LoadError};
 use entratool::credential::secrets::SecretKind;

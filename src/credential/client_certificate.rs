@@ -8,10 +8,10 @@ use super::assertion::{self, AssertionAlgorithm};
 use super::certificate::{self, LoadError, LoadedCertificate};
 use super::secrets::{self, SecretKind};
 use super::{AuthContext, Credential, EXPIRY_WARNING_DAYS, Grant, assertion_fields, prompt_hidden};
+use crate::entra::{ClientApp, HintFacts};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::profile::Profile;
-use crate::token::entra::{ClientApp, HintFacts};
 
 /// Where the certificate is.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ impl CertificateCredential {
     fn with_location(profile: &Profile, location: CertLocation) -> Result<Self> {
         Ok(CertificateCredential {
             profile: profile.name.clone(),
-            app: ClientApp::for_profile(profile)?,
+            app: profile.client_app()?,
             location,
             algorithm: AssertionAlgorithm::from_profile(profile.assertion_algorithm.as_deref()),
             send_chain: profile.send_certificate_chain.unwrap_or(false),
@@ -215,6 +215,6 @@ impl Credential for CertificateCredential {
             assertion::build(&cert, &self.app.client_id, &endpoint, self.algorithm, self.send_chain, now.timestamp())?;
         let hints = HintFacts { thumbprint: Some(cert.thumbprint_hex()), ..Default::default() };
         let granted = self.app.request_token(scope, &assertion_fields(zeroize::Zeroizing::new(jwt)), &hints)?;
-        Ok(granted.labelled(format!("certificate {}", cert.thumbprint_hex())))
+        Ok(Grant::labelled(granted, format!("certificate {}", cert.thumbprint_hex())))
     }
 }

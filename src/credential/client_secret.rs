@@ -6,8 +6,8 @@ use zeroize::Zeroizing;
 use super::secrets::{self, SecretKind};
 use super::{AuthContext, Credential, Grant, prompt_hidden};
 use crate::codec::hex;
+use crate::entra::{ClientApp, HintFacts};
 use crate::error::{Error, Result};
-use crate::token::entra::{ClientApp, HintFacts};
 use sha2::{Digest, Sha256};
 
 pub struct SecretCredential {
@@ -73,6 +73,6 @@ impl Credential for SecretCredential {
         if typed && let Err(e) = secrets::save(&self.profile, SecretKind::ClientSecret, &fields[0].1) {
             ctx.warnings.push(format!("the client secret was not stored: {e}"));
         }
-        Ok(granted.labelled("secret".to_string()))
+        Ok(Grant::labelled(granted, "secret".to_string()))
     }
 }

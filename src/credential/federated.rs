@@ -11,11 +11,11 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::{AuthContext, Credential, Grant, assertion_fields};
+use crate::entra::{ClientApp, FederatedClaims, HintFacts};
 use crate::error::{Error, Result};
 use crate::fsutil::{self, ReadError};
 use crate::http::{self, Route};
 use crate::profile::Profile;
-use crate::token::entra::{ClientApp, FederatedClaims, HintFacts};
 
 /// The audience Entra ID expects in federated tokens.
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
@@ -65,12 +65,12 @@ impl FederatedCredential {
             Some(p) => p.clone(),
             None => required_var("AZURE_FEDERATED_TOKEN_FILE", WORKLOAD_IDENTITY_FIX)?,
         };
-        Ok(FederatedCredential { app: ClientApp::for_profile(profile)?, issuer: Issuer::File(PathBuf::from(path)) })
+        Ok(FederatedCredential { app: profile.client_app()?, issuer: Issuer::File(PathBuf::from(path)) })
     }
 
     pub fn github_actions(profile: &Profile) -> Result<Self> {
         let audience = profile.federated_audience.clone().unwrap_or_else(|| DEFAULT_AUDIENCE.to_string());
-        Ok(FederatedCredential { app: ClientApp::for_profile(profile)?, issuer: Issuer::GithubActions { audience } })
+        Ok(FederatedCredential { app: profile.client_app()?, issuer: Issuer::GithubActions { audience } })
     }
 
     pub fn azure_pipelines(profile: &Profile) -> Result<Self> {
@@ -78,10 +78,7 @@ impl FederatedCredential {
             Some(id) => id.clone(),
             None => required_var("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", SERVICE_CONNECTION_FIX)?,
         };
-        Ok(FederatedCredential {
-            app: ClientApp::for_profile(profile)?,
-            issuer: Issuer::AzurePipelines { service_connection },
-        })
+        Ok(FederatedCredential { app: profile.client_app()?, issuer: Issuer::AzurePipelines { service_connection } })
     }
 
     /// The federated token, fetched or read now.
@@ -114,7 +111,7 @@ impl Credential for FederatedCredential {
             Issuer::GithubActions { .. } => "github actions oidc",
             Issuer::AzurePipelines { .. } => "azure pipelines oidc",
         };
-        Ok(granted.labelled(label.to_string()))
+        Ok(Grant::labelled(granted, label.to_string()))
     }
 }
 

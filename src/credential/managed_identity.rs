@@ -156,7 +156,7 @@ impl Credential for ManagedIdentityCredential {
             Endpoint::AppService { header, .. } => c.get(url.clone()).header("X-IDENTITY-HEADER", header.as_str()),
             Endpoint::Imds { .. } => c.get(url.clone()).header("Metadata", "true"),
         })?;
-        interpret(resp.status, &resp.body, crate::token::now(), what, &self.selector)
+        interpret(resp.status, &resp.body, crate::clock::now(), what, &self.selector)
     }
 }
 

@@ -15,9 +15,9 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
+use crate::entra::Granted;
 use crate::error::{Error, Result};
 use crate::profile::{AuthMethod, Profile};
-use crate::token::entra::ClientApp;
 pub use client_certificate::CertificateCredential;
 pub use client_secret::SecretCredential;
 pub use federated::FederatedCredential;
@@ -40,6 +40,18 @@ pub struct Grant {
     pub refresh_in: Option<i64>,
     /// What authenticated, for `cache list`: e.g. `certificate 3FA1…`. Never a secret.
     pub label: String,
+}
+
+impl Grant {
+    /// Entra's grant, with what authenticated it (for `cache list`).
+    pub fn labelled(granted: Granted, label: impl Into<String>) -> Grant {
+        Grant {
+            access_token: granted.access_token,
+            expires_in: granted.expires_in,
+            refresh_in: granted.refresh_in,
+            label: label.into(),
+        }
+    }
 }
 
 pub trait Credential {
@@ -65,7 +77,7 @@ pub fn for_profile(profile: &Profile, certificate_override: Option<&Path>) -> Re
         AuthMethod::Certificate => Box::new(CertificateCredential::new(profile)?),
         AuthMethod::Secret => Box::new(SecretCredential {
             profile: profile.name.clone(),
-            app: ClientApp::for_profile(profile)?,
+            app: profile.client_app()?,
             from_environment: profile.from_environment,
         }),
         AuthMethod::WorkloadIdentity => Box::new(FederatedCredential::workload_identity(profile)?),

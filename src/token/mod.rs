@@ -4,7 +4,6 @@
 
 pub mod acr;
 pub mod cache;
-pub mod entra;
 
 use std::path::Path;
 
@@ -66,10 +65,7 @@ impl From<Entry> for Token {
     }
 }
 
-/// The clock of the token source: epoch seconds.
-pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
+pub use crate::clock::now;
 
 /// A profile's credential and the cache key of its access tokens for a scope.
 struct Source {

@@ -1,23 +1,25 @@
-//! The Entra ID v2.0 token endpoint: where it is, what to send, and what its
-//! answers mean (AADSTS errors become messages with a remedy).
+//! The Entra ID client: the v2.0 token endpoint, where it is (the cloud
+//! table), what to send, and what its answers mean (AADSTS errors become
+//! messages with a remedy). A leaf above HTTP: it takes plain values, never
+//! a profile, so profiles and credentials build on it and it on nothing of
+//! theirs (docs/architecture.md).
 
 use serde_json::Value;
 
 use zeroize::Zeroizing;
 
-use crate::credential::Grant;
 use crate::error::{Error, Result};
 use crate::http;
-use crate::profile::Profile;
 
 pub const PUBLIC_CLOUD: &str = "https://login.microsoftonline.com";
 
-/// Authority host: profile `authorityHost`, else `cloud`, else
-/// `$AZURE_AUTHORITY_HOST`, else the public cloud. No trailing slash.
-pub fn authority_host(profile: &Profile) -> Result<String> {
-    let host = if let Some(h) = profile.authority_host.as_deref().filter(|h| !h.is_empty()) {
+/// Authority host: an explicit `authority_host` (a profile's `authorityHost`),
+/// else `cloud`'s, else `$AZURE_AUTHORITY_HOST`, else the public cloud. No
+/// trailing slash.
+pub fn authority_host(authority_host: Option<&str>, cloud: Option<&str>) -> Result<String> {
+    let host = if let Some(h) = authority_host.filter(|h| !h.is_empty()) {
         h.to_string()
-    } else if let Some(cloud) = profile.cloud.as_deref().filter(|c| !c.is_empty()) {
+    } else if let Some(cloud) = cloud.filter(|c| !c.is_empty()) {
         cloud_authority(cloud)?.to_string()
     } else if let Some(env) = std::env::var("AZURE_AUTHORITY_HOST").ok().filter(|h| !h.is_empty()) {
         env
@@ -52,14 +54,6 @@ pub struct ClientApp {
 }
 
 impl ClientApp {
-    pub fn for_profile(profile: &Profile) -> Result<ClientApp> {
-        Ok(ClientApp {
-            authority: authority_host(profile)?,
-            tenant: profile.tenant_id.clone(),
-            client_id: profile.client_id.clone(),
-        })
-    }
-
     pub fn endpoint(&self) -> String {
         token_endpoint(&self.authority, &self.tenant)
     }
@@ -92,13 +86,6 @@ pub struct Granted {
     pub access_token: String,
     pub expires_in: i64,
     pub refresh_in: Option<i64>,
-}
-
-impl Granted {
-    /// The grant, with what authenticated it (for `cache list`).
-    pub fn labelled(self, label: String) -> Grant {
-        Grant { access_token: self.access_token, expires_in: self.expires_in, refresh_in: self.refresh_in, label }
-    }
 }
 
 /// What a refusal's hint can show besides the code: the certificate
@@ -299,12 +286,11 @@ mod tests {
 
     #[test]
     fn authority_host_wins_over_cloud() {
-        let mut p = Profile { cloud: Some("AzureChinaCloud".into()), ..Default::default() };
-        assert_eq!(authority_host(&p).unwrap(), "https://login.chinacloudapi.cn");
-        p.authority_host = Some("https://login.microsoftonline.us/".into());
-        assert_eq!(authority_host(&p).unwrap(), "https://login.microsoftonline.us");
-        p.authority_host = Some("http://login.example.com".into());
-        assert!(authority_host(&p).is_err(), "plain http only to loopback");
+        let china = Some("AzureChinaCloud");
+        assert_eq!(authority_host(None, china).unwrap(), "https://login.chinacloudapi.cn");
+        let us = Some("https://login.microsoftonline.us/");
+        assert_eq!(authority_host(us, china).unwrap(), "https://login.microsoftonline.us");
+        assert!(authority_host(Some("http://login.example.com"), china).is_err(), "plain http only to loopback");
     }
 
     #[test]

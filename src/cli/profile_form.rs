@@ -1,0 +1,229 @@
+//! What `config create`, `config edit`, the wizard and `setup kubectl
+//! --from-kubelogin` fill in, and the one way a created or edited profile is
+//! saved (its secrets to the keyring, then profiles.json). Its own module so
+//! that those commands share it without importing one another.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use zeroize::Zeroizing;
+
+use entratool::credential::secrets::{self, SecretKind};
+use entratool::error::{Error, Result};
+use entratool::profile::{self, AuthMethod, Profile};
+use entratool::token::cache::Cache;
+
+/// The fields `create` and `edit` share.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ProfileFields {
+    /// Profile name: letters, digits, '.', '_' or '-'
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Application (client) ID, a GUID
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Directory (tenant) ID: a GUID or a domain such as contoso.onmicrosoft.com
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// Certificate file: .pfx/.p12 or .pem (switches the profile to certificate auth)
+    #[arg(long, value_name = "PATH", conflicts_with = "secret_stdin")]
+    pub certificate: Option<PathBuf>,
+    /// Private key in its own PEM file
+    #[arg(long, value_name = "PATH")]
+    pub certificate_key: Option<PathBuf>,
+    /// Find the certificate by SHA-1 thumbprint in <config>/certs/ instead of a path
+    #[arg(long, value_name = "HEX", conflicts_with_all = ["certificate", "secret_stdin"])]
+    pub certificate_thumbprint: Option<String>,
+    /// Read the certificate password from stdin and store it in the OS keyring
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Read the client secret from stdin and store it in the OS keyring (switches to secret auth)
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub secret_stdin: bool,
+    /// Default scope for get-token, e.g. https://graph.microsoft.com/.default
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// AzurePublicCloud, AzureUSGovernment or AzureChinaCloud
+    #[arg(long)]
+    pub cloud: Option<String>,
+    /// Explicit authority, e.g. https://login.microsoftonline.us (wins over --cloud)
+    #[arg(long, value_name = "URL")]
+    pub authority_host: Option<String>,
+    /// A URL prefix, host or host glob this profile answers in helper mode (repeatable)
+    #[arg(long = "match", value_name = "PATTERN")]
+    pub matches: Vec<String>,
+    /// Send the certificate chain (x5c) for subject name/issuer authentication
+    #[arg(long)]
+    pub send_certificate_chain: bool,
+    /// PS256 (default) or RS256
+    #[arg(long, value_name = "ALG")]
+    pub assertion_algorithm: Option<String>,
+    /// Subscription echoed by the az shim
+    #[arg(long, value_name = "GUID")]
+    pub subscription_id: Option<String>,
+    /// workload-identity, github-actions, azure-pipelines or managed-identity: a credential with no stored
+    /// secret (certificate and secret follow from --certificate and --secret-stdin)
+    #[arg(long, value_name = "METHOD", value_parser = parse_method)]
+    pub auth_method: Option<AuthMethod>,
+    /// workload-identity: the federated token file (default: $AZURE_FEDERATED_TOKEN_FILE at run time)
+    #[arg(long, value_name = "PATH")]
+    pub federated_token_file: Option<PathBuf>,
+    /// azure-pipelines: the service connection (default: $AZURESUBSCRIPTION_SERVICE_CONNECTION_ID at run time)
+    #[arg(long, value_name = "ID")]
+    pub service_connection_id: Option<String>,
+    /// managed-identity: the client ID of a user-assigned identity (default: the system-assigned one)
+    #[arg(long, value_name = "GUID")]
+    pub managed_identity_client_id: Option<String>,
+    /// Make this the default profile
+    #[arg(long)]
+    pub set_default: bool,
+}
+
+fn parse_method(text: &str) -> std::result::Result<AuthMethod, String> {
+    AuthMethod::parse(text).ok_or_else(|| {
+        "use certificate, secret, workload-identity, github-actions, azure-pipelines or managed-identity".to_string()
+    })
+}
+
+impl ProfileFields {
+    /// No flag given at all.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.client_id.is_none()
+            && self.tenant_id.is_none()
+            && self.certificate.is_none()
+            && self.certificate_key.is_none()
+            && self.certificate_thumbprint.is_none()
+            && !self.password_stdin
+            && !self.secret_stdin
+            && self.scope.is_none()
+            && self.cloud.is_none()
+            && self.authority_host.is_none()
+            && self.matches.is_empty()
+            && !self.send_certificate_chain
+            && self.assertion_algorithm.is_none()
+            && self.subscription_id.is_none()
+            && self.auth_method.is_none()
+            && self.federated_token_file.is_none()
+            && self.service_connection_id.is_none()
+            && self.managed_identity_client_id.is_none()
+            && !self.set_default
+    }
+
+    /// The change to a profile these flags ask for.
+    pub fn edit(&self) -> profile::Edit {
+        profile::Edit {
+            client_id: self.client_id.clone(),
+            tenant_id: self.tenant_id.clone(),
+            certificate: self.certificate.clone(),
+            certificate_key: self.certificate_key.clone(),
+            certificate_thumbprint: self.certificate_thumbprint.clone(),
+            method: self.auth_method.or(self.secret_stdin.then_some(AuthMethod::Secret)),
+            federated_token_file: self.federated_token_file.clone(),
+            service_connection_id: self.service_connection_id.clone(),
+            managed_identity_client_id: self.managed_identity_client_id.clone(),
+            scope: self.scope.clone(),
+            cloud: self.cloud.clone(),
+            authority_host: self.authority_host.clone(),
+            matches: self.matches.clone(),
+            send_certificate_chain: self.send_certificate_chain,
+            assertion_algorithm: self.assertion_algorithm.clone(),
+            subscription_id: self.subscription_id.clone(),
+        }
+    }
+
+    /// The method the flags name, when they name one.
+    pub fn method(&self) -> Option<AuthMethod> {
+        if self.certificate.is_some() || self.certificate_thumbprint.is_some() {
+            return Some(AuthMethod::Certificate);
+        }
+        self.auth_method.or(self.secret_stdin.then_some(AuthMethod::Secret))
+    }
+}
+
+/// A secret read from stdin or typed in the wizard, stored once the
+/// profile is valid.
+pub struct PendingSecret {
+    pub kind: SecretKind,
+    pub value: Zeroizing<String>,
+}
+
+pub(super) fn store_secret(profile: &str, pending: Option<&PendingSecret>) -> Result<()> {
+    if let Some(s) = pending {
+        let store = secrets::save(profile, s.kind, &s.value)?;
+        entratool::ewriteln!("The {} is stored in the {store}.", s.kind.label());
+    }
+    Ok(())
+}
+
+/// The one way a created or edited profile is saved: its secrets to the
+/// keyring, the profile into profiles.json under the lock (a new one must not
+/// exist yet; the first one becomes the default), and for an edit the tokens
+/// obtained with the old settings dropped.
+pub(super) fn save(
+    store: &profile::Store,
+    p: Profile,
+    was: Option<&str>,
+    set_default: bool,
+    pending: &[PendingSecret],
+) -> Result<()> {
+    let name = p.name.clone();
+    let journal = profile::PendingSecrets::of(store);
+    if was.is_none() && store.load()?.find(&name).is_some() {
+        return Err(exists(&name));
+    }
+    if was.is_none() {
+        // A new profile has no secret yet: anything stored under its name is
+        // an orphan of a killed create, and must not be picked up later.
+        forget_secrets(&name);
+    }
+    if !pending.is_empty() {
+        journal.add(&name)?;
+    }
+    for s in pending {
+        store_secret(&p.name, Some(s))?;
+    }
+    store.update(|doc| {
+        match was {
+            None if doc.find(&name).is_some() => return Err(exists(&name)),
+            None => doc.profiles.push(p.clone()),
+            Some(old) => {
+                if old != name && doc.find(&name).is_some() {
+                    return Err(exists(&name));
+                }
+                let slot = doc.find_mut(old).ok_or_else(|| {
+                    Error::config(format!("profile '{old}' disappeared meanwhile")).with_remedy("run the command again")
+                })?;
+                *slot = p.clone();
+            }
+        }
+        let renamed_default = was.is_some_and(|old| doc.default_profile.as_deref() == Some(old));
+        if set_default || doc.default_profile.is_none() || renamed_default {
+            doc.default_profile = Some(name.clone());
+        }
+        Ok(())
+    })?;
+    if !pending.is_empty() {
+        journal.remove(&name)?;
+    }
+    if let Some(old) = was
+        && let Ok(cache) = Cache::open()
+    {
+        cache.clear(Some(old));
+    }
+    entratool::outln!("✓ Profile '{name}' {} successfully", if was.is_some() { "updated" } else { "created" });
+    Ok(())
+}
+
+pub(super) fn forget_secrets(name: &str) {
+    for kind in [SecretKind::CertificatePassword, SecretKind::ClientSecret] {
+        if let Err(e) = secrets::delete(name, kind) {
+            entratool::output::warn_all(&[e.report("", "")], false);
+        }
+    }
+}
+
+pub(super) fn exists(name: &str) -> Error {
+    Error::config(format!("a profile named '{name}' already exists"))
+        .with_remedy(format!("change it with `entratool config edit -p {name}`, or pick another name"))
+}
