@@ -97,6 +97,3 @@ cold() {
   printf 'SSL_CERT_FILE naming a one-file bundle (parsed by native-tls and by OpenSSL): '
   cold "$bin/entratool" get-token -p demo --force-refresh
 )
-for _ in 1 2 3; do
-  ENTRATOOL_TIMING=1 "$bin/entratool" get-token -p demo --force-refresh 2>&1 >/dev/null | grep timing || true
-done

@@ -15,7 +15,7 @@ import sys
 
 # Lowest first. A module's rank is the index of its line.
 LIBRARY = [
-    "clock codec error",
+    "clock codec error net",
     "fsutil",
     "output",
     "claims http",

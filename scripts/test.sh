@@ -8,6 +8,9 @@ cargo fmt --all -- --check
 # The layers of docs/architecture.md: nothing below calls up, no import cycle.
 python3 scripts/check_layers.py --self-test
 python3 scripts/check_layers.py src
+# Error messages say what went wrong; the remedy is kept apart (hint: …).
+python3 scripts/check_messages.py --self-test
+python3 scripts/check_messages.py src
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The binary users get, whose exploit mitigations a test reads (scripts/hardening-check.sh), and
 # its link map: the hot-path layout file must still name the functions of this link.

@@ -23,7 +23,7 @@ pub fn explicit_name(flag: Option<&str>) -> Option<String> {
 /// `$ENTRATOOL_PROFILE`, else `defaultProfile`.
 /// When no profile is chosen at all, the environment profile (CONTRACT §10).
 pub fn profile_for_command(flag: Option<&str>) -> Result<Profile> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let name = match explicit_name(flag).or_else(|| doc.default_profile.clone()) {
         Some(name) => name,
@@ -74,7 +74,7 @@ pub struct HelperRule {
 /// Without `-p` or `$ENTRATOOL_PROFILE`, the file's profiles are matched
 /// first, then the environment profile, whose only entries are `$ENTRATOOL_MATCH`.
 pub fn for_target(flag: Option<&str>, target: &Target, rule: HelperRule) -> Result<Option<Binding>> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let bind = |p: &Profile, scope: Option<&str>| Binding {
         profile: p.clone(),

@@ -13,6 +13,10 @@ use crate::http;
 
 pub const PUBLIC_CLOUD: &str = "https://login.microsoftonline.com";
 
+/// Azure Resource Manager's scope as `az` asks for it (its default resource
+/// `https://management.core.windows.net/`): the az shim's default, and doctor's.
+pub const RESOURCE_MANAGER_SCOPE: &str = "https://management.core.windows.net/.default";
+
 /// Authority host: an explicit `authority_host` (a profile's `authorityHost`),
 /// else `cloud`'s, else `$AZURE_AUTHORITY_HOST`, else the public cloud. No
 /// trailing slash.
@@ -70,13 +74,7 @@ impl ClientApp {
         let mut form: Vec<(&str, &str)> =
             vec![("client_id", &self.client_id), ("scope", scope), ("grant_type", "client_credentials")];
         form.extend(auth.iter().map(|(k, v)| (*k, v.as_str())));
-        let timer = std::time::Instant::now();
-        let granted = request(&endpoint, &form, &self.client_id, hints);
-        if std::env::var_os("ENTRATOOL_TIMING").is_some() {
-            // For benchmarks: where a cold fetch spends its time.
-            crate::ewriteln!("timing: entra {:.2} ms", timer.elapsed().as_secs_f64() * 1e3);
-        }
-        granted
+        request(&endpoint, &form, &self.client_id, hints)
     }
 }
 

@@ -37,9 +37,9 @@ fn dir_from_env(var: &str, default: impl Fn(&directories::BaseDirs) -> PathBuf) 
     if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    directories::BaseDirs::new()
-        .map(|b| default(&b))
-        .ok_or_else(|| Error::config(format!("cannot find your home folder: set {var} to a folder entratool may use")))
+    directories::BaseDirs::new().map(|b| default(&b)).ok_or_else(|| {
+        Error::config("cannot find your home folder").with_remedy(format!("set {var} to a folder entratool may use"))
+    })
 }
 
 /// The ownership and mode rules entratool trusts its files by (as ssh's
@@ -267,22 +267,22 @@ pub fn remove_stale_temporaries(dir: &Path) -> usize {
 /// new content, never a mix; a killed write leaves a temporary file that the
 /// next write in that folder removes. A `path` that is a symlink (dotfile
 /// managers link profiles.json, kubeconfigs, docker's config) stays one: its
-/// target is replaced. Cache files use `replace_cache_file`, which never follows.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+/// target is replaced. Cache files use `replace_unsynced`, which never follows.
+pub fn replace_keeping_link(path: &Path, bytes: &[u8]) -> Result<()> {
     write_replacing(path, bytes, Links::Follow, Durability::Synced)
 }
 
-/// `atomic_write` that replaces a symlink at `path` itself, never its target.
-pub fn atomic_replace(path: &Path, bytes: &[u8]) -> Result<()> {
+/// `replace_keeping_link` that replaces a symlink at `path` itself, never its target.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
     write_replacing(path, bytes, Links::Refuse, Durability::Synced)
 }
 
-/// `atomic_replace` without the two fsyncs, for the token cache only: readers
+/// `replace_file` without the two fsyncs, for the token cache only: readers
 /// still see the old or the new content, but after a power cut the file may
 /// be empty or old, which the cache reads as a miss and fetches again. The
 /// syncs cost a cold fetch about a millisecond of CPU here and far more wall
 /// time on a slow disk (docs/performance.md); nothing is lost without them.
-pub fn replace_cache_file(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
     write_replacing(path, bytes, Links::Refuse, Durability::Unsynced)
 }
 

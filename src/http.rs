@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use url::{Host, Url};
+use url::Url;
 
 use crate::error::{Error, Result};
 
@@ -25,18 +25,9 @@ pub fn check_url(url: &str) -> Result<Url> {
     let parsed = Url::parse(url).map_err(|e| Error::config(format!("invalid URL '{url}'")).with_source(e))?;
     match parsed.scheme() {
         "https" => Ok(parsed),
-        "http" if is_loopback(&parsed) => Ok(parsed),
+        "http" if crate::net::is_loopback_url(&parsed) => Ok(parsed),
         _ => Err(Error::config(format!("refusing '{url}': entratool talks to identity providers over https only"))
             .with_remedy("use an https:// URL (http is allowed to loopback addresses, for testing)")),
-    }
-}
-
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
     }
 }
 
@@ -94,7 +85,7 @@ fn client_for(route: Route, url: &Url) -> Result<reqwest::Client> {
         Route::Internet => builder.connect_timeout(Duration::from_secs(10).min(timeout())),
         Route::ManagedIdentity => builder.connect_timeout(MANAGED_IDENTITY_CONNECT),
     };
-    if route == Route::ManagedIdentity || is_loopback(url) {
+    if route == Route::ManagedIdentity || crate::net::is_loopback_url(url) {
         builder = builder.no_proxy();
     }
     builder.build().map_err(|e| Error::unavailable("cannot set up HTTPS").with_source(e))

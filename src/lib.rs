@@ -17,6 +17,7 @@ pub mod entra;
 pub mod error;
 pub mod fsutil;
 pub mod http;
+pub mod net;
 pub mod output;
 pub mod profile;
 pub mod protocols;

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(e) => {
-            entratool::ewriteln!("{}", e.report("", "error: "));
+            entratool::output::print_error(&e, entratool::output::PLAIN);
             ExitCode::from(e.kind.exit_code())
         }
     }

@@ -24,7 +24,7 @@ pub fn stdout(text: &str) -> Result<()> {
 /// Writes `text` to FILE (0600, atomically) or to stdout.
 pub fn to_file_or_stdout(file: Option<&Path>, text: &str) -> Result<()> {
     match file {
-        Some(path) => crate::fsutil::atomic_write(path, text.as_bytes()),
+        Some(path) => crate::fsutil::replace_keeping_link(path, text.as_bytes()),
         None => stdout(text),
     }
 }
@@ -38,6 +38,28 @@ pub fn pretty(v: &serde_json::Value) -> String {
 
 /// The prefix of every warning entratool prints, whoever ran it.
 pub const WARNING: &str = "entratool: warning: ";
+
+/// How an entry point shows an error on stderr: each line's prefix and the
+/// first line's lead. The remedy always follows on a line of its own
+/// (`hint: …`), never inside the message.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorStyle {
+    who: &'static str,
+    lead: &'static str,
+}
+
+/// The plain CLI: `error: …`, then `hint: …`.
+pub const PLAIN: ErrorStyle = ErrorStyle { who: "", lead: "error: " };
+/// git's and docker's helpers: every line `entratool: …`, so a person reading
+/// git's or docker's output knows who spoke.
+pub const HELPER: ErrorStyle = ErrorStyle { who: "entratool: ", lead: "" };
+/// The az and azd shims: `ERROR: …`, as az prints it (the SDKs show that text).
+pub const AZ: ErrorStyle = ErrorStyle { who: "", lead: "ERROR: " };
+
+/// The one way an error reaches a person: message and cause, then the remedy.
+pub fn print_error(e: &Error, style: ErrorStyle) {
+    stderr_line(&e.report(style.who, style.lead));
+}
 
 /// Prints warnings on stderr, unless silenced (`--silent`).
 pub fn warn_all(warnings: &[String], silent: bool) {

@@ -398,7 +398,8 @@ pub fn validate_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::usage(format!("invalid profile name '{name}': use 1 to 64 letters, digits, '.', '_' or '-'")))
+        Err(Error::usage(format!("invalid profile name '{name}'"))
+            .with_remedy("use 1 to 64 letters, digits, '.', '_' or '-' (not . or ..)"))
     }
 }
 
@@ -410,29 +411,21 @@ pub fn validate_guid(what: &str, value: &str) -> Result<()> {
     if is_guid(value) {
         Ok(())
     } else {
-        Err(Error::usage(format!(
-            "invalid {what} '{value}': expected a GUID like 12345678-1234-1234-1234-123456789abc \
-             (copy it from the app registration's Overview page in the Azure portal)"
-        )))
+        Err(Error::usage(format!("invalid {what} '{value}': not a GUID")).with_remedy(
+            "give a GUID like 12345678-1234-1234-1234-123456789abc (copy it from the app registration's Overview \
+             page in the Azure portal)",
+        ))
     }
 }
 
 /// A tenant is a GUID or a domain name such as `contoso.onmicrosoft.com`.
 pub fn validate_tenant(value: &str) -> Result<()> {
-    let is_domain = value.contains('.')
-        && value.len() <= 253
-        && value.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
+    let is_domain = value.contains('.') && crate::net::is_dns_name(value);
     if is_guid(value) || is_domain {
         Ok(())
     } else {
-        Err(Error::usage(format!(
-            "invalid tenant ID '{value}': expected a GUID or a domain name such as contoso.onmicrosoft.com"
-        )))
+        Err(Error::usage(format!("invalid tenant ID '{value}': neither a GUID nor a domain name"))
+            .with_remedy("give the directory (tenant) ID, a GUID, or a domain such as contoso.onmicrosoft.com"))
     }
 }
 
@@ -478,53 +471,6 @@ pub fn unknown_profile(name: &str, names: &[&str], path: &Path) -> Error {
     ))
 }
 
-/// Names whose secret is being stored before their profile is saved
-/// (`secrets.pending.json` beside profiles.json, names only). A `config
-/// create` killed in between leaves its name here: `doctor` reports the
-/// orphaned secret, and a later create or delete of that name removes it.
-pub struct PendingSecrets {
-    path: PathBuf,
-}
-
-impl PendingSecrets {
-    pub fn of(store: &Store) -> PendingSecrets {
-        PendingSecrets { path: store.path.with_file_name("secrets.pending.json") }
-    }
-
-    pub fn names(&self) -> Vec<String> {
-        fsutil::read_trusted(&self.path, 1024 * 1024, fsutil::Links::Refuse)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default()
-    }
-
-    fn change(&self, f: impl FnOnce(&mut Vec<String>)) -> Result<()> {
-        let _lock = fsutil::lock(&self.path.with_extension("json.lock"))?;
-        let mut names = self.names();
-        f(&mut names);
-        if names.is_empty() {
-            return match std::fs::remove_file(&self.path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &self.path, e)),
-                _ => Ok(()),
-            };
-        }
-        let bytes = serde_json::to_vec(&names).map_err(|e| Error::config("cannot write a name list").with_source(e))?;
-        fsutil::atomic_replace(&self.path, &bytes)
-    }
-
-    pub fn add(&self, name: &str) -> Result<()> {
-        self.change(|n| {
-            if !n.iter().any(|x| x == name) {
-                n.push(name.to_string());
-            }
-        })
-    }
-
-    pub fn remove(&self, name: &str) -> Result<()> {
-        self.change(|n| n.retain(|x| x != name))
-    }
-}
-
 /// profiles.json larger than this is not a profiles file.
 pub const MAX_PROFILES: u64 = 10 * 1024 * 1024;
 
@@ -543,13 +489,13 @@ pub fn unreadable(path: &Path, e: fsutil::ReadError) -> Error {
 }
 
 /// profiles.json in the config folder.
-pub struct Store {
+pub struct ProfilesFile {
     pub path: PathBuf,
 }
 
-impl Store {
-    pub fn open() -> Result<Store> {
-        Ok(Store { path: fsutil::config_dir()?.join("profiles.json") })
+impl ProfilesFile {
+    pub fn open() -> Result<ProfilesFile> {
+        Ok(ProfilesFile { path: fsutil::config_dir()?.join("profiles.json") })
     }
 
     /// Reads the file; a missing file is an empty document.
@@ -580,7 +526,7 @@ impl Store {
         let mut text =
             serde_json::to_string_pretty(&doc).map_err(|e| Error::config(format!("cannot serialise profiles: {e}")))?;
         text.push('\n');
-        fsutil::atomic_write(&self.path, text.as_bytes())?;
+        fsutil::replace_keeping_link(&self.path, text.as_bytes())?;
         Ok(out)
     }
 }

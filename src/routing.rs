@@ -99,14 +99,7 @@ fn plain_host_port(text: &str) -> bool {
         return false; // `[::1]x`
     }
     let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    let name_ok = !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !label.starts_with('-')
-        });
+    let name_ok = crate::net::is_dns_name(host);
     port_ok && name_ok
 }
 
@@ -127,7 +120,7 @@ pub enum Entries {
 fn specificity(pattern: &str, t: &Target) -> Option<usize> {
     // Tokens travel over https only (http to loopback for tests), whatever a
     // hand-written pattern says.
-    if t.scheme != "https" && !(t.scheme == "http" && is_loopback_host(&t.host)) {
+    if t.scheme != "https" && !(t.scheme == "http" && crate::net::is_loopback_name(&t.host)) {
         return None;
     }
     if pattern.contains("://") {
@@ -155,10 +148,6 @@ fn specificity(pattern: &str, t: &Target) -> Option<usize> {
         return label_ok.then_some(1000 + suffix.len());
     }
     (host == t.host).then_some(1500)
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn split_host_port(pattern: &str) -> (String, Option<u16>) {

@@ -46,7 +46,7 @@ fn status(expires_on: i64, now: i64) -> &'static str {
 }
 
 fn list(cache: &Cache, output: ListFormat) -> Result<()> {
-    let now = token::now();
+    let now = entratool::clock::now();
     let entries = cache.list();
     if output == ListFormat::Json {
         let items: Vec<_> = entries

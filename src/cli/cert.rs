@@ -8,9 +8,10 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::args::ListFormat;
-use entratool::credential::certificate::{self, LoadError, LoadedCertificate};
+use super::prompt::TerminalPrompt;
 use entratool::credential::secrets::{self, SecretKind};
-use entratool::credential::{AuthContext, CertificateCredential};
+use entratool::credential::x509::{self, LoadedCertificate};
+use entratool::credential::{AuthContext, CertificateCredential, SecretPrompt, open_asking};
 use entratool::error::{Error, Result};
 use entratool::output::{pretty, table};
 use entratool::profile::{self, AuthMethod};
@@ -48,13 +49,14 @@ pub fn run(cmd: CertCommand) -> Result<ExitCode> {
 fn open_file(path: &std::path::Path) -> Result<LoadedCertificate> {
     let shown = path.display().to_string();
     let env = secrets::from_env(SecretKind::CertificatePassword);
-    match certificate::load(path, None, env.as_deref().map(|s| s.as_str())) {
-        Err(LoadError::NeedsPassword) if super::args::stdin_is_terminal() => {
-            let pw = entratool::credential::prompt_hidden("Certificate password: ")?;
-            certificate::load(path, None, Some(&pw)).map_err(|e| e.into_error(&shown, None))
+    let opened = match env {
+        Some(pw) => x509::load(path, None, Some(&pw)),
+        None if super::args::stdin_is_terminal() => {
+            open_asking(|pw| x509::load(path, None, pw), &shown, &TerminalPrompt, Some(3)).map(|(c, _)| c)
         }
-        other => other.map_err(|e| e.into_error(&shown, None)),
-    }
+        None => x509::load(path, None, None),
+    };
+    opened.map_err(|e| e.into_error(&shown, None))
 }
 
 fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> Result<()> {
@@ -65,7 +67,8 @@ fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> R
             if p.auth_method() != AuthMethod::Certificate {
                 return Err(Error::config(format!("profile '{name}' uses a client secret, not a certificate")));
             }
-            let mut ctx = AuthContext { allow_prompt: super::args::stdin_is_terminal(), ..Default::default() };
+            let prompt = super::args::stdin_is_terminal().then_some(&TerminalPrompt as &dyn SecretPrompt);
+            let mut ctx = AuthContext { prompt, ..Default::default() };
             (CertificateCredential::new(&p)?.load(&mut ctx)?, Some(name))
         }
         (None, None) => return Err(Error::usage("give a certificate PATH or -p NAME")),
@@ -112,7 +115,7 @@ fn info(path: Option<PathBuf>, profile: Option<String>, output: ListFormat) -> R
 /// One line per certificate profile; exit 1 when any expires within the
 /// window, 4 when one cannot be opened at all.
 fn check(only: Option<String>, within: i64) -> Result<ExitCode> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let profiles: Vec<_> = match &only {
         Some(name) => vec![doc.get(name, &store.path)?.clone()],

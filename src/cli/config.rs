@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use super::args::ListFormat;
-use super::profile_form::{PendingSecret, ProfileFields, exists, forget_secrets, save};
-use entratool::credential::certificate;
+use super::profile_form::{
+    PendingSecret, PendingSecrets, ProfileFields, exists, forget_secrets, read_stdin_secret, save,
+};
 use entratool::credential::federated::DEFAULT_AUDIENCE;
 use entratool::credential::secrets::{self, SecretKind};
+use entratool::credential::x509;
 use entratool::credential::{AuthContext, CertificateCredential, EXPIRY_WARNING_DAYS};
 use entratool::error::{Error, Result};
 use entratool::output::{pretty, table, to_file_or_stdout};
@@ -81,11 +83,11 @@ pub fn run(cmd: ConfigCommand) -> Result<()> {
 
 fn read_pending_secret(fields: &ProfileFields) -> Result<Option<PendingSecret>> {
     if fields.password_stdin {
-        let value = secrets::read_stdin_secret("certificate password")?;
+        let value = read_stdin_secret("certificate password")?;
         return Ok(Some(PendingSecret { kind: SecretKind::CertificatePassword, value }));
     }
     if fields.secret_stdin {
-        let value = secrets::read_stdin_secret("client secret")?;
+        let value = read_stdin_secret("client secret")?;
         return Ok(Some(PendingSecret { kind: SecretKind::ClientSecret, value }));
     }
     Ok(None)
@@ -99,7 +101,7 @@ fn check_certificate(p: &Profile, pending: Option<&PendingSecret>) -> Result<Vec
     if let Some(path) = &p.certificate_path
         && !Path::new(path).exists()
     {
-        return Err(certificate::not_found(path, None));
+        return Err(x509::not_found(path, None));
     }
     let cred = CertificateCredential::new(p)?;
     let loaded = match pending.filter(|s| s.kind == SecretKind::CertificatePassword) {
@@ -163,7 +165,7 @@ fn create(fields: ProfileFields) -> Result<()> {
         p.scope = Some("https://graph.microsoft.com/.default".into());
     }
     p.validate()?;
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     if store.load()?.find(&name).is_some() {
         return Err(exists(&name));
     }
@@ -178,7 +180,7 @@ fn edit(args: EditArgs) -> Result<()> {
     if fields.is_empty() && super::args::stdin_is_terminal() {
         return super::wizard::edit(&name);
     }
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let mut p = doc.get(&name, &store.path)?.clone();
     p.apply(&fields.edit())?;
@@ -234,7 +236,7 @@ fn credential_summary(p: &Profile) -> String {
 }
 
 fn list(output: ListFormat) -> Result<()> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     if output == ListFormat::Json {
         let v = to_json(&doc.profiles)?;
@@ -261,7 +263,7 @@ fn list(output: ListFormat) -> Result<()> {
 }
 
 fn show(name: &str, output: ListFormat) -> Result<()> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let p = doc.get(name, &store.path)?;
     if output == ListFormat::Json {
@@ -288,8 +290,8 @@ fn show(name: &str, output: ListFormat) -> Result<()> {
 }
 
 fn delete(name: &str) -> Result<()> {
-    let store = profile::Store::open()?;
-    let journal = profile::PendingSecrets::of(&store);
+    let store = profile::ProfilesFile::open()?;
+    let journal = PendingSecrets::of(&store);
     // A create killed after storing its secret: no profile, but a secret to remove.
     if store.load()?.find(name).is_none() && journal.names().iter().any(|n| n == name) {
         forget_secrets(name);
@@ -314,7 +316,7 @@ fn delete(name: &str) -> Result<()> {
 }
 
 fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let p = doc.get(name, &store.path)?;
     let v = to_json(p)?;
@@ -327,33 +329,29 @@ fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
 
 fn import(input: &Path, new_name: Option<String>) -> Result<()> {
     let bytes = entratool::fsutil::read_regular(input, profile::MAX_PROFILES, entratool::fsutil::Links::Follow)
-        .map_err(|e| profile::unreadable(input, e).with_remedy("give the file written by `entratool config export`"))?;
+        .map_err(|e| profile::unreadable(input, e))?;
     let text = String::from_utf8_lossy(&bytes);
     let mut p: Profile = serde_json::from_str(&text).map_err(|e| {
-        Error::config(format!(
-            "invalid profile file {}:{}:{}: {e}. Give the file written by `entratool config export`",
-            input.display(),
-            e.line(),
-            e.column()
-        ))
+        Error::config(format!("invalid profile file {}:{}:{}", input.display(), e.line(), e.column()))
+            .with_source(e)
+            .with_remedy("give the file written by `entratool config export`")
     })?;
     if let Some(n) = new_name {
         p.name = n;
     }
     p.validate()?;
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let name = p.name.clone();
     let needs_secret = p.auth_method() == AuthMethod::Secret;
-    store
-        .update(|doc| {
-            if doc.find(&name).is_some() {
-                return Err(exists(&name));
-            }
-            doc.default_profile.get_or_insert_with(|| name.clone());
-            doc.profiles.push(p.clone());
-            Ok(())
-        })
-        .map_err(|e| e.with_remedy("import it under another name with --name NEW"))?;
+    store.update(|doc| {
+        if doc.find(&name).is_some() {
+            // Only this error gets the import's own remedy: an unreadable profiles.json keeps its own.
+            return Err(exists(&name).with_remedy("import it under another name with --name NEW"));
+        }
+        doc.default_profile.get_or_insert_with(|| name.clone());
+        doc.profiles.push(p.clone());
+        Ok(())
+    })?;
     entratool::outln!("✓ Profile '{name}' imported successfully");
     if needs_secret {
         entratool::ewriteln!("Store its client secret with `entratool config edit -p {name} --secret-stdin`.");

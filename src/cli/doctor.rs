@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::Args;
 
+use super::profile_form::PendingSecrets;
 use entratool::credential::secrets;
 use entratool::credential::{
-    AuthContext, CertificateCredential, Credential, FederatedCredential, ManagedIdentityCredential, secrets::SecretKind,
+    AuthContext, CertificateCredential, Credential, EXPIRY_WARNING_DAYS, FederatedCredential,
+    ManagedIdentityCredential, secrets::SecretKind,
 };
-use entratool::entra::FederatedClaims;
+use entratool::entra::{self, FederatedClaims};
 use entratool::error::Result;
 use entratool::profile::{self, AuthMethod, Profile};
 
@@ -37,7 +39,7 @@ impl Report {
 /// Exit 0 when everything passes, 1 otherwise.
 pub fn run(a: DoctorArgs) -> Result<ExitCode> {
     let mut r = Report { failures: 0 };
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = match store.load() {
         Ok(d) => {
             let n = d.profiles.len();
@@ -52,12 +54,12 @@ pub fn run(a: DoctorArgs) -> Result<ExitCode> {
     check_private_dir(&mut r, "config folder", store.path.parent());
     let cache = entratool::fsutil::cache_dir()?;
     check_private_dir(&mut r, "cache folder", Some(&cache));
-    match secrets::open_store() {
+    match secrets::open_keyring() {
         Ok(Some(s)) => r.pass(&format!("secret store: {}", s.name())),
         Ok(None) => r.pass("secret store: none (ENTRATOOL_KEYRING=none): secrets come from the environment"),
         Err(e) => r.fail("secret store", &e.report("", "")),
     }
-    for orphan in profile::PendingSecrets::of(&store).names().iter().filter(|n| doc.find(n).is_none()) {
+    for orphan in PendingSecrets::of(&store).names().iter().filter(|n| doc.find(n).is_none()) {
         r.fail(
             &format!("a secret is stored for '{orphan}', which has no profile (a config create that did not finish)"),
             &format!("remove it with `entratool config delete -p {orphan}`"),
@@ -102,7 +104,7 @@ fn check_profile(r: &mut Report, p: &Profile) {
         AuthMethod::Certificate => check_certificate(r, p),
         AuthMethod::Secret => {
             let found = secrets::from_env(SecretKind::ClientSecret).is_some()
-                || secrets::load(n, SecretKind::ClientSecret).ok().flatten().is_some();
+                || secrets::load(n, SecretKind::ClientSecret, &mut Vec::new()).ok().flatten().is_some();
             if found {
                 r.pass(&format!("{n}: client secret found"));
             } else {
@@ -125,12 +127,7 @@ fn check_profile(r: &mut Report, p: &Profile) {
 /// federated credential must match. The token itself is never shown.
 fn check_federated(r: &mut Report, p: &Profile) {
     let n = &p.name;
-    let cred = match p.auth_method() {
-        AuthMethod::WorkloadIdentity => FederatedCredential::workload_identity(p),
-        AuthMethod::GithubActions => FederatedCredential::github_actions(p),
-        _ => FederatedCredential::azure_pipelines(p),
-    };
-    let token = cred.and_then(|c| c.federated_token());
+    let token = FederatedCredential::for_profile(p).and_then(|c| c.federated_token());
     let token = match token {
         Ok(t) => t,
         Err(e) => return r.fail(&format!("{n}: federated token"), &e.report("", "")),
@@ -140,7 +137,7 @@ fn check_federated(r: &mut Report, p: &Profile) {
     };
     r.pass(&format!("{n}: federated token: iss {}, sub {}, aud {}", c.iss, c.sub, c.aud));
     match c.exp {
-        Some(exp) if exp <= entratool::token::now() => r.fail(
+        Some(exp) if exp <= entratool::clock::now() => r.fail(
             &format!("{n}: federated token expired at {}", entratool::output::rfc3339_utc(exp)),
             "the file is no longer refreshed: check the pod's projected service account token",
         ),
@@ -153,7 +150,7 @@ fn check_federated(r: &mut Report, p: &Profile) {
 fn check_managed_identity(r: &mut Report, p: &Profile) {
     let n = &p.name;
     let cred = ManagedIdentityCredential::new(p);
-    let scope = p.default_scope().unwrap_or("https://management.azure.com/.default");
+    let scope = p.default_scope().unwrap_or(entra::RESOURCE_MANAGER_SCOPE);
     match cred.get_token(scope, &mut AuthContext::default()) {
         Ok(_) => {
             r.pass(&format!("{n}: {} gives {} a token for {scope}", cred.endpoint.name(), cred.selector.describe()))
@@ -172,7 +169,7 @@ fn check_certificate(r: &mut Report, p: &Profile) {
             let now = Utc::now();
             match cert.check_validity(now) {
                 Err(e) => r.fail(&format!("{n}: validity"), &e.report("", "")),
-                Ok(()) if cert.days_left(now) < 30 => r.fail(
+                Ok(()) if cert.days_left(now) < EXPIRY_WARNING_DAYS => r.fail(
                     &format!("{n}: certificate expires in {} days", cert.days_left(now)),
                     "rotate it (docs/certificates.md, Rotation)",
                 ),

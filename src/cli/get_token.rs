@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::args::ProfileArg;
+use super::prompt::TerminalPrompt;
 use entratool::error::{Error, Result};
-use entratool::protocols::{az, kubectl, plain};
+use entratool::protocols::kubectl::{self, ExecInfo};
+use entratool::protocols::{az, plain};
 use entratool::token::{self, DEFAULT_MIN_VALIDITY, TokenKind, TokenRequest};
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,35 +57,26 @@ pub struct GetTokenArgs {
 pub fn run(args: GetTokenArgs) -> Result<()> {
     // Read kubectl's request first: a bad one is an error before any work.
     let exec_info = match args.output {
-        TokenFormat::ExecCredential => {
-            let raw = match std::env::var("KUBERNETES_EXEC_INFO") {
-                Ok(v) => Some(v),
-                Err(std::env::VarError::NotPresent) => None,
-                Err(std::env::VarError::NotUnicode(_)) => {
-                    return Err(Error::usage("KUBERNETES_EXEC_INFO is not UTF-8")
-                        .with_remedy("it is set by kubectl: run entratool through kubectl, or unset it"));
-                }
-            };
-            Some(kubectl::exec_info(raw.as_deref())?)
-        }
+        TokenFormat::ExecCredential => Some(kubectl::exec_info_from_env()?),
         _ => None,
     };
     let profile = entratool::binding::profile_for_command(args.profile.profile.as_deref())?;
     let scope = match (&args.scope, &args.server_id) {
         (Some(s), _) => s.clone(),
-        (None, Some(id)) => format!("{}/.default", id.trim_end_matches('/')),
+        (None, Some(id)) => kubectl::server_id_scope(id),
         (None, None) => profile.default_scope().map(str::to_string).ok_or_else(|| {
-            Error::usage(format!(
-                "profile '{}' has no default scope: pass --scope (e.g. https://graph.microsoft.com/.default) or set one \
-                 with `entratool config edit -p {} --scope SCOPE`",
-                profile.name, profile.name
+            Error::usage(format!("profile '{}' has no default scope", profile.name)).with_remedy(format!(
+                "pass --scope (e.g. https://graph.microsoft.com/.default) or set one with `entratool config edit -p {} \
+                 --scope SCOPE`",
+                profile.name
             ))
         })?,
     };
     if args.min_validity < 0 {
         return Err(Error::usage("--min-validity must be zero or more seconds"));
     }
-    let interactive_ok = exec_info.as_ref().is_none_or(|i| i.interactive);
+    // kubectl says whether a person can answer; otherwise the terminal does.
+    let interactive_ok = exec_info.as_ref().is_none_or(ExecInfo::allows_prompt);
     let request = TokenRequest {
         profile: &profile,
         scope: &scope,
@@ -91,7 +84,7 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         force_refresh: args.force_refresh,
         min_validity: args.min_validity,
         certificate_override: args.certificate.as_deref(),
-        allow_prompt: interactive_ok && !args.silent && super::args::stdin_is_terminal(),
+        prompt: (interactive_ok && !args.silent && super::args::stdin_is_terminal()).then_some(&TerminalPrompt),
     };
     let mut warnings = Vec::new();
     let result = token::acquire(&request, &mut warnings);

@@ -122,10 +122,10 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     let backup = path.with_file_name(format!(
         "{}.entratool-backup-{}",
         path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        token::now()
+        entratool::clock::now()
     ));
-    entratool::fsutil::atomic_write(&backup, &original)?;
-    entratool::fsutil::atomic_write(path, text.as_bytes())?;
+    entratool::fsutil::replace_keeping_link(&backup, &original)?;
+    entratool::fsutil::replace_keeping_link(path, text.as_bytes())?;
     entratool::outln!("✓ Converted {} (backup: {})", converted.join(", "), backup.display());
     Ok(())
 }
@@ -238,7 +238,7 @@ fn plan(user: &str, exec: &Value) -> Result<Option<Plan>> {
 /// must get a token before the kubeconfig loses it. False: leave it as it is.
 fn ready(p: &Plan) -> Result<bool> {
     let Some(profile) = &p.profile else { return Ok(true) };
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     match store.load()?.find(&profile.name) {
         Some(existing)
             if existing.client_id == profile.client_id && existing.auth_method() == profile.auth_method() =>

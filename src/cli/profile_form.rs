@@ -118,7 +118,7 @@ impl ProfileFields {
             certificate: self.certificate.clone(),
             certificate_key: self.certificate_key.clone(),
             certificate_thumbprint: self.certificate_thumbprint.clone(),
-            method: self.auth_method.or(self.secret_stdin.then_some(AuthMethod::Secret)),
+            method: self.method(),
             federated_token_file: self.federated_token_file.clone(),
             service_connection_id: self.service_connection_id.clone(),
             managed_identity_client_id: self.managed_identity_client_id.clone(),
@@ -161,14 +161,14 @@ pub(super) fn store_secret(profile: &str, pending: Option<&PendingSecret>) -> Re
 /// exist yet; the first one becomes the default), and for an edit the tokens
 /// obtained with the old settings dropped.
 pub(super) fn save(
-    store: &profile::Store,
+    store: &profile::ProfilesFile,
     p: Profile,
     was: Option<&str>,
     set_default: bool,
     pending: &[PendingSecret],
 ) -> Result<()> {
     let name = p.name.clone();
-    let journal = profile::PendingSecrets::of(store);
+    let journal = PendingSecrets::of(store);
     if was.is_none() && store.load()?.find(&name).is_some() {
         return Err(exists(&name));
     }
@@ -216,14 +216,79 @@ pub(super) fn save(
 }
 
 pub(super) fn forget_secrets(name: &str) {
+    let mut warnings = Vec::new();
     for kind in [SecretKind::CertificatePassword, SecretKind::ClientSecret] {
-        if let Err(e) = secrets::delete(name, kind) {
-            entratool::output::warn_all(&[e.report("", "")], false);
+        if let Err(e) = secrets::delete(name, kind, &mut warnings) {
+            warnings.push(e.report("", ""));
         }
     }
+    entratool::output::warn_all(&warnings, false);
 }
 
 pub(super) fn exists(name: &str) -> Error {
     Error::config(format!("a profile named '{name}' already exists"))
         .with_remedy(format!("change it with `entratool config edit -p {name}`, or pick another name"))
+}
+
+/// Names whose secret is being stored before their profile is saved
+/// (`secrets.pending.json` beside profiles.json, names only). A `config
+/// create` killed in between leaves its name here: `doctor` reports the
+/// orphaned secret, and a later create or delete of that name removes it.
+pub struct PendingSecrets {
+    path: PathBuf,
+}
+
+impl PendingSecrets {
+    pub fn of(store: &profile::ProfilesFile) -> PendingSecrets {
+        PendingSecrets { path: store.path.with_file_name("secrets.pending.json") }
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        entratool::fsutil::read_trusted(&self.path, 1024 * 1024, entratool::fsutil::Links::Refuse)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn change(&self, f: impl FnOnce(&mut Vec<String>)) -> Result<()> {
+        let _lock = entratool::fsutil::lock(&self.path.with_extension("json.lock"))?;
+        let mut names = self.names();
+        f(&mut names);
+        if names.is_empty() {
+            return match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove", &self.path, e)),
+                _ => Ok(()),
+            };
+        }
+        let bytes = serde_json::to_vec(&names).map_err(|e| Error::config("cannot write a name list").with_source(e))?;
+        entratool::fsutil::replace_file(&self.path, &bytes)
+    }
+
+    pub fn add(&self, name: &str) -> Result<()> {
+        self.change(|n| {
+            if !n.iter().any(|x| x == name) {
+                n.push(name.to_string());
+            }
+        })
+    }
+
+    pub fn remove(&self, name: &str) -> Result<()> {
+        self.change(|n| n.retain(|x| x != name))
+    }
+}
+
+/// Reads one secret from stdin (first line, without its line ending).
+pub fn read_stdin_secret(what: &str) -> Result<Zeroizing<String>> {
+    use std::io::Read;
+    let mut buf = Zeroizing::new(String::new());
+    std::io::stdin()
+        .take(64 * 1024)
+        .read_to_string(&mut buf)
+        .map_err(|e| Error::usage(format!("cannot read the {what} from stdin")).with_source(e))?;
+    let line = buf.lines().next().unwrap_or("");
+    if line.is_empty() {
+        return Err(Error::usage(format!("no {what} on stdin"))
+            .with_remedy("pipe it in, e.g. `printf %s \"$PASS\" | entratool config create ...`"));
+    }
+    Ok(Zeroizing::new(line.to_string()))
 }

@@ -8,6 +8,24 @@ use zeroize::Zeroizing;
 
 use entratool::error::{Error, Result};
 
+/// The library's [`SecretPrompt`](entratool::credential::SecretPrompt): a
+/// hidden question on the terminal, a wrong answer said on stderr.
+pub struct TerminalPrompt;
+
+impl entratool::credential::SecretPrompt for TerminalPrompt {
+    fn ask(&self, question: &str) -> Result<Zeroizing<String>> {
+        match rpassword::prompt_password(question) {
+            Ok(s) => Ok(Zeroizing::new(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(cancelled()),
+            Err(e) => Err(Error::usage("cannot read the answer from the terminal").with_source(e)),
+        }
+    }
+
+    fn wrong(&self, what: &str) {
+        entratool::ewriteln!("✗ {what}, try again");
+    }
+}
+
 pub struct Prompter {
     input: std::io::StdinLock<'static>,
 }
@@ -48,10 +66,6 @@ impl Prompter {
     /// A hidden answer: not echoed, zeroized when dropped.
     pub fn ask_hidden(&mut self, text: &str) -> Result<Zeroizing<String>> {
         entratool::output::stdout("")?;
-        match rpassword::prompt_password(text) {
-            Ok(s) => Ok(Zeroizing::new(s)),
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(cancelled()),
-            Err(e) => Err(Error::usage(format!("cannot read from the terminal: {e}"))),
-        }
+        entratool::credential::SecretPrompt::ask(&TerminalPrompt, text)
     }
 }

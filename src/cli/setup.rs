@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use entratool::error::{Error, Result};
 use entratool::profile::{self, MatchEntry};
-use entratool::protocols::{git, kubectl};
+use entratool::protocols::kubectl;
 
 #[derive(Subcommand, Debug)]
 pub enum SetupCommand {
@@ -105,7 +105,7 @@ fn run_tool(cmd: &mut Command, what: &str) -> Result<String> {
 
 /// Adds a `match` entry to a profile (once).
 fn bind_to_profile(name: &str, pattern: &str) -> Result<()> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     store.update(|doc| {
         doc.get(name, &store.path)?;
         if let Some(p) = doc.find_mut(name)
@@ -118,7 +118,7 @@ fn bind_to_profile(name: &str, pattern: &str) -> Result<()> {
 }
 
 fn ensure_profile(name: &str) -> Result<()> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     store.load()?.get(name, &store.path).map(|_| ())
 }
 
@@ -209,7 +209,7 @@ fn kubeconfig_file(explicit: Option<&Path>) -> Result<PathBuf> {
     }
     directories::BaseDirs::new()
         .map(|b| b.home_dir().join(".kube").join("config"))
-        .ok_or_else(|| Error::config("cannot find your home folder: pass --kubeconfig"))
+        .ok_or_else(|| Error::config("cannot find your home folder").with_remedy("pass --kubeconfig FILE"))
 }
 
 /// Puts `installHint` next to `interactiveMode` in `user`'s exec block.
@@ -259,7 +259,7 @@ fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> 
     }
     let mut out = lines.join("\n");
     out.push('\n');
-    entratool::fsutil::atomic_write(path, out.as_bytes()).map_err(|e| e.report("", ""))
+    entratool::fsutil::replace_keeping_link(path, out.as_bytes()).map_err(|e| e.report("", ""))
 }
 
 fn setup_git(a: GitArgs) -> Result<()> {
@@ -267,7 +267,7 @@ fn setup_git(a: GitArgs) -> Result<()> {
     let url = url::Url::parse(&a.url).map_err(|e| Error::usage(format!("invalid --url '{}'", a.url)).with_source(e))?;
     entratool::http::check_url(url.as_str())?;
     let url_text = a.url.trim_end_matches('/').to_string();
-    let ours = git::helper_command(&current_exe()?, &a.profile)?;
+    let ours = helper_command(&current_exe()?, &a.profile)?;
     let scope = |c: &mut Command| {
         match &a.file {
             Some(f) => c.arg("--file").arg(f),
@@ -359,7 +359,7 @@ fn docker_config_path() -> Result<PathBuf> {
         Some(dir) => Ok(PathBuf::from(dir).join("config.json")),
         None => directories::BaseDirs::new()
             .map(|b| b.home_dir().join(".docker").join("config.json"))
-            .ok_or_else(|| Error::config("cannot find your home folder: set DOCKER_CONFIG")),
+            .ok_or_else(|| Error::config("cannot find your home folder").with_remedy("set DOCKER_CONFIG")),
     }
 }
 
@@ -368,36 +368,31 @@ fn setup_docker(a: DockerArgs) -> Result<()> {
     ensure_profile(&a.profile)?;
     let registry = a.registry.trim().trim_start_matches("https://").trim_end_matches('/').to_string();
     if entratool::routing::Target::from_registry(&registry).is_none() || registry.contains('/') {
-        return Err(Error::usage(format!(
-            "invalid --registry '{}': give a host such as contoso.azurecr.io",
-            a.registry
-        )));
+        return Err(Error::usage(format!("invalid --registry '{}'", a.registry))
+            .with_remedy("give a registry host such as contoso.azurecr.io"));
     }
     let path = docker_config_path()?;
     let _lock = entratool::fsutil::lock(&path.with_extension("json.entratool-lock"))?;
     let mut config: Value = match std::fs::read_to_string(&path) {
         Ok(text) if text.trim().is_empty() => Value::Object(Default::default()),
         Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            Error::config(format!(
-                "{}:{}:{}: {e}. Fix the file by hand; entratool does not overwrite a file it cannot read",
-                path.display(),
-                e.line(),
-                e.column()
-            ))
+            Error::config(format!("{}:{}:{} is not JSON", path.display(), e.line(), e.column()))
+                .with_source(e)
+                .with_remedy("fix the file by hand: entratool never overwrites a file it cannot read")
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Object(Default::default()),
         Err(e) => return Err(Error::io("read", &path, e)),
     };
-    let root = config
-        .as_object_mut()
-        .ok_or_else(|| Error::config(format!("{} is not a JSON object; fix it by hand", path.display())))?;
+    let root = config.as_object_mut().ok_or_else(|| {
+        Error::config(format!("{} is not a JSON object", path.display())).with_remedy("fix the file by hand")
+    })?;
     let helpers = root.entry("credHelpers").or_insert_with(|| Value::Object(Default::default()));
-    let helpers = helpers
-        .as_object_mut()
-        .ok_or_else(|| Error::config(format!("credHelpers in {} is not an object; fix it by hand", path.display())))?;
+    let helpers = helpers.as_object_mut().ok_or_else(|| {
+        Error::config(format!("credHelpers in {} is not an object", path.display())).with_remedy("fix the file by hand")
+    })?;
     helpers.insert(registry.clone(), Value::String("entratool".into()));
     let text = entratool::output::pretty(&config);
-    entratool::fsutil::atomic_write(&path, text.as_bytes())?;
+    entratool::fsutil::replace_keeping_link(&path, text.as_bytes())?;
     bind_to_profile(&a.profile, &registry)?;
     entratool::outln!("✓ docker uses entratool profile '{}' for {registry} ({})", a.profile, path.display());
     if std::process::Command::new("docker-credential-entratool").arg("version").output().is_err() {
@@ -433,10 +428,8 @@ pub fn install(a: InstallArgs) -> Result<()> {
             }
             Ok(_) => std::fs::remove_file(&link).map_err(|e| Error::io("replace", &link, e))?,
             Err(_) if link.exists() => {
-                return Err(Error::config(format!(
-                    "{} exists and is not a link: move it away first (entratool does not overwrite it)",
-                    link.display()
-                )));
+                return Err(Error::config(format!("{} exists and is not a link", link.display()))
+                    .with_remedy("move it away first: entratool does not overwrite it"));
             }
             Err(_) => {}
         }
@@ -454,4 +447,16 @@ fn symlink(target: &Path, link: &Path) -> Result<()> {
 #[cfg(windows)]
 fn symlink(target: &Path, link: &Path) -> Result<()> {
     std::fs::copy(target, link.with_extension("exe")).map(|_| ()).map_err(|e| Error::io("copy to", link, e))
+}
+
+/// For `entratool setup git`: the helper command line git should run.
+pub fn helper_command(exe: &std::path::Path, profile: &str) -> Result<String> {
+    let exe = exe.to_str().ok_or_else(|| {
+        Error::config("the path of entratool is not UTF-8").with_remedy("move entratool to a plain path")
+    })?;
+    if exe.contains(['"', '\'', '\\', '$', '`']) {
+        return Err(Error::config(format!("cannot quote the path {exe} for git's config"))
+            .with_remedy("move entratool to a path without quotes, backslashes, $ or `"));
+    }
+    Ok(format!("!\"{exe}\" git-credential -p {profile}"))
 }

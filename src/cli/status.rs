@@ -10,7 +10,7 @@ use entratool::credential::{AuthContext, CertificateCredential};
 use entratool::error::Result;
 use entratool::output::{pretty, table};
 use entratool::profile::{self, AuthMethod, Profile};
-use entratool::token::{self, cache::Cache};
+use entratool::token::cache::Cache;
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
@@ -19,10 +19,10 @@ pub struct StatusArgs {
 }
 
 pub fn run(a: StatusArgs) -> Result<()> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let entries = Cache::open().map(|c| c.list()).unwrap_or_default();
-    let now = token::now();
+    let now = entratool::clock::now();
     let rows: Vec<Value> = doc
         .profiles
         .iter()

@@ -52,7 +52,7 @@ pub fn run(cmd: TokenCommand) -> Result<()> {
              as Microsoft Graph's for personal accounts, cannot be decoded)",
         )
     })?;
-    let now = token::now();
+    let now = entratool::clock::now();
     let shown = claims::selected(&payload, now);
     if a.output == ListFormat::Json {
         return entratool::output::stdout(&pretty(&Value::Object(shown)));

@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use super::profile_form::{PendingSecret as Pending, ProfileFields, exists, save};
-use super::prompt::Prompter;
-use entratool::credential::certificate::{self, LoadError};
+use super::prompt::{Prompter, TerminalPrompt};
+use entratool::credential::open_asking;
 use entratool::credential::secrets::SecretKind;
+use entratool::credential::x509::{self, LoadError};
 use entratool::error::{Error, Result};
 use entratool::profile::{self, AuthMethod, Profile};
 
@@ -15,7 +16,7 @@ pub const DEFAULT_SCOPE: &str = "https://graph.microsoft.com/.default";
 fn existing_file(answer: &str) -> Result<PathBuf> {
     let path = PathBuf::from(shellexpand_home(answer));
     if answer.is_empty() || !path.is_file() {
-        return Err(certificate::not_found(answer, None));
+        return Err(x509::not_found(answer, None));
     }
     std::path::absolute(&path).map_err(|e| Error::usage(e.to_string()))
 }
@@ -30,23 +31,13 @@ fn shellexpand_home(answer: &str) -> String {
 
 /// Asks for the certificate's password until it opens the file (none asked
 /// when it opens without). Returns the password to store, if any.
-fn certificate_password(p: &mut Prompter, path: &Path) -> Result<std::result::Result<Option<Pending>, String>> {
-    match certificate::load(path, None, None) {
-        Ok(_) => return Ok(Ok(None)),
-        Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {}
-        Err(e) => return Ok(Err(e.into_error(&path.display().to_string(), None).to_string())),
-    }
-    loop {
-        let pw = p.ask_hidden("Certificate password: ")?;
-        match certificate::load(path, None, Some(&pw)) {
-            Ok(_) => {
-                return Ok(Ok(Some(Pending { kind: SecretKind::CertificatePassword, value: pw })));
-            }
-            Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {
-                entratool::outln!("✗ Invalid certificate password for {}, try again", path.display())
-            }
-            Err(e) => return Ok(Err(e.into_error(&path.display().to_string(), None).to_string())),
-        }
+fn certificate_password(path: &Path, key: Option<&Path>) -> Result<std::result::Result<Option<Pending>, String>> {
+    let shown = path.display().to_string();
+    match open_asking(|pw| x509::load(path, key, pw), &shown, &TerminalPrompt, None) {
+        Ok((_, pw)) => Ok(Ok(pw.map(|value| Pending { kind: SecretKind::CertificatePassword, value }))),
+        // Cancelled at the prompt: nothing is saved.
+        Err(LoadError::Failed(e)) => Err(e),
+        Err(e) => Ok(Err(e.into_error(&shown, None).to_string())),
     }
 }
 
@@ -58,7 +49,7 @@ fn certificate(p: &mut Prompter, given: Option<&Path>) -> Result<(PathBuf, Optio
             Some(g) => g,
             None => p.ask_until("Certificate path: ", existing_file)?,
         };
-        match certificate_password(p, &path)? {
+        match certificate_password(&path, None)? {
             Ok(pending) => return Ok((path, pending)),
             Err(why) => entratool::outln!("✗ {why}"),
         }
@@ -77,7 +68,7 @@ fn client_secret(p: &mut Prompter) -> Result<Pending> {
 
 /// `config create` on a terminal: asks for what the flags did not give.
 pub fn create(fields: ProfileFields) -> Result<()> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let mut p = Prompter::new();
     let name = match &fields.name {
@@ -98,11 +89,9 @@ pub fn create(fields: ProfileFields) -> Result<()> {
         Some(t) => t.clone(),
         None => p.ask_until("Tenant ID: ", |a| profile::validate_tenant(a).map(|_| a.to_string()))?,
     };
-    let method = match (&fields.certificate, &fields.certificate_thumbprint, fields.auth_method) {
-        (Some(_), _, _) | (_, Some(_), _) => AuthMethod::Certificate,
-        (_, _, Some(m)) => m,
-        _ if fields.secret_stdin => AuthMethod::Secret,
-        _ => {
+    let method = match fields.method() {
+        Some(m) => m,
+        None => {
             // The seed's two first, in its order; then the ones with no stored secret.
             entratool::outln!(
                 "Authentication method:\n1. Client Secret\n2. Certificate\n3. Workload identity (federated token \
@@ -183,7 +172,7 @@ const MENU: &str = "1. Certificate Path\n2. Certificate Password\n3. Client Secr
 
 /// `config edit -p NAME` on a terminal with no flags: a menu of the fields.
 pub fn edit(name: &str) -> Result<()> {
-    let store = profile::Store::open()?;
+    let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let mut profile = doc.get(name, &store.path)?.clone();
     let mut pending: Vec<Pending> = Vec::new();
@@ -203,20 +192,14 @@ pub fn edit(name: &str) -> Result<()> {
                 pending.extend(pw);
             }
             2 => match profile.certificate_path.clone() {
-                Some(path) => loop {
-                    let pw = p.ask_hidden("Certificate password: ")?;
-                    if certificate::load(
-                        Path::new(&path),
-                        profile.certificate_key_path.as_deref().map(Path::new),
-                        Some(&pw),
-                    )
-                    .is_ok()
-                    {
-                        pending.push(Pending { kind: SecretKind::CertificatePassword, value: pw });
-                        break;
+                Some(path) => {
+                    let key = profile.certificate_key_path.as_deref().map(Path::new);
+                    match certificate_password(Path::new(&path), key)? {
+                        Ok(Some(pw)) => pending.push(pw),
+                        Ok(None) => entratool::outln!("✓ {path} needs no password"),
+                        Err(why) => entratool::outln!("✗ {why}"),
                     }
-                    entratool::outln!("✗ Invalid certificate password for {path}, try again");
-                },
+                }
                 None => entratool::outln!("✗ this profile has no certificate path: choose 1 first"),
             },
             3 => {

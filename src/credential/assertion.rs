@@ -12,7 +12,7 @@ use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer};
 use serde::Serialize;
 
-use super::certificate::LoadedCertificate;
+use super::x509::LoadedCertificate;
 use crate::error::{Error, Result};
 
 /// How long an assertion is valid: MSAL's 600 s, inside Entra's 10-minute limit.

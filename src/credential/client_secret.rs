@@ -4,7 +4,7 @@
 use zeroize::Zeroizing;
 
 use super::secrets::{self, SecretKind};
-use super::{AuthContext, Credential, Grant, prompt_hidden};
+use super::{AuthContext, Credential, Grant};
 use crate::codec::hex;
 use crate::entra::{ClientApp, HintFacts};
 use crate::error::{Error, Result};
@@ -51,11 +51,11 @@ impl Credential for SecretCredential {
                 return Err(Error::credential(format!("{AZURE_CLIENT_SECRET} is empty"))
                     .with_remedy("set AZURE_CLIENT_SECRET, or unset it to use a certificate or a token file"));
             }
-            None => match secrets::load(&self.profile, SecretKind::ClientSecret)? {
+            None => match secrets::load(&self.profile, SecretKind::ClientSecret, &mut ctx.warnings)? {
                 Some(s) => s,
-                None if ctx.allow_prompt => {
+                None if let Some(prompt) = ctx.prompt => {
                     typed = true;
-                    prompt_hidden("Client secret: ")?
+                    prompt.ask("Client secret: ")?
                 }
                 None => {
                     return Err(Error::credential(format!("no client secret for profile '{}'", self.profile))

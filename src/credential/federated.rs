@@ -15,7 +15,7 @@ use crate::entra::{ClientApp, FederatedClaims, HintFacts};
 use crate::error::{Error, Result};
 use crate::fsutil::{self, ReadError};
 use crate::http::{self, Route};
-use crate::profile::Profile;
+use crate::profile::{AuthMethod, Profile};
 
 /// The audience Entra ID expects in federated tokens.
 pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
@@ -60,6 +60,19 @@ const SERVICE_CONNECTION_FIX: &str = "set serviceConnectionId in the profile (`e
                                       task, which sets AZURESUBSCRIPTION_SERVICE_CONNECTION_ID";
 
 impl FederatedCredential {
+    /// The federated credential of a profile whose method is one of the
+    /// three (workload identity, GitHub Actions, Azure Pipelines).
+    pub fn for_profile(profile: &Profile) -> Result<Self> {
+        match profile.auth_method() {
+            AuthMethod::WorkloadIdentity => Self::workload_identity(profile),
+            AuthMethod::GithubActions => Self::github_actions(profile),
+            AuthMethod::AzurePipelines => Self::azure_pipelines(profile),
+            other => {
+                Err(Error::config(format!("profile '{}' uses {}, not a federated token", profile.name, other.label())))
+            }
+        }
+    }
+
     pub fn workload_identity(profile: &Profile) -> Result<Self> {
         let path = match &profile.federated_token_file {
             Some(p) => p.clone(),

@@ -114,13 +114,7 @@ impl Endpoint {
 /// Managed identity endpoints live on the host: plain http is allowed only
 /// to loopback and link-local addresses; anything else must be https.
 fn check_local(url: &Url) -> Result<()> {
-    let local = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_link_local(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    };
-    if url.scheme() == "https" || (url.scheme() == "http" && local) {
+    if url.scheme() == "https" || (url.scheme() == "http" && crate::net::is_on_this_host(url)) {
         return Ok(());
     }
     Err(Error::config(format!("refusing managed identity endpoint {url}: plain http leaves this host"))

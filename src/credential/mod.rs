@@ -5,30 +5,40 @@
 
 pub mod assertion;
 pub mod certificate;
-pub mod client_certificate;
 pub mod client_secret;
 pub mod federated;
 pub mod managed_identity;
 pub mod secrets;
+pub mod x509;
 
 use std::path::Path;
 
 use zeroize::Zeroizing;
 
 use crate::entra::Granted;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::profile::{AuthMethod, Profile};
-pub use client_certificate::CertificateCredential;
+pub use certificate::CertificateCredential;
 pub use client_secret::SecretCredential;
 pub use federated::FederatedCredential;
 pub use managed_identity::ManagedIdentityCredential;
 
 /// What the caller allows, and what the credential wants the user to hear.
 #[derive(Default)]
-pub struct AuthContext {
-    /// A hidden prompt on the terminal is allowed (plain CLI only).
-    pub allow_prompt: bool,
+pub struct AuthContext<'a> {
+    /// Who to ask for a missing secret: the plain CLI's hidden prompt on a
+    /// terminal; none for helpers and scripts.
+    pub prompt: Option<&'a dyn SecretPrompt>,
     pub warnings: Vec<String>,
+}
+
+/// Asks a person for a secret. The library never touches a terminal itself:
+/// the command line implements this.
+pub trait SecretPrompt {
+    /// The answer to `question` (e.g. `Certificate password: `), typed without echo.
+    fn ask(&self, question: &str) -> Result<Zeroizing<String>>;
+    /// Tells the person that the last answer was wrong (`what` says for what).
+    fn wrong(&self, what: &str);
 }
 
 /// A token as a credential obtained it.
@@ -80,9 +90,9 @@ pub fn for_profile(profile: &Profile, certificate_override: Option<&Path>) -> Re
             app: profile.client_app()?,
             from_environment: profile.from_environment,
         }),
-        AuthMethod::WorkloadIdentity => Box::new(FederatedCredential::workload_identity(profile)?),
-        AuthMethod::GithubActions => Box::new(FederatedCredential::github_actions(profile)?),
-        AuthMethod::AzurePipelines => Box::new(FederatedCredential::azure_pipelines(profile)?),
+        AuthMethod::WorkloadIdentity | AuthMethod::GithubActions | AuthMethod::AzurePipelines => {
+            Box::new(FederatedCredential::for_profile(profile)?)
+        }
         AuthMethod::ManagedIdentity => Box::new(ManagedIdentityCredential::new(profile)),
     })
 }
@@ -95,9 +105,31 @@ pub fn assertion_fields(jwt: Zeroizing<String>) -> Vec<(&'static str, Zeroizing<
     ]
 }
 
-/// A hidden prompt on the terminal.
-pub fn prompt_hidden(prompt: &str) -> Result<Zeroizing<String>> {
-    rpassword::prompt_password(prompt)
-        .map(Zeroizing::new)
-        .map_err(|e| Error::usage("cannot read the answer from the terminal").with_source(e))
+/// Opens a certificate with `open`, asking `prompt` for its password until it
+/// opens (`tries` answers at most, or until the person cancels when `None`):
+/// the one password loop of `get-token`, `cert info` and the wizard. Returns
+/// the certificate and the password that opened it, if one was needed.
+pub fn open_asking<T>(
+    open: impl Fn(Option<&str>) -> std::result::Result<T, x509::LoadError>,
+    shown: &str,
+    prompt: &dyn SecretPrompt,
+    tries: Option<u32>,
+) -> std::result::Result<(T, Option<Zeroizing<String>>), x509::LoadError> {
+    use x509::LoadError::{NeedsPassword, WrongPassword};
+    match open(None) {
+        Err(NeedsPassword | WrongPassword) => {}
+        other => return other.map(|c| (c, None)),
+    }
+    let mut asked = 0;
+    loop {
+        let pw = prompt.ask("Certificate password: ").map_err(x509::LoadError::Failed)?;
+        asked += 1;
+        match open(Some(&pw)) {
+            Ok(c) => return Ok((c, Some(pw))),
+            Err(NeedsPassword | WrongPassword) if tries.is_none_or(|t| asked < t) => {
+                prompt.wrong(&format!("Invalid certificate password for {shown}"))
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }

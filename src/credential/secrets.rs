@@ -73,14 +73,13 @@ pub fn backend() -> Result<Backend> {
         "secret-service" => Ok(Backend::SecretService),
         "keyutils" => Ok(Backend::Keyutils),
         "none" => Ok(Backend::None),
-        other => Err(Error::usage(format!(
-            "ENTRATOOL_KEYRING='{other}' is not known: use auto, secret-service, keyutils or none"
-        ))),
+        other => Err(Error::usage(format!("ENTRATOOL_KEYRING='{other}' is not known"))
+            .with_remedy("use auto, secret-service, keyutils or none")),
     }
 }
 
 /// A place secrets can live.
-pub enum Store {
+pub enum Keyring {
     /// A keyring-core store: Secret Service, Keychain or Credential Manager.
     Core(Arc<CredentialStore>, &'static str),
     /// The Linux kernel's per-user keyring (keyutils), used directly: the
@@ -90,43 +89,43 @@ pub enum Store {
     Kernel,
 }
 
-impl Store {
+impl Keyring {
     pub fn name(&self) -> &'static str {
         match self {
-            Store::Core(_, name) => name,
+            Keyring::Core(_, name) => name,
             #[cfg(target_os = "linux")]
-            Store::Kernel => "kernel keyring",
+            Keyring::Kernel => "kernel keyring",
         }
     }
 
     fn get(&self, account: &str) -> std::result::Result<Option<Zeroizing<String>>, String> {
         match self {
-            Store::Core(store, _) => match core_entry(store, account)?.get_password() {
+            Keyring::Core(store, _) => match core_entry(store, account)?.get_password() {
                 Ok(p) => Ok(Some(Zeroizing::new(p))),
                 Err(keyring_core::Error::NoEntry) => Ok(None),
                 Err(e) => Err(e.to_string()),
             },
             #[cfg(target_os = "linux")]
-            Store::Kernel => kernel::get(account),
+            Keyring::Kernel => kernel::get(account),
         }
     }
 
     fn set(&self, account: &str, secret: &str) -> std::result::Result<(), String> {
         match self {
-            Store::Core(store, _) => core_entry(store, account)?.set_password(secret).map_err(|e| e.to_string()),
+            Keyring::Core(store, _) => core_entry(store, account)?.set_password(secret).map_err(|e| e.to_string()),
             #[cfg(target_os = "linux")]
-            Store::Kernel => kernel::set(account, secret),
+            Keyring::Kernel => kernel::set(account, secret),
         }
     }
 
     fn delete(&self, account: &str) -> std::result::Result<(), String> {
         match self {
-            Store::Core(store, _) => match core_entry(store, account)?.delete_credential() {
+            Keyring::Core(store, _) => match core_entry(store, account)?.delete_credential() {
                 Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
                 Err(e) => Err(e.to_string()),
             },
             #[cfg(target_os = "linux")]
-            Store::Kernel => kernel::delete(account),
+            Keyring::Kernel => kernel::delete(account),
         }
     }
 }
@@ -136,7 +135,7 @@ fn core_entry(store: &Arc<CredentialStore>, account: &str) -> std::result::Resul
 }
 
 /// Opens the store the environment asks for. `Ok(None)` means "no keyring" by choice.
-pub fn open_store() -> Result<Option<Store>> {
+pub fn open_keyring() -> Result<Option<Keyring>> {
     match backend()? {
         Backend::None => Ok(None),
         chosen => platform::open(chosen).map(Some),
@@ -144,28 +143,28 @@ pub fn open_store() -> Result<Option<Store>> {
 }
 
 fn unusable(name: &str, e: impl std::fmt::Display) -> Error {
-    Error::credential(format!(
-        "the {name} cannot be used: {e}. Set ENTRATOOL_KEYRING to another store (auto, secret-service, keyutils), \
-         or pass the secret in the environment for this run"
-    ))
+    Error::credential(format!("the {name} cannot be used")).with_source(e).with_remedy(
+        "set ENTRATOOL_KEYRING to another store (auto, secret-service, keyutils), or pass the secret in the \
+         environment for this run",
+    )
 }
 
 #[cfg(target_os = "linux")]
 mod platform {
     use super::*;
 
-    pub fn open(chosen: Backend) -> Result<Store> {
+    pub fn open(chosen: Backend) -> Result<Keyring> {
         let secret_service = || {
             zbus_secret_service_keyring_store::Store::new()
-                .map(|s| Store::Core(s as Arc<CredentialStore>, "Secret Service"))
+                .map(|s| Keyring::Core(s as Arc<CredentialStore>, "Secret Service"))
                 .map_err(|e| unusable("Secret Service", e))
         };
         match chosen {
             Backend::SecretService => secret_service(),
-            Backend::Keyutils => Ok(Store::Kernel),
+            Backend::Keyutils => Ok(Keyring::Kernel),
             // The Secret Service needs a session bus; without one, use the kernel keyring.
-            _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => secret_service().or(Ok(Store::Kernel)),
-            _ => Ok(Store::Kernel),
+            _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => secret_service().or(Ok(Keyring::Kernel)),
+            _ => Ok(Keyring::Kernel),
         }
     }
 }
@@ -211,9 +210,9 @@ mod kernel {
 #[cfg(target_os = "macos")]
 mod platform {
     use super::*;
-    pub fn open(_: Backend) -> Result<Store> {
+    pub fn open(_: Backend) -> Result<Keyring> {
         apple_native_keyring_store::keychain::Store::new()
-            .map(|s| Store::Core(s as Arc<CredentialStore>, "Keychain"))
+            .map(|s| Keyring::Core(s as Arc<CredentialStore>, "Keychain"))
             .map_err(|e| unusable("Keychain", e))
     }
 }
@@ -221,9 +220,9 @@ mod platform {
 #[cfg(windows)]
 mod platform {
     use super::*;
-    pub fn open(_: Backend) -> Result<Store> {
+    pub fn open(_: Backend) -> Result<Keyring> {
         windows_native_keyring_store::Store::new()
-            .map(|s| Store::Core(s as Arc<CredentialStore>, "Credential Manager"))
+            .map(|s| Keyring::Core(s as Arc<CredentialStore>, "Credential Manager"))
             .map_err(|e| unusable("Credential Manager", e))
     }
 }
@@ -231,14 +230,15 @@ mod platform {
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 mod platform {
     use super::*;
-    pub fn open(_: Backend) -> Result<Store> {
+    pub fn open(_: Backend) -> Result<Keyring> {
         Err(unusable("OS keyring", "none is supported on this platform"))
     }
 }
 
 /// The stored secret; `Ok(None)` when there is none (or no keyring by choice).
-pub fn load(profile: &str, kind: SecretKind) -> Result<Option<Zeroizing<String>>> {
-    let Some(store) = open_store()? else {
+/// What the user should hear (a copy that failed) goes to `warnings`.
+pub fn load(profile: &str, kind: SecretKind, warnings: &mut Vec<String>) -> Result<Option<Zeroizing<String>>> {
+    let Some(store) = open_keyring()? else {
         return Ok(None);
     };
     let unreadable = |e: String| {
@@ -260,27 +260,24 @@ pub fn load(profile: &str, kind: SecretKind) -> Result<Option<Zeroizing<String>>
         return Ok(None);
     };
     if let Err(e) = store.set(&ours, &secret) {
-        crate::ewriteln!("entratool: warning: the {} was not copied to this folder's keyring entry: {e}", kind.label());
+        warnings.push(format!("the {} was not copied to this folder's keyring entry: {e}", kind.label()));
     }
     Ok(Some(secret))
 }
 
 /// Stores a secret; returns the name of the store used.
 pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static str> {
-    let Some(store) = open_store()? else {
-        return Err(Error::credential(format!(
-            "ENTRATOOL_KEYRING=none: the {} cannot be stored. Unset it to use the OS keyring, or pass {} on each run",
-            kind.label(),
-            kind.env_var()
-        )));
+    let Some(store) = open_keyring()? else {
+        return Err(Error::credential(format!("ENTRATOOL_KEYRING=none: the {} cannot be stored", kind.label()))
+            .with_remedy(format!(
+                "unset ENTRATOOL_KEYRING to use the OS keyring, or pass {} on each run",
+                kind.env_var()
+            )));
     };
     store.set(&account(profile, kind)?, secret).map_err(|e| {
-        Error::credential(format!(
-            "cannot store the {} in the {}: {e}. Pass {} on each run instead",
-            kind.label(),
-            store.name(),
-            kind.env_var()
-        ))
+        Error::credential(format!("cannot store the {} in the {}", kind.label(), store.name()))
+            .with_source(e)
+            .with_remedy(format!("pass {} on each run instead", kind.env_var()))
     })?;
     Ok(store.name())
 }
@@ -289,8 +286,8 @@ pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static st
 /// entry of an earlier version (the name alone) goes too when it holds the
 /// same secret: it was this profile's, copied on first use. Other folders
 /// never touch it.
-pub fn delete(profile: &str, kind: SecretKind) -> Result<()> {
-    let Some(store) = open_store()? else {
+pub fn delete(profile: &str, kind: SecretKind, warnings: &mut Vec<String>) -> Result<()> {
+    let Some(store) = open_keyring()? else {
         return Ok(());
     };
     let ours = account(profile, kind)?;
@@ -300,7 +297,7 @@ pub fn delete(profile: &str, kind: SecretKind) -> Result<()> {
         && *mine == *old
         && let Err(e) = store.delete(&legacy)
     {
-        crate::ewriteln!("entratool: warning: the earlier version's keyring entry {legacy} was not removed: {e}");
+        warnings.push(format!("the earlier version's keyring entry {legacy} was not removed: {e}"));
     }
     store.delete(&ours).map_err(|e| {
         Error::credential(format!(
@@ -309,21 +306,4 @@ pub fn delete(profile: &str, kind: SecretKind) -> Result<()> {
             store.name()
         ))
     })
-}
-
-/// Reads one secret from stdin (first line, without its line ending).
-pub fn read_stdin_secret(what: &str) -> Result<Zeroizing<String>> {
-    use std::io::Read;
-    let mut buf = Zeroizing::new(String::new());
-    std::io::stdin()
-        .take(64 * 1024)
-        .read_to_string(&mut buf)
-        .map_err(|e| Error::usage(format!("cannot read the {what} from stdin: {e}")))?;
-    let line = buf.lines().next().unwrap_or("");
-    if line.is_empty() {
-        return Err(Error::usage(format!(
-            "no {what} on stdin: pipe it in, e.g. `printf %s \"$PASS\" | entratool ...`"
-        )));
-    }
-    Ok(Zeroizing::new(line.to_string()))
 }

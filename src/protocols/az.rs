@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::binding;
 use crate::error::{Error, Result};
 use crate::output::{self, pretty};
+use crate::profile::Profile;
 use crate::token::{self, Token, TokenKind, TokenRequest};
 
 /// `expiresOn` is local time `%Y-%m-%d %H:%M:%S.%f`, as the Azure CLI prints it.
@@ -37,8 +38,8 @@ struct AccessTokenArgs {
     tsv: bool,
 }
 
-const ONLY_SERVED: &str = "entratool's az shim serves only `az account get-access-token` and `az account show`; \
-                           install the Azure CLI for other commands";
+const ONLY_SERVED: &str = "entratool's az shim serves only `az account get-access-token` and `az account show`";
+const OTHER_COMMANDS: &str = "install the Azure CLI for other commands";
 
 fn parse_access_token_args(args: &[String]) -> std::result::Result<AccessTokenArgs, String> {
     let mut out = AccessTokenArgs::default();
@@ -81,11 +82,11 @@ pub fn run_shim(args: &[String]) -> i32 {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             match parse_access_token_args(&rest) {
                 Ok(a) => access_token(a),
-                Err(why) => Err(Error::usage(why).with_remedy(ONLY_SERVED)),
+                Err(why) => Err(Error::usage(why).with_remedy(format!("{ONLY_SERVED}; {OTHER_COMMANDS}"))),
             }
         }
         ["account", "show", rest @ ..] if rest.iter().all(|a| ["-o", "--output", "json"].contains(a)) => account_show(),
-        _ => Err(Error::usage(ONLY_SERVED)),
+        _ => Err(Error::usage(ONLY_SERVED).with_remedy(OTHER_COMMANDS)),
     }
     .and_then(|text| output::stdout(&text));
     finish(outcome)
@@ -97,31 +98,45 @@ fn finish(outcome: Result<()>) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            crate::ewriteln!("{}", e.report("", "ERROR: "));
+            output::print_error(&e, output::AZ);
             e.kind.exit_code().into()
         }
     }
 }
 
-fn access_token(a: AccessTokenArgs) -> Result<String> {
-    // az has no -p: the environment, else the default profile.
+/// The profile and token both shims hand out. az and azd have no -p: the
+/// profile is `$ENTRATOOL_PROFILE`'s, else the default; a tenant asked for
+/// (`tenant_flag`) must be the profile's; the scope is the one asked for, else
+/// the profile's, else `default_scope` (or an error when there is none).
+fn shim_token(
+    tenant: Option<&str>,
+    tenant_flag: &str,
+    scope: Option<String>,
+    default_scope: Option<&str>,
+) -> Result<(Profile, Token)> {
     let profile = binding::profile_for_command(None)?;
-    if let Some(t) = &a.tenant
+    if let Some(t) = tenant
         && !t.eq_ignore_ascii_case(&profile.tenant_id)
     {
         return Err(Error::config(format!(
-            "--tenant {t} is not the tenant of profile '{}' ({})",
+            "{tenant_flag} {t} is not the tenant of profile '{}' ({})",
             profile.name, profile.tenant_id
         ))
         .with_remedy("choose the profile for that tenant with ENTRATOOL_PROFILE"));
     }
-    let scope = a
-        .scope
+    let scope = scope
         .or_else(|| profile.default_scope().map(str::to_string))
-        .unwrap_or_else(|| "https://management.core.windows.net/.default".to_string());
+        .or_else(|| default_scope.map(str::to_string))
+        .ok_or_else(|| Error::usage("no scope given").with_remedy("pass --scope <resource>/.default"))?;
     let mut warnings = Vec::new();
     let token = token::acquire(&TokenRequest::for_helper(&profile, &scope, TokenKind::Access), &mut warnings)?;
     output::warn_all(&warnings, false);
+    Ok((profile, token))
+}
+
+fn access_token(a: AccessTokenArgs) -> Result<String> {
+    let (profile, token) =
+        shim_token(a.tenant.as_deref(), "--tenant", a.scope, Some(crate::entra::RESOURCE_MANAGER_SCOPE))?;
     let subscription = a.subscription.as_deref().or(profile.subscription_id.as_deref());
     let full = access_token_value(&token, &profile.tenant_id, subscription);
     let picked = match &a.query {
@@ -140,14 +155,14 @@ fn access_token(a: AccessTokenArgs) -> Result<String> {
 pub fn run_azd(args: &[String]) -> i32 {
     let outcome = match args {
         [auth, token, rest @ ..] if auth == "auth" && token == "token" => azd_token(rest),
-        _ => Err(Error::usage(AZD_ONLY)),
+        _ => Err(Error::usage(AZD_ONLY).with_remedy(AZD_OTHER_COMMANDS)),
     }
     .and_then(|text| output::stdout(&text));
     finish(outcome)
 }
 
-const AZD_ONLY: &str = "entratool's azd shim serves only `azd auth token`; install the Azure Developer CLI for \
-                        other commands";
+const AZD_ONLY: &str = "entratool's azd shim serves only `azd auth token`";
+const AZD_OTHER_COMMANDS: &str = "install the Azure Developer CLI for other commands";
 
 fn azd_token(args: &[String]) -> Result<String> {
     let mut scopes = Vec::new();
@@ -161,31 +176,20 @@ fn azd_token(args: &[String]) -> Result<String> {
             "--output" | "-o" => {
                 let format = value("a format")?;
                 if format != "json" {
-                    return Err(Error::usage(format!("output format '{format}' is not served: use json")));
+                    return Err(Error::usage(format!("output format '{format}' is not served"))
+                        .with_remedy("use --output json"));
                 }
             }
             "--no-prompt" => {}
             other => return Err(Error::usage(format!("unrecognized argument {other} for `azd auth token`"))),
         }
     }
-    let profile = binding::profile_for_command(None)?;
-    if let Some(t) = &tenant
-        && !t.eq_ignore_ascii_case(&profile.tenant_id)
-    {
-        return Err(Error::config(format!("--tenant-id {t} is not the tenant of profile '{}'", profile.name))
-            .with_remedy("choose the profile for that tenant with ENTRATOOL_PROFILE"));
-    }
     // azd takes several scopes; a client-credentials token has one resource.
-    let scope = match scopes.as_slice() {
-        [one] => one.clone(),
-        [] => profile.default_scope().map(str::to_string).ok_or_else(|| {
-            Error::usage("azd auth token needs --scope").with_remedy("pass --scope <resource>/.default")
-        })?,
-        _ => return Err(Error::usage("a token has one resource: pass one --scope")),
-    };
-    let mut warnings = Vec::new();
-    let token = token::acquire(&TokenRequest::for_helper(&profile, &scope, TokenKind::Access), &mut warnings)?;
-    output::warn_all(&warnings, false);
+    if scopes.len() > 1 {
+        return Err(Error::usage("azd auth token got several scopes, but a token has one resource")
+            .with_remedy("pass one --scope"));
+    }
+    let (_, token) = shim_token(tenant.as_deref(), "--tenant-id", scopes.pop(), None)?;
     Ok(super::plain::azd(&token))
 }
 

@@ -19,16 +19,19 @@ pub const ACR_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
 const MAX_INPUT: u64 = 64 * 1024;
 
+/// The exit code of every failure: the protocol's convention.
+const FAILED: i32 = 1;
+
 /// A failure in the protocol's shape: one line on stdout, details on stderr, exit 1.
 fn fail(line: &str, detail: Option<&Error>) -> i32 {
     // The line is the protocol's answer; if stdout is gone there is no one to tell.
     if let Err(e) = output::stdout(&format!("{}\n", line.lines().next().unwrap_or(""))) {
-        crate::ewriteln!("{}", e.report("entratool: ", ""));
+        output::print_error(&e, output::HELPER);
     }
     if let Some(d) = detail {
-        crate::ewriteln!("{}", d.report("entratool: ", ""));
+        output::print_error(d, output::HELPER);
     }
-    1
+    FAILED
 }
 
 fn read_stdin() -> std::result::Result<String, String> {
@@ -58,7 +61,7 @@ pub fn run(op: &str) -> i32 {
         "erase" => {
             let outcome = read_stdin().map_err(Error::usage).and_then(|server| erase(server.trim()));
             if let Err(e) = outcome {
-                crate::ewriteln!("{}", e.report("entratool: ", ""));
+                output::print_error(&e, output::HELPER);
             }
             0
         }
@@ -80,8 +83,8 @@ fn written(outcome: Result<()>) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            crate::ewriteln!("{}", e.report("entratool: ", ""));
-            1
+            output::print_error(&e, output::HELPER);
+            FAILED
         }
     }
 }
@@ -122,7 +125,7 @@ fn erase(server: &str) -> Result<()> {
 
 /// Every literal registry (a host entry, not a URL or a glob) of every profile.
 fn list() -> Result<Value> {
-    let doc = profile::Store::open()?.load()?;
+    let doc = profile::ProfilesFile::open()?.load()?;
     let mut out = serde_json::Map::new();
     for p in &doc.profiles {
         for e in &p.matches {

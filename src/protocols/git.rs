@@ -102,6 +102,9 @@ pub fn run_argv(args: &[String]) -> i32 {
     run(profile.as_deref(), op.as_deref().unwrap_or(""))
 }
 
+/// The exit code of a matched request that failed, whatever the cause (git shows stderr).
+const FAILED: i32 = 1;
+
 /// Runs one helper operation; returns the exit code.
 pub fn run(explicit: Option<&str>, op: &str) -> i32 {
     if !["get", "erase", "store"].contains(&op) {
@@ -110,7 +113,10 @@ pub fn run(explicit: Option<&str>, op: &str) -> i32 {
     let req = match parse(std::io::stdin().lock()) {
         Ok(r) => r,
         Err(why) => {
-            crate::ewriteln!("entratool: ignoring a malformed credential request ({why})");
+            output::print_error(
+                &Error::usage("ignoring a malformed credential request").with_source(why),
+                output::HELPER,
+            );
             return 0;
         }
     };
@@ -122,8 +128,8 @@ pub fn run(explicit: Option<&str>, op: &str) -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            crate::ewriteln!("{}", e.report("entratool: ", ""));
-            1
+            output::print_error(&e, output::HELPER);
+            FAILED
         }
     }
 }
@@ -155,18 +161,6 @@ fn erase(req: &Request, explicit: Option<&str>) -> Result<()> {
         Some(b) => token::forget(&TokenRequest::for_helper(&b.profile, &b.scope, TokenKind::Access)),
         None => Ok(()),
     }
-}
-
-/// For `entratool setup git`: the helper command line git should run.
-pub fn helper_command(exe: &std::path::Path, profile: &str) -> Result<String> {
-    let exe = exe.to_str().ok_or_else(|| {
-        Error::config("the path of entratool is not UTF-8").with_remedy("move entratool to a plain path")
-    })?;
-    if exe.contains(['"', '\'', '\\', '$', '`']) {
-        return Err(Error::config(format!("cannot quote the path {exe} for git's config"))
-            .with_remedy("move entratool to a path without quotes, backslashes, $ or `"));
-    }
-    Ok(format!("!\"{exe}\" git-credential -p {profile}"))
 }
 
 #[cfg(test)]

@@ -25,6 +25,28 @@ impl Default for ExecInfo {
     }
 }
 
+impl ExecInfo {
+    /// kubectl's `spec.interactive`: a prompt is never shown when it is false.
+    pub fn allows_prompt(&self) -> bool {
+        self.interactive
+    }
+}
+
+/// `--server-id ID` (kubelogin's flag): the scope `ID/.default`.
+pub fn server_id_scope(id: &str) -> String {
+    format!("{}/.default", id.trim_end_matches('/'))
+}
+
+/// kubectl's request, from this process's `KUBERNETES_EXEC_INFO`.
+pub fn exec_info_from_env() -> Result<ExecInfo> {
+    match std::env::var("KUBERNETES_EXEC_INFO") {
+        Ok(v) => exec_info(Some(&v)),
+        Err(std::env::VarError::NotPresent) => exec_info(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::usage("KUBERNETES_EXEC_INFO is not UTF-8")
+            .with_remedy("kubectl sets it: run entratool through kubectl, or unset it")),
+    }
+}
+
 /// Reads `KUBERNETES_EXEC_INFO`: v1beta1 when unset or empty (as kubelogin);
 /// v1 or v1beta1 when given; anything else is an error.
 pub fn exec_info(raw: Option<&str>) -> Result<ExecInfo> {
@@ -33,20 +55,19 @@ pub fn exec_info(raw: Option<&str>) -> Result<ExecInfo> {
         return Ok(ExecInfo::default());
     }
     let v: Value = serde_json::from_str(raw).map_err(|e| {
-        Error::usage(format!(
-            "KUBERNETES_EXEC_INFO is not valid JSON ({e}); it is set by kubectl: run entratool through kubectl, or \
-             unset it"
-        ))
+        Error::usage("KUBERNETES_EXEC_INFO is not valid JSON")
+            .with_source(e)
+            .with_remedy("kubectl sets it: run entratool through kubectl, or unset it")
     })?;
     let api_version = match v.get("apiVersion").and_then(Value::as_str) {
         Some(V1) => V1,
         Some(V1BETA1) => V1BETA1,
         other => {
             return Err(Error::usage(format!(
-                "KUBERNETES_EXEC_INFO asks for apiVersion {}: entratool speaks {V1} and {V1BETA1}; set \
-                 apiVersion in the kubeconfig's exec section to one of them",
+                "KUBERNETES_EXEC_INFO asks for apiVersion {}: entratool speaks {V1} and {V1BETA1}",
                 other.unwrap_or("(none)")
-            )));
+            ))
+            .with_remedy("set apiVersion in the kubeconfig's exec section to one of them"));
         }
     };
     let interactive = v.pointer("/spec/interactive").and_then(Value::as_bool).unwrap_or(false);

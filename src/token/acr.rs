@@ -16,7 +16,7 @@ pub fn exchange(registry: &str, profile: &Profile, key: &Key, entra_token: &str)
         ("tenant", profile.tenant_id.as_str()),
         ("access_token", entra_token),
     ];
-    let started = super::now();
+    let started = crate::clock::now();
     let resp = crate::http::post_form(&url, &form, "the registry")?;
     let body: Value = serde_json::from_str(&resp.body).unwrap_or(Value::Null);
     let refresh = match (resp.status, body["refresh_token"].as_str()) {

@@ -182,7 +182,7 @@ impl Cache {
                 if let Err(e) = self.write(key, &entry) {
                     warnings.push(format!("the token was not cached: {e}"));
                 }
-                self.remove_file(&self.file(key, "fail"));
+                self.remove_file(&self.file(key, "fail"), warnings);
                 Ok(entry)
             }
             Err(e) if e.kind == Kind::Unavailable && !want.force => match cached.filter(|c| c.is_unexpired(want.now)) {
@@ -214,16 +214,16 @@ impl Cache {
             remedy: e.remedy.clone(),
         };
         let bytes = serde_json::to_vec(&record).map_err(|e| Error::config("cannot record a failure").with_source(e))?;
-        fsutil::replace_cache_file(&self.file(key, "fail"), &bytes)
+        fsutil::replace_unsynced(&self.file(key, "fail"), &bytes)
     }
 
     /// A file that may be missing; any other failure to remove it leaves a
-    /// stale record that the next success or `cache clear` replaces.
-    fn remove_file(&self, path: &Path) {
+    /// stale record that the next success or `cache clear` replaces, and a warning.
+    fn remove_file(&self, path: &Path, warnings: &mut Vec<String>) {
         if let Err(e) = std::fs::remove_file(path)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            crate::ewriteln!("{}", Error::io("remove", path, e).report("entratool: warning: ", ""));
+            warnings.push(Error::io("remove", path, e).report("", ""));
         }
     }
 
@@ -242,7 +242,7 @@ impl Cache {
     fn write(&self, key: &Key, entry: &Entry) -> Result<()> {
         let bytes = serde_json::to_vec_pretty(entry)
             .map_err(|e| Error::config("cannot serialise a cache entry").with_source(e))?;
-        fsutil::replace_cache_file(&self.file(key, "json"), &bytes)
+        fsutil::replace_unsynced(&self.file(key, "json"), &bytes)
     }
 
     /// The per-key lock: holders fetch, others wait and then find the result.

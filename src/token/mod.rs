@@ -7,7 +7,7 @@ pub mod cache;
 
 use std::path::Path;
 
-use crate::credential::{self, AuthContext, Credential, Grant};
+use crate::credential::{self, AuthContext, Credential, Grant, SecretPrompt};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use cache::{Cache, Entry, EntryKind, Key, Want};
@@ -35,7 +35,8 @@ pub struct TokenRequest<'a> {
     pub min_validity: i64,
     /// Try this certificate instead of the profile's; bypasses the cache.
     pub certificate_override: Option<&'a Path>,
-    pub allow_prompt: bool,
+    /// Who may be asked for a missing secret (the plain CLI on a terminal).
+    pub prompt: Option<&'a dyn SecretPrompt>,
 }
 
 impl<'a> TokenRequest<'a> {
@@ -48,7 +49,7 @@ impl<'a> TokenRequest<'a> {
             force_refresh: false,
             min_validity: DEFAULT_MIN_VALIDITY,
             certificate_override: None,
-            allow_prompt: false,
+            prompt: None,
         }
     }
 }
@@ -65,7 +66,7 @@ impl From<Entry> for Token {
     }
 }
 
-pub use crate::clock::now;
+use crate::clock::now;
 
 /// A profile's credential and the cache key of its access tokens for a scope.
 struct Source {
@@ -120,7 +121,7 @@ pub fn forget(req: &TokenRequest) -> Result<()> {
 }
 
 fn fetch_access(req: &TokenRequest, source: &Source, warnings: &mut Vec<String>) -> Result<Entry> {
-    let mut ctx = AuthContext { allow_prompt: req.allow_prompt, warnings: Vec::new() };
+    let mut ctx = AuthContext { prompt: req.prompt, warnings: Vec::new() };
     let started = now();
     let grant = source.credential.get_token(req.scope, &mut ctx);
     warnings.append(&mut ctx.warnings);
