@@ -21,7 +21,7 @@ pub fn explicit_name(flag: Option<&str>) -> Option<String> {
 
 /// The profile for a command that needs exactly one: `-p`, else
 /// `$ENTRATOOL_PROFILE`, else `defaultProfile`.
-/// When no profile is chosen at all, the environment profile (CONTRACT §10).
+/// When no profile is chosen at all, the environment profile (docs/reference.md#credentials-with-no-stored-secret).
 pub fn profile_for_command(flag: Option<&str>) -> Result<Profile> {
     let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;

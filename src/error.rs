@@ -1,11 +1,11 @@
 //! One error type for the whole tool. Every error has a class (the exit code
-//! of the contract, §4), a message saying what went wrong, and, kept apart,
+//! of docs/reference.md#exit-codes), a message saying what went wrong, and, kept apart,
 //! the remedy and the underlying cause, so that no code has to search or
 //! rewrite message text to add or find either.
 
 use std::fmt;
 
-/// What went wrong, by the contract's exit-code classes.
+/// What went wrong, by the exit-code classes of docs/reference.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// Bad command line or input (exit 2).

@@ -64,7 +64,7 @@ fn untrusted(meta: &std::fs::Metadata, path: &Path, folder: bool) -> Option<(Str
 }
 
 /// A folder of ours that others could write (or that another user owns) is
-/// refused: files in it could be swapped under us (CONTRACT §2). A missing
+/// refused: files in it could be swapped under us (docs/reference.md#files). A missing
 /// folder is fine: it will be created 0700.
 pub fn check_trusted_folder(dir: &Path) -> Result<()> {
     #[cfg(unix)]

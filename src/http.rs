@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 
 /// Retries after the first attempt, on connection errors, 429 and 5xx.
 const MAX_RETRIES: u32 = 3;
-/// All attempts and waits together stay under this (CONTRACT §5).
+/// All attempts and waits together stay under this (docs/reference.md#network).
 const TOTAL_BUDGET: Duration = Duration::from_secs(30);
 
 /// `https`, or `http` to a loopback address (tests and the emulator).

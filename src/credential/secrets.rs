@@ -40,7 +40,7 @@ impl SecretKind {
 
 /// The keyring account of a profile's secret: the profile in its config
 /// folder, so profiles of the same name in two folders (`ENTRATOOL_CONFIG_DIR`)
-/// never read, overwrite or delete each other's secrets (CONTRACT §9).
+/// never read, overwrite or delete each other's secrets (docs/reference.md#secrets).
 fn account(profile: &str, kind: SecretKind) -> Result<String> {
     let dir = crate::fsutil::config_dir()?;
     let dir = std::path::absolute(&dir).unwrap_or(dir);

@@ -93,7 +93,7 @@ pub fn run_shim(args: &[String]) -> i32 {
 }
 
 /// The shims' exit: the error with az's own prefix (the SDK credentials show
-/// that text to the user), and the contract's exit code.
+/// that text to the user), and the exit code of docs/reference.md.
 fn finish(outcome: Result<()>) -> i32 {
     match outcome {
         Ok(()) => 0,

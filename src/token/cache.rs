@@ -164,7 +164,7 @@ impl Cache {
             // Throttled: nobody calls the service before the time it gave, not even --force-refresh.
             Some(f) if f.until.is_some_and(|u| u > want.now) => Err(f.error()),
             // The fetch failed while this caller waited for the lock: the same answer, at once,
-            // instead of a retry cycle of its own (CONTRACT §5). A failure in the very
+            // instead of a retry cycle of its own (docs/reference.md#network). A failure in the very
             // millisecond this caller queued may be older than its call: it fetches itself.
             Some(f) if f.at_ms > queued_at => Err(f.error()),
             _ => match fetch(warnings) {

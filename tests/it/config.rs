@@ -100,6 +100,14 @@ fn malformed_profiles_json_is_never_overwritten() {
         assert!(stderr(&out).contains(&format!("{}:3:", path.display())), "{}", stderr(&out));
     }
     assert_exit(&create(&env, "b", &pfx), 3);
+    // An import meets the same file: its own hint, not the import's "under another name".
+    let export = env.path().join("export.json");
+    let one = serde_json::json!({"name": "c", "clientId": CLIENT, "tenantId": TENANT, "authMethod": "secret"});
+    std::fs::write(&export, one.to_string()).unwrap();
+    let out = env.run(&["config", "import", "-i", export.to_str().unwrap()]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("hint: fix the file by hand"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("another name"), "{}", stderr(&out));
     assert_eq!(std::fs::read(&path).unwrap(), broken, "byte for byte unchanged");
 }
 

@@ -1,4 +1,4 @@
-//! Hostile files and inputs (CONTRACT §2, §6, §7): special files are errors,
+//! Hostile files and inputs (docs/reference.md: files, git and docker helpers): special files are errors,
 //! not hangs; symlinks are never followed into lock or cache files, and a
 //! linked profiles.json stays linked; killed writes leave nothing behind;
 //! duplicate profile names and non-UTF-8 exec info are refused.

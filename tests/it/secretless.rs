@@ -1,4 +1,4 @@
-//! Credentials with no stored secret (CONTRACT §10) against the emulator's
+//! Credentials with no stored secret (docs/reference.md#credentials-with-no-stored-secret) against the emulator's
 //! federation, its CI OIDC services and its managed identity endpoints:
 //! exact requests, refusals with Entra's codes, bad input, the environment
 //! profile, the proxy rule, bounds and single flight.

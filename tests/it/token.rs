@@ -529,7 +529,7 @@ fn aadsts_errors_carry_code_description_and_hint() {
     assert_exit(&out, 5);
     let err = stderr(&out);
     assert!(err.contains("AADSTS700027: Client assertion contains an invalid signature"), "{err}");
-    // The hint shows the thumbprint that was used, as the portal lists them (CONTRACT §4).
+    // The hint shows the thumbprint that was used, as the portal lists them (docs/reference.md#commands).
     let used: String =
         stranger.cert.digest(MessageDigest::sha1()).unwrap().iter().map(|b| format!("{b:02X}")).collect();
     assert!(err.contains("hint: ") && err.contains(&format!("SHA-1 thumbprint {used}")), "{err}");
