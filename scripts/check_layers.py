@@ -18,6 +18,7 @@ LIBRARY = [
     "clock codec error net",
     "fsutil",
     "output",
+    "trace",
     "claims http",
     "entra",
     "profile",

@@ -16,7 +16,14 @@ pub struct Binding {
 
 /// The profile name given with `-p`, else `$ENTRATOOL_PROFILE`.
 pub fn explicit_name(flag: Option<&str>) -> Option<String> {
-    flag.map(str::to_string).or_else(|| std::env::var("ENTRATOOL_PROFILE").ok().filter(|v| !v.is_empty()))
+    explicit(flag).map(|(name, _)| name)
+}
+
+/// The explicit name and where it came from (for the trace).
+fn explicit(flag: Option<&str>) -> Option<(String, &'static str)> {
+    flag.map(|f| (f.to_string(), "-p")).or_else(|| {
+        std::env::var("ENTRATOOL_PROFILE").ok().filter(|v| !v.is_empty()).map(|v| (v, "$ENTRATOOL_PROFILE"))
+    })
 }
 
 /// The profile for a command that needs exactly one: `-p`, else
@@ -25,22 +32,30 @@ pub fn explicit_name(flag: Option<&str>) -> Option<String> {
 pub fn profile_for_command(flag: Option<&str>) -> Result<Profile> {
     let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
-    let name = match explicit_name(flag).or_else(|| doc.default_profile.clone()) {
-        Some(name) => name,
-        None => return Profile::from_env().ok_or_else(|| no_profile_chosen(&doc)),
+    let chosen = explicit(flag).or_else(|| doc.default_profile.clone().map(|d| (d, "defaultProfile")));
+    let Some((name, why)) = chosen else {
+        let env = Profile::from_env();
+        match &env {
+            Some(_) => crate::trace!("profile 'env': no profile chosen, the environment profile"),
+            None => crate::trace!("no profile: none chosen, and no environment profile"),
+        }
+        return env.ok_or_else(|| no_profile_chosen(&doc));
     };
-    named(&doc, &name, &store.path)
+    crate::trace!("profile '{name}' (from {why})");
+    named(&doc, &name, &store.path, why)
 }
 
-/// The profile called `name`; `env` is the environment profile unless the file has one of that name.
-fn named(doc: &ProfilesDoc, name: &str, path: &std::path::Path) -> Result<Profile> {
+/// The profile called `name` (given by `why`: `-p`, `$ENTRATOOL_PROFILE`,
+/// `defaultProfile`); `env` is the environment profile unless the file has
+/// one of that name.
+fn named(doc: &ProfilesDoc, name: &str, path: &std::path::Path, why: &str) -> Result<Profile> {
     if name == profile::ENV_PROFILE
         && doc.find(name).is_none()
         && let Some(p) = Profile::from_env()
     {
         return Ok(p);
     }
-    let p = doc.get(name, path)?;
+    let p = doc.find(name).ok_or_else(|| profile::unknown_profile(name, &doc.names(), path, why))?;
     p.check_stored(path)?;
     Ok(p.clone())
 }
@@ -80,21 +95,33 @@ pub fn for_target(flag: Option<&str>, target: &Target, rule: HelperRule) -> Resu
         profile: p.clone(),
         scope: scope.unwrap_or(rule.default_scope).to_string(),
     };
-    if let Some(name) = explicit_name(flag) {
-        let p = named(&doc, &name, &store.path)?;
-        return Ok(match routing::best_entry(&p, target, rule.entries) {
+    if let Some((name, why)) = explicit(flag) {
+        let p = named(&doc, &name, &store.path, why)?;
+        let bound = match routing::best_entry(&p, target, rule.entries) {
             Some((entry, _)) => Some(bind(&p, entry.scope())),
             // The environment profile answers only its $ENTRATOOL_MATCH entries.
             None if rule.azure_devops_without_match && !p.from_environment && routing::is_azure_devops(target) => {
                 Some(bind(&p, None))
             }
             None => None,
-        });
+        };
+        match &bound {
+            Some(_) => crate::trace!("profile '{name}' (from {why}) answers this request"),
+            None => crate::trace!("profile '{name}' (from {why}) has no match entry for this request: no answer"),
+        }
+        return Ok(bound);
     }
     if let Some((p, entry)) = routing::route(&doc.profiles, target, rule.entries) {
         p.check_stored(&store.path)?;
+        crate::trace!("profile '{}' (its match entry {})", p.name, entry.pattern());
         return Ok(Some(bind(p, entry.scope())));
     }
     let env = Profile::from_env();
-    Ok(env.as_ref().and_then(|p| routing::best_entry(p, target, rule.entries).map(|(e, _)| bind(p, e.scope()))))
+    let bound =
+        env.as_ref().and_then(|p| routing::best_entry(p, target, rule.entries).map(|(e, _)| bind(p, e.scope())));
+    match &bound {
+        Some(_) => crate::trace!("profile 'env' (the environment profile, an $ENTRATOOL_MATCH entry)"),
+        None => crate::trace!("no profile's match entry covers this request: no answer"),
+    }
+    Ok(bound)
 }

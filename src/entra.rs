@@ -122,9 +122,16 @@ impl FederatedClaims {
 }
 
 /// POSTs the client-credentials form and reads the answer.
+/// Every attempt carries a fresh `client-request-id` and asks for it back
+/// (`return-client-request-id`), as MSAL does: Entra ID logs it as the
+/// request's correlation ID, which Microsoft support asks for.
 pub fn request(endpoint: &str, form: &[(&str, &str)], client_id: &str, hints: &HintFacts) -> Result<Granted> {
     let url = http::check_url(endpoint)?;
-    let resp = http::post_form(&url, form, "Entra ID")?;
+    let resp = http::send(http::Route::Internet, &url, "Entra ID", |c| {
+        let id = uuid::Uuid::new_v4().to_string();
+        crate::trace!("client-request-id {id}");
+        c.post(url.clone()).form(form).header("client-request-id", id).header("return-client-request-id", "true")
+    })?;
     interpret(resp.status, &resp.body, endpoint, client_id, hints)
 }
 
@@ -158,7 +165,8 @@ fn parse_granted(body: &Value, endpoint: &str) -> Result<Granted> {
 }
 
 /// Turns an error answer into the user's error: code, Entra's own
-/// description (first line, without trace ids), the correlation id, and a hint.
+/// description (first line, without trace ids), Entra's Trace ID and
+/// Correlation ID, and a hint.
 fn rejection(body: &Value, status: u16, client_id: &str, facts: &HintFacts) -> Error {
     let description = body["error_description"].as_str().unwrap_or("");
     let first_line = description.lines().next().unwrap_or("").trim();
@@ -172,13 +180,30 @@ fn rejection(body: &Value, status: u16, client_id: &str, facts: &HintFacts) -> E
         Some(_) if !first_line.is_empty() => format!("Entra ID rejected the request: {first_line}"),
         _ => format!("Entra ID rejected the request (HTTP {status}, {error}): {first_line}"),
     };
-    if let Some(id) = body["correlation_id"].as_str() {
-        message.push_str(&format!(" (correlation id {id})"));
+    let ids = support_ids(body);
+    if !ids.is_empty() {
+        message.push_str(&format!(" ({ids})"));
     }
+    crate::trace!(
+        "AADSTS{} from Entra ID (HTTP {status}){}",
+        code.unwrap_or(0),
+        if ids.is_empty() { String::new() } else { format!(", {ids}") }
+    );
     let err = Error::rejected(message);
     match code.and_then(|c| hint(c, client_id, facts)) {
         Some(h) => err.with_remedy(h),
         None => err,
+    }
+}
+
+/// `Trace ID …, Correlation ID …` of an error answer: what Microsoft support asks for.
+fn support_ids(body: &Value) -> String {
+    let id = |field: &str| body[field].as_str().filter(|v| !v.is_empty()).map(crate::output::one_line);
+    match (id("trace_id"), id("correlation_id")) {
+        (Some(t), Some(c)) => format!("Trace ID {t}, Correlation ID {c}"),
+        (Some(t), None) => format!("Trace ID {t}"),
+        (None, Some(c)) => format!("Correlation ID {c}"),
+        (None, None) => String::new(),
     }
 }
 
@@ -267,12 +292,14 @@ mod tests {
             "error": "invalid_client",
             "error_description": "AADSTS700027: Client assertion contains an invalid signature.\r\nTrace ID: x\r\nCorrelation ID: y",
             "error_codes": [700027],
+            "trace_id": "x",
             "correlation_id": "y"
         });
         let facts = HintFacts { thumbprint: Some("AB12".into()), ..Default::default() };
         let e = rejection(&body, 401, "c", &facts);
         assert!(e.message.contains("AADSTS700027: Client assertion contains an invalid signature."));
-        assert!(!e.message.contains("Trace ID"));
+        assert!(e.message.ends_with("(Trace ID x, Correlation ID y)"), "{}", e.message);
+        assert_eq!(e.message.matches("Trace ID").count(), 1, "the description's own lines are not repeated");
         assert!(e.remedy.unwrap().contains("SHA-1 thumbprint AB12"));
     }
 

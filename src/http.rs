@@ -138,8 +138,22 @@ pub fn send(
     let client = client_for(route, url)?;
     let started = Instant::now();
     let mut attempt = 0;
+    let shown = crate::trace::url_for_trace(url);
     loop {
-        let outcome = rt.block_on(build(&client).send());
+        let request = build(&client)
+            .build()
+            .map_err(|e| Error::config(format!("cannot make the request to {url}")).with_source(e))?;
+        let method = request.method().clone();
+        let sent = Instant::now();
+        let outcome = rt.block_on(client.execute(request));
+        match &outcome {
+            Ok(resp) => {
+                crate::trace!("HTTP {method} {shown}: {} in {} ms", resp.status().as_u16(), sent.elapsed().as_millis())
+            }
+            Err(e) => {
+                crate::trace!("HTTP {method} {shown}: {} after {} ms", failure_kind(e), sent.elapsed().as_millis())
+            }
+        }
         let (retry_after, failure) = match outcome {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -188,9 +202,11 @@ pub fn send(
         let wait = retry_after.unwrap_or_else(|| backoff(attempt));
         attempt += 1;
         if attempt > MAX_RETRIES || started.elapsed() + wait > TOTAL_BUDGET {
+            crate::trace!("giving up after {attempt} attempts");
             return Err(Error::unavailable(format!("{failure} (gave up after {attempt} attempts)"))
                 .with_remedy("check the network, proxy (HTTPS_PROXY/NO_PROXY) and the authority URL, then try again"));
         }
+        crate::trace!("retry {attempt} of {MAX_RETRIES} in {} ms: {failure}", wait.as_millis());
         sleep(wait);
     }
 }
@@ -241,6 +257,18 @@ impl reqwest::dns::Resolve for InThreadResolver {
             .map(|addrs| Box::new(addrs.collect::<Vec<_>>().into_iter()) as reqwest::dns::Addrs)
             .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>);
         Box::pin(std::future::ready(found))
+    }
+}
+
+/// What went wrong with a request, in words that carry no URL (its query may
+/// hold values a trace never shows).
+fn failure_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_connect() {
+        "cannot connect"
+    } else if e.is_timeout() {
+        "timed out"
+    } else {
+        "failed"
     }
 }
 

@@ -23,3 +23,4 @@ pub mod profile;
 pub mod protocols;
 pub mod routing;
 pub mod token;
+pub mod trace;

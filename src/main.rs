@@ -11,24 +11,45 @@ use clap::Parser;
 use entratool::protocols;
 
 fn main() -> ExitCode {
+    let code = dispatch();
+    entratool::trace!("exit {code}");
+    ExitCode::from(code)
+}
+
+/// Runs what the name and arguments ask for; the process's exit code.
+fn dispatch() -> u8 {
     // Not UTF-8 arguments are never ours to match; lossy text is enough to route.
     let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
     let program =
         args.first().map(std::path::Path::new).and_then(|p| p.file_stem()).and_then(|s| s.to_str()).unwrap_or("");
+    let first = args.get(1).map(String::as_str).unwrap_or("");
     match program {
-        "git-credential-entratool" => return cli::exit(protocols::git::run_argv(&args[1..])),
-        "docker-credential-entratool" => {
-            return cli::exit(protocols::docker::run(args.get(1).map(String::as_str).unwrap_or("")));
+        "git-credential-entratool" => {
+            entratool::trace!("entry point: git credential helper");
+            return cli::exit(protocols::git::run_argv(&args[1..]));
         }
-        "az" => return cli::exit(protocols::az::run_shim(&args[1..])),
-        "azd" => return cli::exit(protocols::az::run_azd(&args[1..])),
+        "docker-credential-entratool" => {
+            entratool::trace!("entry point: docker credential helper, operation '{first}'");
+            return cli::exit(protocols::docker::run(first));
+        }
+        "az" => {
+            entratool::trace!("entry point: az shim");
+            return cli::exit(protocols::az::run_shim(&args[1..]));
+        }
+        "azd" => {
+            entratool::trace!("entry point: azd shim");
+            return cli::exit(protocols::az::run_azd(&args[1..]));
+        }
         _ => {}
     }
-    let outcome = if args.get(1).map(String::as_str) == Some("get-token") {
+    // The command's words, never its values (which may be paths or names, but are not needed).
+    let words: Vec<&str> = args[1..].iter().map(String::as_str).take_while(|a| !a.starts_with('-')).take(2).collect();
+    entratool::trace!("entry point: entratool {}", words.join(" "));
+    let outcome = if first == "get-token" {
         cli::run_get_token(std::env::args_os().skip(2))
-    } else if args.len() == 2 && (args[1] == "--version" || args[1] == "-V") {
+    } else if args.len() == 2 && (first == "--version" || first == "-V") {
         // What clap prints, without building every subcommand's arguments first.
-        entratool::output::stdout(&format!("entratool {}\n", env!("CARGO_PKG_VERSION"))).map(|()| ExitCode::SUCCESS)
+        entratool::output::stdout(&format!("entratool {}\n", env!("CARGO_PKG_VERSION"))).map(|()| 0)
     } else {
         cli::run(cli::Cli::parse())
     };
@@ -36,7 +57,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             entratool::output::print_error(&e, entratool::output::PLAIN);
-            ExitCode::from(e.kind.exit_code())
+            e.kind.exit_code()
         }
     }
 }

@@ -456,19 +456,59 @@ impl ProfilesDoc {
 
     /// The profile named `name`, or a configuration error listing what exists.
     pub fn get(&self, name: &str, path: &Path) -> Result<&Profile> {
-        self.find(name).ok_or_else(|| unknown_profile(name, &self.names(), path))
+        self.find(name).ok_or_else(|| unknown_profile(name, &self.names(), path, "-p"))
     }
 }
 
-pub fn unknown_profile(name: &str, names: &[&str], path: &Path) -> Error {
+/// No profile `name`, which `given_by` named (`-p`, `$ENTRATOOL_PROFILE`, `defaultProfile`).
+pub fn unknown_profile(name: &str, names: &[&str], path: &Path, given_by: &str) -> Error {
     let known = if names.is_empty() {
         "there are no profiles yet".to_string()
     } else {
         format!("profiles: {}", names.join(", "))
     };
-    Error::config(format!("no profile named '{name}' in {} ({known})", path.display())).with_remedy(format!(
-        "create it with `entratool config create --name {name} ...`, or list them with `entratool config list`"
-    ))
+    let remedy = match near_miss(name, names) {
+        Some(close) => format!("did you mean '{close}'?"),
+        None => format!(
+            "create it with `entratool config create --name {name} ...`, or list them with `entratool config list`"
+        ),
+    };
+    let by = match given_by {
+        "-p" => String::new(),
+        other => format!(" (named by {other})"),
+    };
+    Error::config(format!("no profile named '{name}'{by} in {} ({known})", path.display())).with_remedy(remedy)
+}
+
+/// The known name closest to `name`: the same but for case, or at most two
+/// edits away (one for short names).
+pub fn near_miss<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
+    if let Some(same) = names.iter().find(|n| n.eq_ignore_ascii_case(name)) {
+        return Some(same);
+    }
+    let limit = if name.len() <= 4 { 1 } else { 2 };
+    names
+        .iter()
+        .map(|n| (edit_distance(&name.to_ascii_lowercase(), &n.to_ascii_lowercase()), *n))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, n)| n)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != *cb)).min(row[j] + 1).min(current + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
 }
 
 /// profiles.json larger than this is not a profiles file.
@@ -596,6 +636,16 @@ fn invalid_file(path: &Path, e: &serde_json::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn near_misses() {
+        let names = ["production-service", "staging", "dev"];
+        assert_eq!(near_miss("Production-Service", &names), Some("production-service"));
+        assert_eq!(near_miss("stagign", &names), Some("staging"));
+        assert_eq!(near_miss("dve", &names), None, "two edits is too far for a short name");
+        assert_eq!(near_miss("qa", &names), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 
     #[test]
     fn a_secret_in_profiles_json_is_refused_without_showing_it() {

@@ -19,8 +19,14 @@ impl Aadsts {
     /// The body as Entra sends it: the description carries trace and
     /// correlation ids after the first line.
     pub fn body(&self) -> Value {
+        self.body_for(None)
+    }
+
+    /// The body, with the caller's `client-request-id` as the correlation ID
+    /// (Entra ID echoes it so), else a fresh one.
+    pub fn body_for(&self, client_request_id: Option<&str>) -> Value {
         let trace = uuid::Uuid::new_v4();
-        let correlation = uuid::Uuid::new_v4();
+        let correlation = client_request_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
         let now = chrono::Utc::now();
         json!({
             "error": self.error,

@@ -428,8 +428,14 @@ fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
     };
     let fields = form(body);
     let outcome = grant(emu, tenant, &fields);
+    let header = |name: &'static str| {
+        request.headers().iter().find(|h| h.field.equiv(name)).map(|h| h.value.as_str().to_string())
+    };
+    let client_request_id = header("client-request-id");
     let mut st = lock(emu);
     let mut event = json!({
+        "clientRequestId": client_request_id,
+        "returnClientRequestId": header("return-client-request-id"),
         "tenant": tenant,
         "clientId": fields.get("client_id"),
         "scope": fields.get("scope"),
@@ -455,7 +461,7 @@ fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
             event["code"] = json!(err.code);
             st.record(event);
             drop(st);
-            reply(request, err.status, &err.body());
+            reply(request, err.status, &err.body_for(client_request_id.as_deref()));
         }
     }
 }

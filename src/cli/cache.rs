@@ -12,6 +12,7 @@ use entratool::token::{self, cache::Cache};
 pub enum CacheCommand {
     /// List cached tokens (profile, resource, expiry; never the token)
     List {
+        /// table (default) or json
         #[arg(long, value_enum, default_value_t)]
         output: ListFormat,
     },

@@ -25,14 +25,19 @@ pub enum ConfigCommand {
     Edit(EditArgs),
     /// List profiles
     List {
+        /// table (default) or json
         #[arg(long, value_enum, default_value_t)]
         output: ListFormat,
+        /// Print only the names, one per line (what shell completion offers after -p)
+        #[arg(long, conflicts_with = "output")]
+        names: bool,
     },
     /// Show one profile (never a secret)
     Show {
         /// The profile to show
         #[arg(short = 'p', long = "profile", value_name = "NAME")]
         profile: String,
+        /// table (default) or json
         #[arg(long, value_enum, default_value_t)]
         output: ListFormat,
     },
@@ -47,11 +52,13 @@ pub enum ConfigCommand {
         /// The profile to export
         #[arg(short = 'p', long = "profile", value_name = "NAME")]
         profile: String,
+        /// Write the JSON to this file (0600, atomically) instead of stdout
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
     },
     /// Add a profile from an exported JSON file
     Import {
+        /// The JSON file `config export` wrote
         #[arg(short = 'i', long = "input", value_name = "FILE")]
         input: PathBuf,
         /// Save it under another name
@@ -73,7 +80,8 @@ pub fn run(cmd: ConfigCommand) -> Result<()> {
     match cmd {
         ConfigCommand::Create(fields) => create(fields),
         ConfigCommand::Edit(args) => edit(args),
-        ConfigCommand::List { output } => list(output),
+        ConfigCommand::List { names: true, .. } => list_names(),
+        ConfigCommand::List { output, .. } => list(output),
         ConfigCommand::Show { profile, output } => show(&profile, output),
         ConfigCommand::Delete { profile } => delete(&profile),
         ConfigCommand::Export { profile, output } => export(&profile, output.as_ref()),
@@ -106,7 +114,7 @@ fn check_certificate(p: &Profile, pending: Option<&PendingSecret>) -> Result<Vec
     let cred = CertificateCredential::new(p)?;
     let loaded = match pending.filter(|s| s.kind == SecretKind::CertificatePassword) {
         // Check exactly the password that will be stored.
-        Some(s) => cred.open_with(Some(&s.value)),
+        Some(s) => cred.check_password(&s.value),
         None if cred.needs_password() && secrets::from_env(SecretKind::CertificatePassword).is_none() => {
             Err(Error::credential(format!("the certificate {} is protected by a password", cred.shown()))
                 .with_remedy("pass it with --password-stdin, e.g. `printf %s \"$PASS\" | entratool config create ... --password-stdin`"))
@@ -235,6 +243,12 @@ fn credential_summary(p: &Profile) -> String {
     }
 }
 
+/// The names of profiles.json's profiles, one per line.
+fn list_names() -> Result<()> {
+    let doc = profile::ProfilesFile::open()?.load()?;
+    entratool::output::stdout(&doc.names().iter().map(|n| format!("{n}\n")).collect::<String>())
+}
+
 fn list(output: ListFormat) -> Result<()> {
     let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
@@ -301,7 +315,7 @@ fn delete(name: &str) -> Result<()> {
     }
     store.update(|doc| {
         if doc.find(name).is_none() {
-            return Err(profile::unknown_profile(name, &doc.names(), &store.path));
+            return Err(profile::unknown_profile(name, &doc.names(), &store.path, "-p"));
         }
         doc.profiles.retain(|p| p.name != name);
         if doc.default_profile.as_deref() == Some(name) {

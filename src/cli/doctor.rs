@@ -1,7 +1,5 @@
 //! `entratool doctor`: one line per check, ✓ or ✗ with the fix.
 
-use std::process::ExitCode;
-
 use chrono::Utc;
 use clap::Args;
 
@@ -34,10 +32,14 @@ impl Report {
         self.failures += 1;
         entratool::outln!("✗ {what} — {fix}");
     }
+    /// Works now, but will not always: said, not counted as a failure.
+    fn warn(&mut self, what: &str, note: &str) {
+        entratool::outln!("! {what} — {note}");
+    }
 }
 
 /// Exit 0 when everything passes, 1 otherwise.
-pub fn run(a: DoctorArgs) -> Result<ExitCode> {
+pub fn run(a: DoctorArgs) -> Result<u8> {
     let mut r = Report { failures: 0 };
     let store = profile::ProfilesFile::open()?;
     let doc = match store.load() {
@@ -48,7 +50,7 @@ pub fn run(a: DoctorArgs) -> Result<ExitCode> {
         }
         Err(e) => {
             r.fail(&format!("{}", store.path.display()), &e.report("", ""));
-            return Ok(ExitCode::FAILURE);
+            return Ok(1);
         }
     };
     check_private_dir(&mut r, "config folder", store.path.parent());
@@ -65,14 +67,22 @@ pub fn run(a: DoctorArgs) -> Result<ExitCode> {
             &format!("remove it with `entratool config delete -p {orphan}`"),
         );
     }
-    let profiles: Vec<&Profile> = match &a.profile {
+    // The environment profile (a pod, a CI job: no profiles.json needed), unless the file has an `env`.
+    let env_wanted = a.profile.as_deref().is_none_or(|n| n == profile::ENV_PROFILE);
+    let env = Profile::from_env().filter(|_| env_wanted && doc.find(profile::ENV_PROFILE).is_none());
+    let mut profiles: Vec<&Profile> = match &a.profile {
+        Some(_) if env.is_some() => Vec::new(),
         Some(n) => vec![doc.get(n, &store.path)?],
         None => doc.profiles.iter().collect(),
     };
+    if let Some(e) = &env {
+        r.pass(&format!("environment profile 'env': {}", environment_summary()));
+        profiles.push(e);
+    }
     for p in profiles {
         check_profile(&mut r, p);
     }
-    Ok(if r.failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if r.failures > 0 { 1 } else { 0 })
 }
 
 fn check_private_dir(r: &mut Report, what: &str, dir: Option<&std::path::Path>) {
@@ -102,24 +112,46 @@ fn check_profile(r: &mut Report, p: &Profile) {
     }
     match p.auth_method() {
         AuthMethod::Certificate => check_certificate(r, p),
-        AuthMethod::Secret => {
-            let found = secrets::from_env(SecretKind::ClientSecret).is_some()
-                || secrets::load(n, SecretKind::ClientSecret, &mut Vec::new()).ok().flatten().is_some();
-            if found {
-                r.pass(&format!("{n}: client secret found"));
-            } else {
-                r.fail(
-                    &format!("{n}: no client secret"),
-                    &format!(
-                        "store it with `entratool config edit -p {n} --secret-stdin` or set ENTRATOOL_CLIENT_SECRET"
-                    ),
-                );
-            }
-        }
+        AuthMethod::Secret => check_secret(r, p),
         AuthMethod::WorkloadIdentity | AuthMethod::GithubActions | AuthMethod::AzurePipelines => check_federated(r, p),
         AuthMethod::ManagedIdentity => return check_managed_identity(r, p),
     }
     check_authority(r, p);
+}
+
+/// Where the client secret comes from; a volatile store is said.
+fn check_secret(r: &mut Report, p: &Profile) {
+    let n = &p.name;
+    if p.from_environment {
+        return r.pass(&format!("{n}: client secret in AZURE_CLIENT_SECRET (value not shown)"));
+    }
+    if secrets::from_env(SecretKind::ClientSecret).is_some() {
+        return r.pass(&format!("{n}: client secret in ENTRATOOL_CLIENT_SECRET (value not shown)"));
+    }
+    match secrets::held_in(n, SecretKind::ClientSecret) {
+        Some(store) => {
+            r.pass(&format!("{n}: client secret stored in the {store}"));
+            if secrets::is_volatile(store) {
+                r.warn(&format!("{n}: its client secret is in the kernel keyring"), secrets::VOLATILE_NOTE);
+            }
+        }
+        None => r.fail(
+            &format!("{n}: no client secret (looked in ENTRATOOL_CLIENT_SECRET and the {})", secrets::store_name()),
+            &format!("store it with `entratool config edit -p {n} --secret-stdin` or set ENTRATOOL_CLIENT_SECRET"),
+        ),
+    }
+}
+
+/// The variables the environment profile was made from; secrets only as "set".
+fn environment_summary() -> String {
+    let shown = ["AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_FEDERATED_TOKEN_FILE"];
+    let hidden = ["AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD"];
+    let extra = ["AZURE_AUTHORITY_HOST", "ENTRATOOL_MATCH"];
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+    let mut parts: Vec<String> =
+        shown.iter().chain(&extra).filter_map(|n| var(n).map(|v| format!("{n}={v}"))).collect();
+    parts.extend(hidden.iter().filter(|n| var(n).is_some()).map(|n| format!("{n} set (value not shown)")));
+    parts.join(", ")
 }
 
 /// The federated token can be had (variables present, file readable, the
@@ -166,6 +198,12 @@ fn check_certificate(r: &mut Report, p: &Profile) {
         Err(e) => r.fail(&format!("{n}: certificate"), &e.report("", "")),
         Ok(cert) => {
             r.pass(&format!("{n}: certificate {} opens (thumbprint {})", cert.path.display(), cert.thumbprint_hex()));
+            if !p.from_environment
+                && secrets::from_env(SecretKind::CertificatePassword).is_none()
+                && secrets::held_in(n, SecretKind::CertificatePassword).is_some_and(secrets::is_volatile)
+            {
+                r.warn(&format!("{n}: its certificate password is in the kernel keyring"), secrets::VOLATILE_NOTE);
+            }
             let now = Utc::now();
             match cert.check_validity(now) {
                 Err(e) => r.fail(&format!("{n}: validity"), &e.report("", "")),

@@ -38,6 +38,7 @@ pub struct GetTokenArgs {
     /// Resource application id; means scope ID/.default (kubelogin's flag; AKS: 6dae42f8-4368-4678-94ff-3960e28e3630)
     #[arg(long, value_name = "ID")]
     pub server_id: Option<String>,
+    /// What to print: token (default), json, az, azd, exec-credential (kubectl) or header
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: TokenFormat,
     /// Print nothing but the requested output
@@ -57,7 +58,11 @@ pub struct GetTokenArgs {
 pub fn run(args: GetTokenArgs) -> Result<()> {
     // Read kubectl's request first: a bad one is an error before any work.
     let exec_info = match args.output {
-        TokenFormat::ExecCredential => Some(kubectl::exec_info_from_env()?),
+        TokenFormat::ExecCredential => {
+            let info = kubectl::exec_info_from_env()?;
+            entratool::trace!("kubectl exec plugin: apiVersion {}, interactive {}", info.api_version, info.interactive);
+            Some(info)
+        }
         _ => None,
     };
     let profile = entratool::binding::profile_for_command(args.profile.profile.as_deref())?;
@@ -65,11 +70,16 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         (Some(s), _) => s.clone(),
         (None, Some(id)) => kubectl::server_id_scope(id),
         (None, None) => profile.default_scope().map(str::to_string).ok_or_else(|| {
-            Error::usage(format!("profile '{}' has no default scope", profile.name)).with_remedy(format!(
-                "pass --scope (e.g. https://graph.microsoft.com/.default) or set one with `entratool config edit -p {} \
-                 --scope SCOPE`",
-                profile.name
-            ))
+            let remedy = if profile.from_environment {
+                "pass --scope (e.g. https://graph.microsoft.com/.default)".to_string()
+            } else {
+                format!(
+                    "pass --scope (e.g. https://graph.microsoft.com/.default) or set one with `entratool config edit \
+                     -p {} --scope SCOPE`",
+                    profile.name
+                )
+            };
+            Error::usage(format!("profile '{}' has no default scope", profile.name)).with_remedy(remedy)
         })?,
     };
     if args.min_validity < 0 {

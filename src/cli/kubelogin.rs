@@ -300,9 +300,7 @@ fn rewrite_user(doc: &mut Value, p: &Plan, exe: &str) {
     if !exec.contains_key("interactiveMode") {
         exec.insert("interactiveMode".into(), "Never".into());
     }
-    let hint = "entratool gets the tokens for this cluster: install it and create the profile named in args \
-                (docs/kubectl.md)";
-    exec.insert("installHint".into(), hint.into());
+    exec.insert("installHint".into(), entratool::protocols::kubectl::INSTALL_HINT.into());
 }
 
 /// `diff -u` of the file and what it would become.

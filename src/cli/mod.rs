@@ -14,8 +14,6 @@ mod status;
 mod token;
 mod wizard;
 
-use std::process::ExitCode;
-
 use clap::{Parser, Subcommand};
 
 use entratool::error::Result;
@@ -75,16 +73,19 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Print shell completions (bash, zsh, fish, powershell, elvish)
     Completions {
+        /// The shell: bash, zsh, fish, powershell or elvish
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Azure CLI shim: `az account get-access-token` and `az account show`
     Az {
+        /// The arguments az (or azd) would get, e.g. account get-access-token --resource R
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
     /// Azure Developer CLI shim: `azd auth token`
     Azd {
+        /// The arguments az (or azd) would get, e.g. account get-access-token --resource R
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
@@ -102,14 +103,14 @@ pub struct GetTokenOnly {
 }
 
 /// Runs `get-token` from its own arguments (after `get-token`).
-pub fn run_get_token(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<ExitCode> {
+pub fn run_get_token(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<u8> {
     let parsed = GetTokenOnly::parse_from(std::iter::once("entratool get-token".into()).chain(args));
-    get_token::run(parsed.args).map(|()| ExitCode::SUCCESS)
+    get_token::run(parsed.args).map(|()| 0)
 }
 
 /// Runs a command; checks that fail (doctor, cert check) exit 1 without an error message of their own.
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    let done = |r: Result<()>| r.map(|()| ExitCode::SUCCESS);
+pub fn run(cli: Cli) -> Result<u8> {
+    let done = |r: Result<()>| r.map(|()| 0);
     match cli.command {
         Command::Config(c) => done(config::run(*c)),
         Command::GetToken(a) => done(get_token::run(a)),
@@ -124,7 +125,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             use clap::CommandFactory;
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "entratool", &mut text);
-            done(entratool::output::stdout(&String::from_utf8_lossy(&text)))
+            let mut text = String::from_utf8_lossy(&text).into_owned();
+            text.push_str(profile_completion(shell));
+            done(entratool::output::stdout(&text))
         }
         Command::GitCredential { profile, operation } => {
             Ok(exit(entratool::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or(""))))
@@ -137,7 +140,56 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// A helper's exit code (0 to 6) as the process's.
-pub fn exit(code: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
+/// A helper's exit code (0 to 6) as the process's (anything else: 1).
+pub fn exit(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(1)
+}
+
+/// Profile names after `-p`/`--profile`, from `entratool config list --names`
+/// at completion time: appended to clap's static script (bash and fish; the
+/// other shells complete the flag but not its value).
+fn profile_completion(shell: clap_complete::Shell) -> &'static str {
+    match shell {
+        clap_complete::Shell::Bash => {
+            r#"
+_entratool_profiles() {
+    local prev=${COMP_WORDS[COMP_CWORD-1]}
+    if [[ $prev == -p || $prev == --profile ]]; then
+        COMPREPLY=($(compgen -W "$(entratool config list --names 2>/dev/null)" -- "${COMP_WORDS[COMP_CWORD]}"))
+        return 0
+    fi
+    _entratool "$@"
+}
+complete -F _entratool_profiles -o nosort -o bashdefault -o default entratool
+"#
+        }
+        clap_complete::Shell::Fish => {
+            "complete -c entratool -s p -l profile -x -a '(entratool config list --names 2>/dev/null)'\n"
+        }
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag and argument of every command says what it is for.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = ["help", "version"].contains(&arg.get_id().as_str());
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() && !arg.is_hide_set() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "entratool", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:#?}");
+    }
 }

@@ -152,6 +152,9 @@ pub(super) fn store_secret(profile: &str, pending: Option<&PendingSecret>) -> Re
     if let Some(s) = pending {
         let store = secrets::save(profile, s.kind, &s.value)?;
         entratool::ewriteln!("The {} is stored in the {store}.", s.kind.label());
+        if secrets::is_volatile(store) {
+            entratool::output::warn_all(&[secrets::VOLATILE_NOTE.to_string()], false);
+        }
     }
     Ok(())
 }

@@ -35,6 +35,7 @@ pub struct KubectlArgs {
     /// Resource application id of the cluster's API server (default: AKS)
     #[arg(long, value_name = "ID", default_value = kubectl::AKS_SERVER_ID)]
     pub server_id: String,
+    /// The kubeconfig to change (default: the first of $KUBECONFIG, else ~/.kube/config)
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// Context to change (default: the current context)
@@ -196,9 +197,6 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     Ok(())
 }
 
-const INSTALL_HINT: &str = "entratool gets the tokens for this cluster: install it and run \
-                            `entratool config create` (see its README)";
-
 /// The file kubectl edits: --kubeconfig, else the first of $KUBECONFIG, else ~/.kube/config.
 fn kubeconfig_file(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
@@ -234,7 +232,7 @@ fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> 
         .find(|&i| lines[i].trim_start().starts_with("interactiveMode:"))
         .ok_or("no interactiveMode line")?;
     let indent = " ".repeat(lines[mode].len() - lines[mode].trim_start().len());
-    let quoted = format!("\"{}\"", INSTALL_HINT.replace('\\', "\\\\").replace('"', "\\\""));
+    let quoted = format!("\"{}\"", kubectl::INSTALL_HINT.replace('\\', "\\\\").replace('"', "\\\""));
     let hint_line = format!("{indent}installHint: {quoted}");
     let end = match (start..end).find(|&i| lines[i].trim_start().starts_with("installHint:")) {
         Some(i) => {

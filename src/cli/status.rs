@@ -6,6 +6,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use super::args::ListFormat;
+use entratool::credential::secrets::{self, SecretKind};
 use entratool::credential::{AuthContext, CertificateCredential};
 use entratool::error::Result;
 use entratool::output::{pretty, table};
@@ -14,6 +15,7 @@ use entratool::token::cache::Cache;
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
+    /// table (default) or json
     #[arg(long, value_enum, default_value_t)]
     pub output: ListFormat,
 }
@@ -23,9 +25,12 @@ pub fn run(a: StatusArgs) -> Result<()> {
     let doc = store.load()?;
     let entries = Cache::open().map(|c| c.list()).unwrap_or_default();
     let now = entratool::clock::now();
+    // The environment profile (a pod, a CI job) is shown too, unless the file has an `env`.
+    let env = Profile::from_env().filter(|_| doc.find(profile::ENV_PROFILE).is_none());
     let rows: Vec<Value> = doc
         .profiles
         .iter()
+        .chain(env.as_ref())
         .map(|p| {
             let mine: Vec<i64> =
                 entries.iter().filter(|(_, e)| e.profile == p.name).map(|(_, e)| e.expires_on).collect();
@@ -38,6 +43,8 @@ pub fn run(a: StatusArgs) -> Result<()> {
                 "certificateDaysLeft": certificate_days(p),
                 "cachedTokens": mine.iter().filter(|&&e| e > now).count(),
                 "minutesLeft": first,
+                "source": if p.from_environment { "environment" } else { "profiles.json" },
+                "volatileSecret": volatile_secret(p),
             })
         })
         .collect();
@@ -67,7 +74,29 @@ pub fn run(a: StatusArgs) -> Result<()> {
             cell(&r["minutesLeft"]),
         ]);
     }
-    entratool::output::stdout(&table(&table_rows))
+    entratool::output::stdout(&table(&table_rows))?;
+    if rows.iter().any(|r| r["source"] == "environment") {
+        entratool::outln!("env: the environment profile, made from AZURE_CLIENT_ID, AZURE_TENANT_ID and their kin");
+    }
+    for r in rows.iter().filter(|r| r["volatileSecret"] == true) {
+        entratool::outln!("! {}: its secret is in the kernel keyring — {}", cell(&r["name"]), secrets::VOLATILE_NOTE);
+    }
+    Ok(())
+}
+
+/// Whether the profile's stored secret lives in a store lost at reboot.
+fn volatile_secret(p: &Profile) -> bool {
+    if p.from_environment {
+        return false;
+    }
+    let kind = match p.auth_method() {
+        AuthMethod::Secret if secrets::from_env(SecretKind::ClientSecret).is_none() => SecretKind::ClientSecret,
+        AuthMethod::Certificate if secrets::from_env(SecretKind::CertificatePassword).is_none() => {
+            SecretKind::CertificatePassword
+        }
+        _ => return false,
+    };
+    secrets::held_in(&p.name, kind).is_some_and(secrets::is_volatile)
 }
 
 /// Days the profile's certificate has left, when it opens without asking.

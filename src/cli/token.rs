@@ -27,6 +27,7 @@ pub struct DecodeArgs {
     /// The scope of the profile's token (default: the profile's)
     #[arg(long, requires = "profile")]
     pub scope: Option<String>,
+    /// table (default) or json
     #[arg(long, value_enum, default_value_t)]
     pub output: ListFormat,
 }
@@ -46,7 +47,7 @@ pub fn run(cmd: TokenCommand) -> Result<()> {
         }
         None => read_stdin()?,
     };
-    let payload = entratool::codec::jwt_claims(jwt.trim()).ok_or_else(|| {
+    let payload = entratool::codec::jwt_claims(&token_in(&jwt)).ok_or_else(|| {
         Error::usage("that is not a JWT access token").with_remedy(
             "pipe the token alone, e.g. `entratool get-token -p NAME | entratool token decode` (opaque tokens, such \
              as Microsoft Graph's for personal accounts, cannot be decoded)",
@@ -60,7 +61,30 @@ pub fn run(cmd: TokenCommand) -> Result<()> {
     entratool::output::stdout(&table(&claims::rows(&shown)))
 }
 
+/// The token in what `get-token` prints in any format: the bare token,
+/// `--output json`/`az` (`accessToken`), `azd` (`token`), `exec-credential`
+/// (`status.token`), or `header` (`Authorization: Bearer …`).
+fn token_in(text: &str) -> String {
+    let text = text.trim();
+    if text.starts_with('{')
+        && let Ok(v) = serde_json::from_str::<Value>(text)
+    {
+        let found = ["/accessToken", "/status/token", "/token", "/access_token"]
+            .iter()
+            .find_map(|p| v.pointer(p).and_then(Value::as_str));
+        return found.unwrap_or("").to_string();
+    }
+    let header = text.strip_prefix("Authorization:").map(str::trim).unwrap_or(text);
+    header.strip_prefix("Bearer ").unwrap_or(header).trim().to_string()
+}
+
 fn read_stdin() -> Result<String> {
+    if super::args::stdin_is_terminal() {
+        entratool::ewriteln!(
+            "Paste a token, or what `entratool get-token` prints in any --output, then press Ctrl-D (Ctrl-Z on \
+             Windows):"
+        );
+    }
     let mut text = String::new();
     std::io::stdin()
         .take(64 * 1024)
@@ -71,4 +95,22 @@ fn read_stdin() -> Result<String> {
             .with_remedy("pipe one in: `entratool get-token -p NAME | entratool token decode`, or pass -p NAME"));
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_in;
+
+    #[test]
+    fn every_get_token_format_gives_its_token() {
+        for text in [
+            "eyJ.a.b\n",
+            "Authorization: Bearer eyJ.a.b\n",
+            r#"{"accessToken": "eyJ.a.b", "tokenType": "Bearer"}"#,
+            r#"{"token": "eyJ.a.b", "expiresOn": "x"}"#,
+            r#"{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": "eyJ.a.b"}}"#,
+        ] {
+            assert_eq!(token_in(text), "eyJ.a.b", "{text}");
+        }
+    }
 }

@@ -87,12 +87,30 @@ impl CertificateCredential {
     }
 
     fn load_error(&self, e: LoadError) -> Error {
+        if self.from_environment {
+            // Not in profiles.json: `config edit -p env` would find nothing to edit.
+            return e.into_error(&self.shown(), None).with_remedy(
+                "the environment profile's certificate is AZURE_CLIENT_CERTIFICATE_PATH (its password \
+                 AZURE_CLIENT_CERTIFICATE_PASSWORD): correct those variables",
+            );
+        }
         e.into_error(&self.shown(), Some(&self.profile))
     }
 
-    /// Opens the certificate with exactly this password (or none).
-    pub fn open_with(&self, password: Option<&str>) -> Result<LoadedCertificate> {
-        self.try_open(password).map_err(|e| self.load_error(e))
+    /// Opens the certificate with the password being saved (`--password-stdin`
+    /// of `config create`/`edit`): a wrong one says so, never suggesting a
+    /// command for a profile that may not exist yet.
+    pub fn check_password(&self, password: &str) -> Result<LoadedCertificate> {
+        self.try_open(Some(password)).map_err(|e| match e {
+            LoadError::WrongPassword | LoadError::NeedsPassword => {
+                Error::credential(format!("Invalid certificate password for {}", self.shown())).with_remedy(format!(
+                    "the password came from --password-stdin: test it with `openssl pkcs12 -in {} -noout`, then \
+                     give the right one",
+                    self.shown()
+                ))
+            }
+            other => self.load_error(other),
+        })
     }
 
     /// Opens the certificate, finding its password in the environment, the
@@ -112,7 +130,15 @@ impl CertificateCredential {
             });
         }
         if let Some(pw) = secrets::from_env(SecretKind::CertificatePassword) {
-            return self.open_with(Some(&pw));
+            return self.try_open(Some(&pw)).map_err(|e| match e {
+                LoadError::WrongPassword | LoadError::NeedsPassword => {
+                    Error::credential(format!("Invalid certificate password for {}", self.shown())).with_remedy(
+                        "the password came from ENTRATOOL_CERTIFICATE_PASSWORD, which wins over the keyring: correct \
+                         or unset it",
+                    )
+                }
+                other => self.load_error(other),
+            });
         }
         // A thumbprint search may fail only because the files are encrypted:
         // then it is tried again with the stored password.
@@ -126,12 +152,13 @@ impl CertificateCredential {
             Err(e) => return Err(self.load_error(e)),
         }
         if let Some(pw) = secrets::load(&self.profile, SecretKind::CertificatePassword, &mut ctx.warnings)? {
+            let store = secrets::store_name();
             return self.try_open(Some(&pw)).map_err(|e| match e {
                 LoadError::WrongPassword => {
                     Error::credential(format!("Invalid certificate password for {}", self.shown())).with_remedy(
                         format!(
-                            "the password stored in the keyring for profile '{p}' does not open it: store the right \
-                             one with `entratool config edit -p {p} --password-stdin`",
+                            "the password came from the {store} (profile '{p}'): store the right one with `entratool \
+                             config edit -p {p} --password-stdin`",
                             p = self.profile
                         ),
                     )
@@ -144,7 +171,9 @@ impl CertificateCredential {
         }
         match ctx.prompt {
             Some(prompt) => self.prompt_and_store(prompt, &mut ctx.warnings),
-            None => Err(self.load_error(LoadError::NeedsPassword)),
+            None => Err(self
+                .load_error(LoadError::NeedsPassword)
+                .with_source(format!("looked in ENTRATOOL_CERTIFICATE_PASSWORD and the {}", secrets::store_name()))),
         }
     }
 

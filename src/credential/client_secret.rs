@@ -58,12 +58,16 @@ impl Credential for SecretCredential {
                     prompt.ask("Client secret: ")?
                 }
                 None => {
-                    return Err(Error::credential(format!("no client secret for profile '{}'", self.profile))
-                        .with_remedy(format!(
-                            "set ENTRATOOL_CLIENT_SECRET for this run, or store it with `entratool config edit -p {} \
-                             --secret-stdin`",
-                            self.profile
-                        )));
+                    return Err(Error::credential(format!(
+                        "no client secret for profile '{}' (looked in ENTRATOOL_CLIENT_SECRET and the {})",
+                        self.profile,
+                        secrets::store_name()
+                    ))
+                    .with_remedy(format!(
+                        "set ENTRATOOL_CLIENT_SECRET for this run, or store it with `entratool config edit -p {} \
+                         --secret-stdin`",
+                        self.profile
+                    )));
                 }
             },
         };

@@ -89,6 +89,35 @@ pub enum Keyring {
     Kernel,
 }
 
+/// The name of the store secrets go to (`kernel keyring`, `Secret Service`,
+/// …), or what stands for none: for messages that say where a secret was
+/// looked for.
+pub fn store_name() -> &'static str {
+    match open_keyring() {
+        Ok(Some(k)) => k.name(),
+        Ok(None) => "environment only (ENTRATOOL_KEYRING=none)",
+        Err(_) => "OS keyring (unusable here)",
+    }
+}
+
+/// The kernel keyring is lost at reboot: what to say whenever a secret is
+/// stored there, or found there by `doctor` and `status`.
+pub const VOLATILE_NOTE: &str = "the kernel keyring is lost at reboot; durable choices: a PFX without a password \
+     kept 0600, ENTRATOOL_CLIENT_SECRET or ENTRATOOL_CERTIFICATE_PASSWORD from the service manager, a managed or \
+     workload identity, or a Secret Service (gnome-keyring) session (docs/secrets.md)";
+
+/// Whether a store of that name loses its secrets at reboot.
+pub fn is_volatile(store: &str) -> bool {
+    store == "kernel keyring"
+}
+
+/// The store holding this profile's secret of `kind`, when one holds it.
+pub fn held_in(profile: &str, kind: SecretKind) -> Option<&'static str> {
+    let keyring = open_keyring().ok()??;
+    let held = keyring.get(&account(profile, kind).ok()?).ok()?.is_some();
+    held.then(|| keyring.name())
+}
+
 impl Keyring {
     pub fn name(&self) -> &'static str {
         match self {

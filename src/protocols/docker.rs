@@ -103,8 +103,10 @@ fn bind(server: &str) -> Result<Option<(Binding, String)>> {
 
 fn get(server: &str) -> Result<Option<String>> {
     let Some((bound, registry)) = bind(server)? else {
+        crate::trace!("docker get: no profile is bound to this server: credentials not found");
         return Ok(None);
     };
+    crate::trace!("docker get: registry {registry}");
     let mut warnings = Vec::new();
     let request = TokenRequest::for_helper(&bound.profile, &bound.scope, TokenKind::AcrRefresh { registry });
     let token = token::acquire(&request, &mut warnings)?;

@@ -38,6 +38,18 @@ impl Request {
     pub fn has(&self, key: &str, value: &str) -> bool {
         self.fields.iter().any(|(k, v)| k == key && v == value)
     }
+
+    /// The request as a trace shows it: secrets (`password`, `credential`,
+    /// `oauth_refresh_token`) as `********`.
+    pub fn shown(&self) -> String {
+        let secret = |k: &str| ["password", "credential", "oauth_refresh_token"].contains(&k) || k.contains("token");
+        let shown: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(k, v)| if secret(k) { format!("{k}=********") } else { format!("{k}={v}") })
+            .collect();
+        shown.join(" ")
+    }
 }
 
 /// Reads lines up to a blank line or EOF; CRLF accepted, unknown keys kept
@@ -120,6 +132,7 @@ pub fn run(explicit: Option<&str>, op: &str) -> i32 {
             return 0;
         }
     };
+    crate::trace!("git {op}: {}", req.shown());
     let outcome = match op {
         "get" => get(&req, explicit),
         "erase" => erase(&req, explicit),

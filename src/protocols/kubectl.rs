@@ -11,6 +11,11 @@ pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
 /// The AKS server application id (kubelogin's default `--server-id`).
 pub const AKS_SERVER_ID: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
 
+/// The exec entry's `installHint`: what kubectl shows when entratool is
+/// missing, the same from both `setup kubectl` modes.
+pub const INSTALL_HINT: &str = "entratool gets the tokens for this cluster: install it and create the profile named \
+                                in args (entratool config create; docs/kubectl.md)";
+
 /// What kubectl said in `KUBERNETES_EXEC_INFO`.
 #[derive(Debug, PartialEq)]
 pub struct ExecInfo {

@@ -104,6 +104,10 @@ impl Failure {
     }
 }
 
+fn minutes_left(e: &Entry, now: i64) -> i64 {
+    e.expires_on.saturating_sub(now) / 60
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
@@ -152,21 +156,31 @@ impl Cache {
         fetch: impl FnOnce(&mut Vec<String>) -> Result<Entry>,
     ) -> Result<Entry> {
         if let Some(hit) = self.read(key).filter(|e| want.accepts(e)) {
+            crate::trace!("cache hit ({} minutes left)", minutes_left(&hit, want.now));
             return Ok(hit);
         }
+        crate::trace!("cache miss{}", if want.force { " (refresh forced)" } else { "" });
         let queued_at = now_ms();
         let _lock = self.lock(key)?;
+        crate::trace!("lock taken after {} ms", now_ms() - queued_at);
         let cached = self.read(key);
         if let Some(hit) = cached.as_ref().filter(|e| want.accepts(e)) {
+            crate::trace!("cache hit after the wait ({} minutes left)", minutes_left(hit, want.now));
             return Ok(hit.clone());
         }
         let outcome = match self.read_failure(key) {
             // Throttled: nobody calls the service before the time it gave, not even --force-refresh.
-            Some(f) if f.until.is_some_and(|u| u > want.now) => Err(f.error()),
+            Some(f) if f.until.is_some_and(|u| u > want.now) => {
+                crate::trace!("held by a throttle recorded beside the entry, until {}", f.until.unwrap_or(0));
+                Err(f.error())
+            }
             // The fetch failed while this caller waited for the lock: the same answer, at once,
             // instead of a retry cycle of its own (docs/reference.md#network). A failure in the very
             // millisecond this caller queued may be older than its call: it fetches itself.
-            Some(f) if f.at_ms > queued_at => Err(f.error()),
+            Some(f) if f.at_ms > queued_at => {
+                crate::trace!("the fetch another process made while this one waited failed: its failure is shared");
+                Err(f.error())
+            }
             _ => match fetch(warnings) {
                 Ok(entry) => Ok(entry),
                 Err(e) => {
@@ -187,6 +201,10 @@ impl Cache {
             }
             Err(e) if e.kind == Kind::Unavailable && !want.force => match cached.filter(|c| c.is_unexpired(want.now)) {
                 Some(c) => {
+                    crate::trace!(
+                        "unavailable: serving the cached token ({} minutes left)",
+                        minutes_left(&c, want.now)
+                    );
                     warnings.push(format!(
                         "{}\nserving the cached token, valid until {}",
                         e.report("", ""),

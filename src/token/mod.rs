@@ -89,6 +89,12 @@ impl Source {
 /// The token for the request, from the cache when it is fresh.
 /// `warnings` collects what the user should hear on stderr.
 pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> {
+    match &req.kind {
+        TokenKind::Access => crate::trace!("scope {}", req.scope),
+        TokenKind::AcrRefresh { registry } => {
+            crate::trace!("scope {}, for an ACR refresh token of {registry}", req.scope)
+        }
+    }
     let source = Source::new(req.profile, req.scope, req.certificate_override)?;
     if req.certificate_override.is_some() {
         return Ok(Token::from(fetch_access(req, &source, warnings)?));

@@ -17,3 +17,4 @@ mod protocols;
 mod secretless;
 mod soak;
 mod token;
+mod trace;
