@@ -8,6 +8,7 @@ mod azure_identity;
 mod clients;
 mod common;
 mod config;
+mod diagnostics;
 mod hardening;
 mod hostile;
 mod interactive;

@@ -533,7 +533,9 @@ fn aadsts_errors_carry_code_description_and_hint() {
     let used: String =
         stranger.cert.digest(MessageDigest::sha1()).unwrap().iter().map(|b| format!("{b:02X}")).collect();
     assert!(err.contains("hint: ") && err.contains(&format!("SHA-1 thumbprint {used}")), "{err}");
-    assert!(!err.contains("Trace ID"), "{err}");
+    // Entra's IDs once, as support asks for them, not the description's own trailing lines.
+    assert_eq!(err.matches("Trace ID").count(), 1, "{err}");
+    assert!(err.contains("(Trace ID ") && err.contains(", Correlation ID "), "{err}");
     for (scope, code) in [
         ("https://graph.microsoft.com/User.Read", "AADSTS1002012"),
         ("https://unknown.example.com/.default", "AADSTS500011"),
