@@ -6,7 +6,7 @@
 //!   machine's loader runs a probe linked that way.
 //! - Release builds, when the linker takes it (lld, Rust's default linker on
 //!   x86_64-unknown-linux-gnu): `src/hot-path.order` lays out the functions a
-//!   hit runs side by side (peak RSS of a hit 5.1 → 3.2 MiB).
+//!   hit runs side by side (its effect: docs/performance.md).
 //!   scripts/hot-path-order.sh writes that file; scripts/test.sh checks that
 //!   it still names the link's functions.
 //! - ENTRATOOL_LINK_MAP=PATH writes the linker's map there (for that script).
