@@ -38,20 +38,23 @@ impl LoadError {
     /// The user's error for a certificate at `shown` (a path, or `thumbprint HEX`),
     /// with remedies naming `profile`'s commands.
     pub fn into_error(self, shown: &str, profile: Option<&str>) -> Error {
-        let p = profile.unwrap_or("NAME");
+        // Without a saved profile there is nothing to `config edit`: the remedies say what works for a file.
+        let store = |p: &str| format!(", or store it with `entratool config edit -p {p} --password-stdin`");
         match self {
             LoadError::NotFound => not_found(shown, profile),
             LoadError::NeedsPassword => {
                 Error::credential(format!("the certificate {shown} is protected by a password and none was found"))
                     .with_remedy(format!(
-                        "set ENTRATOOL_CERTIFICATE_PASSWORD for this run, or store it with `entratool config edit -p \
-                         {p} --password-stdin`"
+                        "set ENTRATOOL_CERTIFICATE_PASSWORD for this run{}",
+                        profile.map_or_else(|| " (or run it on a terminal to be asked)".to_string(), store)
                     ))
             }
             LoadError::WrongPassword => Error::credential(format!("Invalid certificate password for {shown}"))
                 .with_remedy(format!(
-                    "test it with `openssl pkcs12 -in {shown} -noout`, then store the right one with `entratool config \
-                     edit -p {p} --password-stdin`"
+                    "test it with `openssl pkcs12 -in {shown} -noout`{}",
+                    profile.map_or_else(String::new, |p| format!(
+                        ", then store the right one with `entratool config edit -p {p} --password-stdin`"
+                    ))
                 )),
             LoadError::Invalid(why) => Error::credential(format!("cannot read the certificate {shown}"))
                 .with_source(why)
