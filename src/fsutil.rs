@@ -322,6 +322,58 @@ fn write_replacing(path: &Path, bytes: &[u8], links: Links, durability: Durabili
     Ok(())
 }
 
+/// Keeps the exact bytes of another tool's file before entratool changes it:
+/// `<file>.entratool-backup-<UTC time>` (then `-2`, `-3`, … within one
+/// second), `0600`, created exclusively (`O_EXCL`: never through a symlink,
+/// never over an earlier backup), synced. Returns the backup's path.
+pub fn backup(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    for n in 1..1000 {
+        let suffix = if n == 1 { String::new() } else { format!("-{n}") };
+        let candidate = path.with_file_name(format!("{name}.entratool-backup-{stamp}{suffix}"));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&candidate) {
+            Ok(mut f) => {
+                f.write_all(bytes)
+                    .and_then(|()| f.sync_all())
+                    .map_err(|e| Error::io("write the backup", &candidate, e))?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io("create the backup", &candidate, e)),
+        }
+    }
+    Err(Error::config(format!("cannot find a free backup name beside {}", path.display()))
+        .with_remedy("remove old .entratool-backup-* files there"))
+}
+
+/// Another tool's file (kubeconfig, docker's config.json) read before it is
+/// changed: a regular file of at most `limit` bytes (a FIFO or device is an
+/// error, not a hang), following a link as the tool would. `Ok(None)` when
+/// it does not exist.
+pub fn read_their_file(path: &Path, limit: u64, what: &str) -> Result<Option<Vec<u8>>> {
+    match read_regular(path, limit, Links::Follow) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(ReadError::Io(e)) => Err(Error::io("read", path, e)),
+        Err(ReadError::NotRegular) => Err(Error::config(format!("{what} {} is not a regular file", path.display()))
+            .with_remedy("a FIFO, device or folder is never read or written: point at the file itself")),
+        Err(ReadError::TooLarge(n)) => Err(Error::config(format!(
+            "{what} {} is {n} bytes, larger than any {what} ({limit} at most)",
+            path.display()
+        ))
+        .with_remedy("check what the path names")),
+        Err(ReadError::Untrusted(e)) => Err(e),
+    }
+}
+
 /// Why a bounded read failed.
 #[derive(Debug)]
 pub enum ReadError {

@@ -67,8 +67,19 @@ impl Flags<'_> {
     }
 }
 
+/// A kubeconfig larger than this is not one.
+pub const MAX_KUBECONFIG: u64 = 10 * 1024 * 1024;
+
+/// The kubeconfig's bytes; a missing one is an error that names it.
+pub fn read_kubeconfig(path: &Path) -> Result<Vec<u8>> {
+    entratool::fsutil::read_their_file(path, MAX_KUBECONFIG, "the kubeconfig")?.ok_or_else(|| {
+        Error::config(format!("the kubeconfig {} does not exist", path.display()))
+            .with_remedy("pass --kubeconfig FILE, or set KUBECONFIG (az aks get-credentials writes one)")
+    })
+}
+
 pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result<()> {
-    let original = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let original = read_kubeconfig(path)?;
     let mut doc: Value = serde_yaml::from_slice(&original).map_err(|e| {
         Error::config(format!("{} is not a kubeconfig entratool can read", path.display())).with_source(e)
     })?;
@@ -114,17 +125,13 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
         text.push('\n');
     }
     if dry_run {
-        return print_diff(path, text.as_bytes());
+        let before: Value = serde_yaml::from_slice(&original).unwrap_or(Value::Null);
+        return print_diff(path, &masked_yaml(before)?, &masked_yaml(doc)?);
     }
     if converted.is_empty() {
         return Err(Error::rejected("no user was converted").with_remedy("see the notes above"));
     }
-    let backup = path.with_file_name(format!(
-        "{}.entratool-backup-{}",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-        entratool::clock::now()
-    ));
-    entratool::fsutil::replace_keeping_link(&backup, &original)?;
+    let backup = entratool::fsutil::backup(path, &original)?;
     entratool::fsutil::replace_keeping_link(path, text.as_bytes())?;
     entratool::outln!("✓ Converted {} (backup: {})", converted.join(", "), backup.display());
     Ok(())
@@ -303,18 +310,93 @@ fn rewrite_user(doc: &mut Value, p: &Plan, exe: &str) {
     exec.insert("installHint".into(), entratool::protocols::kubectl::INSTALL_HINT.into());
 }
 
-/// `diff -u` of the file and what it would become.
-fn print_diff(path: &Path, after: &[u8]) -> Result<()> {
+/// `diff -u` of the kubeconfig before and after, both as entratool reads
+/// them (so layout aside, only the change shows), every secret `********`.
+fn print_diff(path: &Path, before: &str, after: &str) -> Result<()> {
     let dir = tempfile::tempdir().map_err(|e| Error::config("cannot make a temporary folder").with_source(e))?;
-    let new = dir.path().join("after");
+    let (old, new) = (dir.path().join("before"), dir.path().join("after"));
+    std::fs::write(&old, before).map_err(|e| Error::io("write", &old, e))?;
     std::fs::write(&new, after).map_err(|e| Error::io("write", &new, e))?;
     let out = std::process::Command::new("diff")
         .args(["-u", "--label", &path.display().to_string(), "--label", "(converted)"])
-        .arg(path)
+        .arg(&old)
         .arg(&new)
         .output()
         .map_err(|e| Error::config("cannot run diff").with_source(e).with_remedy("install diffutils"))?;
     entratool::output::stdout(&String::from_utf8_lossy(&out.stdout))?;
-    entratool::outln!("(dry run: nothing was changed, no profile or secret was saved)");
+    entratool::outln!("(dry run: nothing was changed, no profile or secret was saved; secrets shown as ********)");
     Ok(())
+}
+
+/// The YAML with every secret value replaced by `********`.
+fn masked_yaml(mut doc: Value) -> Result<String> {
+    mask(&mut doc);
+    serde_yaml::to_string(&doc).map_err(|e| Error::config("cannot show the kubeconfig").with_source(e))
+}
+
+/// Field names whose values are secrets in a kubeconfig (and in kubelogin's flags and variables).
+fn is_secret_name(name: &str) -> bool {
+    let n = name.trim_start_matches('-').to_ascii_lowercase().replace(['_', '-'], "");
+    ["token", "password", "secret", "keydata", "clientkey", "idtoken", "refreshtoken", "accesstoken"]
+        .iter()
+        .any(|s| n.contains(s))
+        && n != "tokenfile"
+}
+
+fn mask(v: &mut Value) {
+    const HIDDEN: &str = "********";
+    match v {
+        Value::Mapping(m) => {
+            // An env entry: {name: AAD_SERVICE_PRINCIPAL_CLIENT_SECRET, value: …}.
+            let env_secret = m.get("name").and_then(Value::as_str).is_some_and(is_secret_name);
+            for (k, val) in m.iter_mut() {
+                let key = k.as_str().unwrap_or("");
+                if (is_secret_name(key) || (env_secret && key == "value")) && !val.is_mapping() && !val.is_sequence() {
+                    *val = Value::String(HIDDEN.into());
+                } else {
+                    mask(val);
+                }
+            }
+        }
+        Value::Sequence(items) => {
+            // Flags: `--client-secret X` or `--client-secret=X`.
+            let mut hide_next = false;
+            for item in items.iter_mut() {
+                match item.as_str() {
+                    Some(_) if hide_next => {
+                        *item = Value::String(HIDDEN.into());
+                        hide_next = false;
+                    }
+                    Some(s) if s.starts_with('-') && is_secret_name(s.split('=').next().unwrap_or("")) => {
+                        match s.split_once('=') {
+                            Some((flag, _)) => *item = Value::String(format!("{flag}={HIDDEN}")),
+                            None => hide_next = true,
+                        }
+                    }
+                    _ => mask(item),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_masked_wherever_a_kubeconfig_holds_them() {
+        let doc: Value = serde_yaml::from_str(
+            "users:\n- name: u\n  user:\n    token: T0KEN\n    client-key-data: KEYDATA\n    exec:\n      args: [get-token, \
+             --client-secret, S3CRET, --password=PASSW0RD, --client-id, c]\n      env:\n      - {name: \
+             AAD_SERVICE_PRINCIPAL_CLIENT_SECRET, value: ENVSECRET}\n      - {name: AZURE_TENANT_ID, value: t}\n",
+        )
+        .unwrap();
+        let text = masked_yaml(doc).unwrap();
+        for secret in ["T0KEN", "KEYDATA", "S3CRET", "PASSW0RD", "ENVSECRET"] {
+            assert!(!text.contains(secret), "{secret} shown:\n{text}");
+        }
+        assert!(text.contains("--client-id") && text.contains("value: t"), "{text}");
+    }
 }

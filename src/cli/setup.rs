@@ -29,8 +29,8 @@ pub struct KubectlArgs {
     /// Convert every user that runs `kubelogin get-token` (or the --context's) to entratool
     #[arg(long, conflicts_with = "profile")]
     pub from_kubelogin: bool,
-    /// With --from-kubelogin: print the change as a unified diff, change nothing
-    #[arg(long, requires = "from_kubelogin")]
+    /// Print what would change (secrets as ********), change nothing
+    #[arg(long)]
     pub dry_run: bool,
     /// Resource application id of the cluster's API server (default: AKS)
     #[arg(long, value_name = "ID", default_value = kubectl::AKS_SERVER_ID)]
@@ -67,6 +67,9 @@ pub struct DockerArgs {
     /// e.g. contoso.azurecr.io
     #[arg(long, value_name = "HOST")]
     pub registry: String,
+    /// Print what would change, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Args, Debug)]
@@ -141,6 +144,8 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     }
     let profile = a.profile.clone().unwrap_or_default();
     ensure_profile(&profile)?;
+    let file = kubeconfig_file(a.kubeconfig.as_deref())?;
+    let original = super::kubelogin::read_kubeconfig(&file)?;
     let kubectl = |args: &[&str]| {
         let mut c = Command::new("kubectl");
         c.arg("config");
@@ -164,6 +169,22 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     let exe = current_exe()?;
     let exe = exe.to_string_lossy();
     let exec_args = ["get-token", "-p", &profile, "--server-id", &a.server_id, "--output", "exec-credential"];
+    if a.dry_run {
+        entratool::outln!("would set user '{user}' of context '{context}' in {}:", file.display());
+        entratool::outln!(
+            "  exec: {{apiVersion: {}, command: {exe}, args: [{}], interactiveMode: Never, installHint: ...}}",
+            kubectl::V1,
+            exec_args.join(", ")
+        );
+        entratool::outln!(
+            "would remove that user's other credentials, if it has them (token, tokenFile, auth-provider, username, \
+             password, client certificate and key; their values are never shown)"
+        );
+        entratool::outln!("would keep a backup of the file first; nothing else changes");
+        entratool::outln!("(dry run: nothing was changed)");
+        return Ok(());
+    }
+    let backup = entratool::fsutil::backup(&file, &original)?;
     let mut set = kubectl(&["set-credentials", &user, "--exec-command", &exe, "--exec-api-version", kubectl::V1]);
     for arg in exec_args {
         set.arg(format!("--exec-arg={arg}"));
@@ -189,11 +210,11 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     }
     // `kubectl config set` cannot set installHint, so it goes in by a
     // targeted edit of the block kubectl has just written.
-    let file = kubeconfig_file(a.kubeconfig.as_deref())?;
     if let Err(e) = add_install_hint(&file, &user) {
         entratool::ewriteln!("note: installHint not added ({e}); the exec plugin works without it");
     }
     entratool::outln!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", profile);
+    entratool::outln!("  backup of the file as it was: {} (copy it back to undo)", backup.display());
     Ok(())
 }
 
@@ -371,15 +392,17 @@ fn setup_docker(a: DockerArgs) -> Result<()> {
     }
     let path = docker_config_path()?;
     let _lock = entratool::fsutil::lock(&path.with_extension("json.entratool-lock"))?;
-    let mut config: Value = match std::fs::read_to_string(&path) {
-        Ok(text) if text.trim().is_empty() => Value::Object(Default::default()),
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+    // docker's own limit is far below this; a FIFO or /dev/zero is an error, not a hang.
+    let original = entratool::fsutil::read_their_file(&path, 10 * 1024 * 1024, "docker's config")?;
+    let text = original.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    let mut config: Value = if text.trim().is_empty() {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_str(&text).map_err(|e| {
             Error::config(format!("{}:{}:{} is not JSON", path.display(), e.line(), e.column()))
                 .with_source(e)
                 .with_remedy("fix the file by hand: entratool never overwrites a file it cannot read")
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Value::Object(Default::default()),
-        Err(e) => return Err(Error::io("read", &path, e)),
+        })?
     };
     let root = config.as_object_mut().ok_or_else(|| {
         Error::config(format!("{} is not a JSON object", path.display())).with_remedy("fix the file by hand")
@@ -388,11 +411,25 @@ fn setup_docker(a: DockerArgs) -> Result<()> {
     let helpers = helpers.as_object_mut().ok_or_else(|| {
         Error::config(format!("credHelpers in {} is not an object", path.display())).with_remedy("fix the file by hand")
     })?;
-    helpers.insert(registry.clone(), Value::String("entratool".into()));
+    let was = helpers.insert(registry.clone(), Value::String("entratool".into()));
+    if a.dry_run {
+        let now = match was {
+            Some(old) => format!("replacing {old}"),
+            None => "a new entry".to_string(),
+        };
+        entratool::outln!("would set credHelpers.{registry} = \"entratool\" in {} ({now})", path.display());
+        entratool::outln!("would add {registry} to profile '{}'s match; nothing else changes", a.profile);
+        entratool::outln!("(dry run: nothing was changed)");
+        return Ok(());
+    }
+    let backup = original.as_deref().map(|bytes| entratool::fsutil::backup(&path, bytes)).transpose()?;
     let text = entratool::output::pretty(&config);
     entratool::fsutil::replace_keeping_link(&path, text.as_bytes())?;
     bind_to_profile(&a.profile, &registry)?;
     entratool::outln!("✓ docker uses entratool profile '{}' for {registry} ({})", a.profile, path.display());
+    if let Some(b) = backup {
+        entratool::outln!("  backup of the file as it was: {} (copy it back to undo)", b.display());
+    }
     if std::process::Command::new("docker-credential-entratool").arg("version").output().is_err() {
         entratool::ewriteln!(
             "note: docker-credential-entratool is not on PATH yet: run `entratool install --dir DIR` with DIR on PATH"

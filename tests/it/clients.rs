@@ -548,6 +548,7 @@ fn setup_kubectl_from_kubelogin_converts_what_it_can_and_nothing_else() {
     assert!(stdout(&out).contains("azurecli") && stdout(&out).contains("left as it is"), "{}", stdout(&out));
     assert_eq!(std::fs::read_to_string(&kc).unwrap(), original, "--dry-run wrote the kubeconfig");
     assert!(!w.env.config_dir().join("profiles.json").exists(), "--dry-run saved a profile");
+    assert!(!diff.contains("kube-secret") && diff.contains("********"), "a secret in the diff:\n{diff}");
 
     let out = w.env.run(&["setup", "kubectl", "--from-kubelogin", "--kubeconfig", kcs]);
     assert_ok(&out);
@@ -589,4 +590,58 @@ fn setup_kubectl_from_kubelogin_converts_what_it_can_and_nothing_else() {
         .expect("a backup")
         .path();
     assert_eq!(std::fs::read_to_string(backup).unwrap(), original);
+}
+
+#[test]
+fn setup_kubectl_honours_dry_run_and_backs_up_exclusively() {
+    if !require_tool("kubectl") {
+        return;
+    }
+    let w = world();
+    w.profile("k", &[]);
+    let kc = kubeconfig(&w, "https://127.0.0.1:1");
+    let kcs = kc.to_str().unwrap();
+    let original = std::fs::read(&kc).unwrap();
+    let backups = || {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(w.env.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("kubeconfig.entratool-backup-"))
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path())
+            .collect();
+        found.sort();
+        found
+    };
+    // --dry-run in the plain mode: the plan, no change, no backup, no secret.
+    let out = w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs, "--dry-run"]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("would set user 'aks-user'") && stdout(&out).contains("(dry run"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("placeholder"), "the static token was shown");
+    assert_eq!(std::fs::read(&kc).unwrap(), original, "--dry-run changed the kubeconfig");
+    assert!(backups().is_empty());
+    // Links planted at the next seconds' backup names are never followed.
+    let stolen = w.env.path().join("stolen");
+    let now = chrono::Utc::now();
+    for s in 0..4 {
+        let stamp = (now + chrono::Duration::seconds(s)).format("%Y%m%dT%H%M%SZ");
+        let link = w.env.path().join(format!("kubeconfig.entratool-backup-{stamp}"));
+        std::os::unix::fs::symlink(&stolen, link).unwrap();
+    }
+    // Two runs, within a second or two: two backups, the first the original bytes.
+    for _ in 0..2 {
+        let out = w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs]);
+        assert_ok(&out);
+        assert!(stdout(&out).contains("backup of the file as it was: "), "{}", stdout(&out));
+    }
+    assert!(!stolen.exists(), "a backup was written through a planted link");
+    let found = backups();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(std::fs::read(&found[0]).unwrap(), original);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&found[0]).unwrap().permissions().mode() & 0o777, 0o600);
 }

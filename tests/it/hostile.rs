@@ -194,3 +194,42 @@ fn files_of_another_user_or_in_folders_others_can_write_are_not_trusted() {
     }
     assert_ok(&env.run(&["get-token", "-p", "p", "--scope", GRAPH]));
 }
+
+#[test]
+fn other_tools_files_that_are_special_or_missing_are_named_errors_not_hangs() {
+    let env = Env::new();
+    assert_ok(&env.run(&create_args("p", TENANT, &["--auth-method", "secret"])));
+    let fifo = env.path().join("kubeconfig.fifo");
+    mkfifo(&fifo);
+    let missing = env.path().join("no-such-kubeconfig");
+    for file in [fifo.as_path(), std::path::Path::new("/dev/zero")] {
+        let f = file.to_str().unwrap();
+        for args in [
+            vec!["setup", "kubectl", "-p", "p", "--kubeconfig", f],
+            vec!["setup", "kubectl", "--from-kubelogin", "--kubeconfig", f, "--dry-run"],
+        ] {
+            let out = quick(&env, &args);
+            assert_exit(&out, 3);
+            assert!(stderr(&out).contains(&format!("the kubeconfig {f} is not a regular file")), "{}", stderr(&out));
+        }
+    }
+    let m = missing.to_str().unwrap();
+    for args in [
+        vec!["setup", "kubectl", "-p", "p", "--kubeconfig", m],
+        vec!["setup", "kubectl", "--from-kubelogin", "--kubeconfig", m],
+    ] {
+        let out = quick(&env, &args);
+        assert_exit(&out, 3);
+        assert!(stderr(&out).contains(&format!("the kubeconfig {m} does not exist")), "{}", stderr(&out));
+    }
+    // docker's config.json as a FIFO.
+    let docker = env.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    mkfifo(&docker.join("config.json"));
+    let mut denv = Env::new();
+    denv.envs = env.envs.clone();
+    denv.set("DOCKER_CONFIG", docker.to_str().unwrap());
+    let out = quick(&denv, &["setup", "docker", "-p", "p", "--registry", "contoso.azurecr.io"]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("is not a regular file"), "{}", stderr(&out));
+}
