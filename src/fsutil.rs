@@ -374,6 +374,42 @@ pub fn read_their_file(path: &Path, limit: u64, what: &str) -> Result<Option<Vec
     }
 }
 
+/// The lock kubectl (client-go) takes on a kubeconfig: `<file>.lock`,
+/// created exclusively, removed when done. Held only for a re-read and a
+/// write, so a `kubectl config` command waits at most that long.
+pub struct TheirLock {
+    path: PathBuf,
+}
+
+impl Drop for TheirLock {
+    fn drop(&mut self) {
+        // A lock file left behind would block kubectl: nothing else can be done if removal fails.
+        drop(std::fs::remove_file(&self.path));
+    }
+}
+
+/// Takes `<file>.lock` as client-go does, waiting up to 10 s for another
+/// holder (kubectl, another entratool) to finish.
+pub fn lock_their_file(file: &Path) -> Result<TheirLock> {
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let path = file.with_file_name(format!("{name}.lock"));
+    let started = std::time::Instant::now();
+    loop {
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(_) => return Ok(TheirLock { path }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if started.elapsed() > std::time::Duration::from_secs(10) {
+                    return Err(Error::config(format!("{} has been locked for 10 s", file.display())).with_remedy(
+                        format!("another kubectl or entratool is changing it; if none runs, remove {}", path.display()),
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(Error::io("lock", &path, e)),
+        }
+    }
+}
+
 /// Why a bounded read failed.
 #[derive(Debug)]
 pub enum ReadError {

@@ -111,30 +111,71 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
         return Ok(());
     }
     let exe = std::env::current_exe().map_err(|e| Error::config("cannot find the entratool binary").with_source(e))?;
-    let mut converted = Vec::new();
-    for p in &plans {
-        if !dry_run && !ready(p)? {
-            continue;
+    let exe = exe.to_string_lossy();
+    if dry_run {
+        for p in &plans {
+            rewrite_user(&mut doc, p, &exe);
         }
-        rewrite_user(&mut doc, p, &exe.to_string_lossy());
-        converted.push(p.user.clone());
+        let before: Value = serde_yaml::from_slice(&original).unwrap_or(Value::Null);
+        return print_diff(path, &masked_yaml(before)?, &masked_yaml(doc)?);
+    }
+    // The token checks (network, seconds) run before the file is locked.
+    let mut ready_plans = Vec::new();
+    let mut first_failure = None;
+    for p in plans {
+        match ready(&p) {
+            Ok(()) => ready_plans.push(p),
+            Err(e) => {
+                entratool::ewriteln!("note: user '{}' is left as it is: {}", p.user, e.report("", ""));
+                first_failure.get_or_insert(e);
+            }
+        }
+    }
+    if ready_plans.is_empty() {
+        // The exit code is the cause's: 5 for a refusal, 6 for a network failure.
+        return Err(first_failure.unwrap_or_else(|| Error::rejected("no user was converted")));
+    }
+    // Under kubectl's own lock, the file as it is now (a context added meanwhile stays), each
+    // user converted that still runs kubelogin (another conversion may have done it).
+    let _lock = entratool::fsutil::lock_their_file(path)?;
+    let current = read_kubeconfig(path)?;
+    let mut doc: Value = serde_yaml::from_slice(&current).map_err(|e| {
+        Error::config(format!("{} changed meanwhile into something entratool cannot read", path.display()))
+            .with_source(e)
+            .with_remedy("nothing was written; run the command again")
+    })?;
+    let mut converted = Vec::new();
+    for p in &ready_plans {
+        if still_runs_kubelogin(&doc, &p.user) {
+            rewrite_user(&mut doc, p, &exe);
+            converted.push(p.user.clone());
+        } else {
+            entratool::outln!("note: user '{}' no longer runs kubelogin (changed meanwhile): left as it is", p.user);
+        }
+    }
+    if converted.is_empty() {
+        return Ok(());
     }
     let mut text =
         serde_yaml::to_string(&doc).map_err(|e| Error::config("cannot write the kubeconfig").with_source(e))?;
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    if dry_run {
-        let before: Value = serde_yaml::from_slice(&original).unwrap_or(Value::Null);
-        return print_diff(path, &masked_yaml(before)?, &masked_yaml(doc)?);
-    }
-    if converted.is_empty() {
-        return Err(Error::rejected("no user was converted").with_remedy("see the notes above"));
-    }
-    let backup = entratool::fsutil::backup(path, &original)?;
+    let backup = entratool::fsutil::backup(path, &current)?;
     entratool::fsutil::replace_keeping_link(path, text.as_bytes())?;
     entratool::outln!("✓ Converted {} (backup: {})", converted.join(", "), backup.display());
     Ok(())
+}
+
+/// Whether the user of that name still has an exec entry running kubelogin.
+fn still_runs_kubelogin(doc: &Value, user: &str) -> bool {
+    doc.get("users")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter(|u| u.get("name").and_then(Value::as_str) == Some(user))
+        .filter_map(|u| u.get("user").and_then(|u| u.get("exec")))
+        .any(runs_kubelogin)
 }
 
 fn context_user(doc: &Value, ctx: &str) -> Result<String> {
@@ -243,42 +284,67 @@ fn plan(user: &str, exec: &Value) -> Result<Option<Plan>> {
 
 /// Saves the plan's profile (and secret); with a secret, the converted user
 /// must get a token before the kubeconfig loses it. False: leave it as it is.
-fn ready(p: &Plan) -> Result<bool> {
-    let Some(profile) = &p.profile else { return Ok(true) };
+/// Makes the user's profile ready: an existing one of that name is used as it
+/// is; a new one is saved with its secret and must get a token before the
+/// user is converted. Err: the user stays as it is, and nothing it made stays
+/// behind (the error is the cause, with its exit code).
+fn ready(p: &Plan) -> Result<()> {
+    let Some(profile) = &p.profile else { return Ok(()) };
     let store = profile::ProfilesFile::open()?;
-    match store.load()?.find(&profile.name) {
+    let existing = store.load()?.find(&profile.name).cloned();
+    let made_here = existing.is_none();
+    let chosen = match existing {
         Some(existing)
             if existing.client_id == profile.client_id && existing.auth_method() == profile.auth_method() =>
         {
             entratool::outln!("note: profile '{}' exists already and is used as it is", profile.name);
+            existing
         }
         Some(_) => {
-            entratool::ewriteln!(
-                "note: user '{}' is left as it is: a different profile named '{}' exists",
-                p.user,
-                profile.name
-            );
-            return Ok(false);
+            return Err(Error::config(format!(
+                "user '{}' is left as it is: a different profile named '{}' exists",
+                p.user, profile.name
+            ))
+            .with_remedy("rename that profile, or convert this user by hand with `entratool setup kubectl -p NAME`"));
         }
-        None => save(&store, profile.clone(), None, false, p.secret.as_slice())?,
-    }
+        None => {
+            save(&store, profile.clone(), None, false, p.secret.as_slice())?;
+            profile.clone()
+        }
+    };
+    // Only a secret that leaves the kubeconfig needs proof that it works first.
     if p.secret.is_none() {
-        return Ok(true);
+        return Ok(());
     }
     let scope = format!("{}/.default", p.server_id);
-    let request = TokenRequest { force_refresh: true, ..TokenRequest::for_helper(profile, &scope, TokenKind::Access) };
+    let request = TokenRequest { force_refresh: true, ..TokenRequest::for_helper(&chosen, &scope, TokenKind::Access) };
     match token::acquire(&request, &mut Vec::new()) {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            entratool::ewriteln!(
-                "note: user '{}' is left as it is (its secret stays in the kubeconfig) until profile '{}' gets a token: {}",
-                p.user,
-                profile.name,
-                e.report("", "")
-            );
-            Ok(false)
+        Ok(_) => Ok(()),
+        Err(e) if made_here => {
+            undo_profile(&store, &chosen.name);
+            Err(e)
         }
+        Err(e) => Err(e),
     }
+}
+
+/// Removes a profile this run made (and its stored secret): a user left as
+/// it is leaves nothing behind.
+fn undo_profile(store: &profile::ProfilesFile, name: &str) {
+    let removed = store.update(|doc| {
+        doc.profiles.retain(|p| p.name != name);
+        if doc.default_profile.as_deref() == Some(name) {
+            doc.default_profile = None;
+        }
+        Ok(())
+    });
+    if let Err(e) = removed {
+        entratool::output::warn_all(
+            &[format!("profile '{name}' could not be removed again: {}", e.report("", ""))],
+            false,
+        );
+    }
+    super::profile_form::forget_secrets(name);
 }
 
 /// The user's exec block, now running entratool; kubelogin's variables go,

@@ -645,3 +645,78 @@ fn setup_kubectl_honours_dry_run_and_backs_up_exclusively() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&found[0]).unwrap().permissions().mode() & 0o777, 0o600);
 }
+
+/// A kubeconfig with one kubelogin spn user (its secret and authority in the exec env) and its context.
+fn one_spn_user(w: &World, user: &str, secret: &str, authority: &str) -> String {
+    let doc = json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": user, "preferences": {},
+        "clusters": [{"name": "aks", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority": w.ca.cert_pem.display().to_string()}}],
+        "contexts": [{"name": user, "context": {"cluster": "aks", "user": user}}],
+        "users": [{"name": user, "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "kubelogin",
+            "args": ["get-token", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630", "--client-id", CLIENT,
+                     "--tenant-id", TENANT, "--login", "spn"],
+            "env": [{"name": "AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", "value": secret},
+                    {"name": "AZURE_AUTHORITY_HOST", "value": authority}]}}}],
+    });
+    serde_yaml::to_string(&doc).unwrap()
+}
+
+#[test]
+fn a_conversion_keeps_a_racing_kubectl_change_and_a_failed_user_leaves_nothing_behind() {
+    if !require_tool("kubectl") {
+        return;
+    }
+    let mut w = world();
+    w.env.set("ENTRATOOL_KEYRING", "keyutils");
+    w.emu.register(&[], &["kube-secret"]);
+    let kc = w.env.path().join("kubeconfig");
+    std::fs::write(&kc, one_spn_user(&w, "race-user", "kube-secret", &w.emu.url)).unwrap();
+    let kcs = kc.to_str().unwrap();
+    // The token check is slow; kubectl changes the file meanwhile, under its own lock.
+    w.emu.fault("slow", 1, None, Some(2500));
+    let conversion = w.env.cmd(&["setup", "kubectl", "--from-kubelogin", "--kubeconfig", kcs]).output();
+    let racing = std::thread::spawn({
+        let mut kubectl = w.env.program("kubectl");
+        kubectl.args([
+            "--kubeconfig",
+            kcs,
+            "config",
+            "set-context",
+            "added",
+            "--cluster",
+            "aks",
+            "--user",
+            "race-user",
+        ]);
+        move || {
+            std::thread::sleep(std::time::Duration::from_millis(800));
+            kubectl.output().unwrap()
+        }
+    });
+    let out = conversion.unwrap();
+    let kubectl = racing.join().unwrap();
+    assert_ok(&kubectl);
+    assert_ok(&out);
+    let after: Value = serde_yaml::from_str(&std::fs::read_to_string(&kc).unwrap()).unwrap();
+    let contexts: Vec<&str> = after["contexts"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+    assert!(contexts.contains(&"added"), "the context kubectl added meanwhile was lost: {contexts:?}");
+    assert_eq!(after["users"][0]["user"]["exec"]["command"], env!("CARGO_BIN_EXE_entratool"));
+    assert!(!w.env.path().join("kubeconfig.lock").exists(), "the lock was left behind");
+    // A user whose secret Entra ID refuses: unchanged, no profile, no secret; exit 5 (the cause).
+    let bad = w.env.path().join("bad-kubeconfig");
+    let original = one_spn_user(&w, "bad-user", "wrong-secret", &w.emu.url);
+    std::fs::write(&bad, &original).unwrap();
+    let out = w.env.run(&["setup", "kubectl", "--from-kubelogin", "--kubeconfig", bad.to_str().unwrap()]);
+    assert_exit(&out, 5);
+    assert_eq!(std::fs::read_to_string(&bad).unwrap(), original, "a failed user's kubeconfig changed");
+    assert_exit(&w.env.run(&["config", "show", "-p", "bad-user"]), 3);
+    let keys = std::process::Command::new("keyctl").args(["show", "@u"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&keys.stdout).contains("bad-user/"), "its secret stayed in the keyring");
+    // Entra ID unreachable: exit 6.
+    let dead = w.env.path().join("dead-kubeconfig");
+    std::fs::write(&dead, one_spn_user(&w, "dead-user", "kube-secret", "http://127.0.0.1:9")).unwrap();
+    let out = w.env.run(&["setup", "kubectl", "--from-kubelogin", "--kubeconfig", dead.to_str().unwrap()]);
+    assert_exit(&out, 6);
+    assert_exit(&w.env.run(&["config", "show", "-p", "dead-user"]), 3);
+}
