@@ -293,11 +293,18 @@ fn setup_git(a: GitArgs) -> Result<()> {
             None => c.arg("--global"),
         };
     };
-    // Helpers already configured for this URL (Git Credential Manager, a store…), in git's order.
-    let others: Vec<String> = other_helpers(&url_text, a.file.as_deref())?
-        .into_iter()
-        .filter(|h| !h.is_empty() && !h.contains(" git-credential -p "))
-        .collect();
+    // One setup git at a time (git's own config lock makes concurrent writers fail midway).
+    let _serial = entratool::fsutil::lock(&entratool::fsutil::config_dir()?.join("setup-git.lock"))?;
+    // Helpers already configured for this URL in the scope written (Git Credential Manager, a
+    // store…), in git's order; those of other scopes are listed, never copied.
+    let Helpers { kept, elsewhere } = other_helpers(&url_text, a.file.as_deref())?;
+    let others: Vec<String> = kept.into_iter().filter(|h| !h.contains(" git-credential -p ")).collect();
+    for (scope, helper) in &elsewhere {
+        entratool::outln!(
+            "note: {helper} (git's {scope} config) also answers {url_text} there; it is not copied into the {} config",
+            if a.file.is_some() { "given" } else { "global" }
+        );
+    }
     // git asks helpers in config order and stops at the first complete answer: an empty value
     // resets the list for this URL, then entratool's helper, then the others as fallbacks. For
     // every other host the others stay as they are.
@@ -326,15 +333,15 @@ fn setup_git(a: GitArgs) -> Result<()> {
     // Exit 5 when the key is not there yet: nothing to remove.
     drop(unset.args(["--unset-all", &key]).output());
     for v in &values {
-        let mut c = Command::new("git");
-        c.arg("config");
-        scope(&mut c);
-        run_tool(c.args(["--add", &key, v]), "git config")?;
+        git_config_retrying(&|c: &mut Command| {
+            scope(c);
+            c.args(["--add", &key, v]);
+        })?;
     }
-    let mut c = Command::new("git");
-    c.arg("config");
-    scope(&mut c);
-    run_tool(c.args(["--replace-all", &format!("credential.{url_text}.useHttpPath"), "true"]), "git config")?;
+    git_config_retrying(&|c: &mut Command| {
+        scope(c);
+        c.args(["--replace-all", &format!("credential.{url_text}.useHttpPath"), "true"]);
+    })?;
     bind_to_profile(&a.profile, &url_text)?;
     entratool::outln!("✓ git uses entratool profile '{}' for {url_text}", a.profile);
     Ok(())
@@ -342,35 +349,79 @@ fn setup_git(a: GitArgs) -> Result<()> {
 
 /// The helpers git would ask for `url` now, in order (`git config --get-urlmatch`
 /// gives only the last value, so the list is read and matched here).
-fn other_helpers(url: &str, file: Option<&Path>) -> Result<Vec<String>> {
-    let mut c = Command::new("git");
-    c.arg("config");
-    if let Some(f) = file {
-        c.arg("--file").arg(f);
-    }
-    c.args(["--get-regexp", r"^credential\..*helper$|^credential\.helper$"]);
-    let out = c.output().map_err(|e| Error::config("cannot run git config").with_source(e))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut helpers = Vec::new();
-    for line in text.lines() {
-        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
-        let applies = match k.strip_prefix("credential.").and_then(|r| r.strip_suffix(".helper")) {
-            None => k == "credential.helper",
-            Some(prefix) => {
-                let prefix = prefix.trim_end_matches('/');
-                url == prefix || url.starts_with(&format!("{prefix}/"))
+/// The helpers that answer `url`, by the scope that configures them: those
+/// of the scope being written (global, or `--file`) are kept in order as
+/// fallbacks; those of other scopes (system, a repository's own, `includeIf`)
+/// are only listed, never copied (a repository's `!shell` helper must not
+/// run for every repository).
+/// The helpers of the scope written, and (scope, helper) of the others.
+struct Helpers {
+    kept: Vec<String>,
+    elsewhere: Vec<(String, String)>,
+}
+
+/// `git config …`, tried again for up to 5 s while another git holds the config's lock.
+fn git_config_retrying(args: &dyn Fn(&mut Command)) -> Result<String> {
+    let started = std::time::Instant::now();
+    loop {
+        let mut c = Command::new("git");
+        c.arg("config");
+        args(&mut c);
+        match run_tool(&mut c, "git config") {
+            // git says so on stderr ("could not lock config file"): the only sign of a held lock.
+            Err(e) if started.elapsed() < std::time::Duration::from_secs(5) && e.to_string().contains("lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
             }
-        };
-        if !applies {
-            continue;
-        }
-        if v.is_empty() {
-            helpers.clear(); // git's reset
-        } else {
-            helpers.push(v.to_string());
+            other => return other,
         }
     }
-    Ok(helpers)
+}
+
+fn other_helpers(url: &str, file: Option<&Path>) -> Result<Helpers> {
+    let read = |scope: Option<&str>| -> Result<Vec<(String, String, String)>> {
+        let mut c = Command::new("git");
+        c.arg("config");
+        match (file, scope) {
+            (Some(f), _) => drop(c.arg("--file").arg(f)),
+            (None, Some(s)) => drop(c.arg(s)),
+            (None, None) => {}
+        }
+        c.args(["--show-scope", "--get-regexp", r"^credential\..*helper$|^credential\.helper$"]);
+        let out = c.output().map_err(|e| Error::config("cannot run git config").with_source(e))?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| {
+                let (scope, rest) = line.split_once('\t')?;
+                let (k, v) = rest.split_once(' ').unwrap_or((rest, ""));
+                Some((scope.to_string(), k.to_string(), v.to_string()))
+            })
+            .collect())
+    };
+    let applies = |k: &str| match k.strip_prefix("credential.").and_then(|r| r.strip_suffix(".helper")) {
+        None => k == "credential.helper",
+        Some(prefix) => {
+            let prefix = prefix.trim_end_matches('/');
+            url == prefix || url.starts_with(&format!("{prefix}/"))
+        }
+    };
+    let mut kept = Vec::new();
+    for (_, _, v) in read(Some("--global"))?.into_iter().filter(|(_, k, _)| applies(k)) {
+        if v.is_empty() {
+            kept.clear(); // git's reset
+        } else {
+            kept.push(v);
+        }
+    }
+    let elsewhere = if file.is_some() {
+        Vec::new()
+    } else {
+        read(None)?
+            .into_iter()
+            .filter(|(scope, k, v)| scope != "global" && applies(k) && !v.is_empty())
+            .map(|(scope, _, v)| (scope, v))
+            .collect()
+    };
+    Ok(Helpers { kept, elsewhere })
 }
 
 fn docker_config_path() -> Result<PathBuf> {

@@ -720,3 +720,51 @@ fn a_conversion_keeps_a_racing_kubectl_change_and_a_failed_user_leaves_nothing_b
     assert_exit(&out, 6);
     assert_exit(&w.env.run(&["config", "show", "-p", "dead-user"]), 3);
 }
+
+#[test]
+fn setup_git_copies_no_helper_of_another_scope_and_concurrent_runs_all_land() {
+    if !require_tool("git") {
+        return;
+    }
+    let env = Env::new();
+    assert_ok(&env.run(&create_args("p", TENANT, &["--auth-method", "secret"])));
+    let repo = env.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let git = |args: &[&str], dir: &Path| {
+        let out = env.program("git").args(args).current_dir(dir).env("GIT_CONFIG_NOSYSTEM", "1").output().unwrap();
+        assert_ok(&out);
+        stdout(&out)
+    };
+    git(&["init", "-q"], &repo);
+    git(&["config", "--local", "credential.helper", "!echo repository-helper"], &repo);
+    let out = env
+        .cmd(&["setup", "git", "-p", "p", "--url", "https://dev.azure.com/contoso"])
+        .current_dir(&repo)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert!(stdout(&out).contains("!echo repository-helper (git's local config)"), "{}", stdout(&out));
+    let global = std::fs::read_to_string(env.path().join(".gitconfig")).unwrap();
+    assert!(!global.contains("repository-helper"), "a repository's helper reached the global config:\n{global}");
+    // Six at once, each for its own URL: all land, none is left with the reset entry alone.
+    let runs: Vec<_> = (0..6)
+        .map(|i| {
+            env.cmd(&["setup", "git", "-p", "p", "--url", &format!("https://dev.azure.com/org{i}")]).spawn().unwrap()
+        })
+        .collect();
+    for run in runs {
+        assert_ok(&run.wait_with_output().unwrap());
+    }
+    for i in 0..6 {
+        let helpers = git(
+            &["config", "--global", "--get-all", &format!("credential.https://dev.azure.com/org{i}.helper")],
+            env.path(),
+        );
+        let lines: Vec<&str> = helpers.lines().collect();
+        assert!(
+            lines.len() >= 2 && lines[0].is_empty() && lines[1].contains("git-credential -p p"),
+            "org{i}: {lines:?}"
+        );
+    }
+}
