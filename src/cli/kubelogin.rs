@@ -78,11 +78,36 @@ pub fn read_kubeconfig(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
-pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result<()> {
-    let original = read_kubeconfig(path)?;
-    let mut doc: Value = serde_yaml::from_slice(&original).map_err(|e| {
-        Error::config(format!("{} is not a kubeconfig entratool can read", path.display())).with_source(e)
+/// The kubeconfig's text and what it says; one that is not UTF-8 YAML is an error.
+pub fn parse_kubeconfig(path: &Path) -> Result<(String, Value)> {
+    let text = String::from_utf8(read_kubeconfig(path)?).map_err(|_| {
+        Error::config(format!("{} is not UTF-8", path.display()))
+            .with_remedy("fix the file by hand; it is never written")
     })?;
+    let doc: Value = serde_yaml::from_str(&text).map_err(|e| {
+        Error::config(format!("{} is not a kubeconfig entratool can read", path.display()))
+            .with_source(e)
+            .with_remedy("fix the file by hand; entratool never writes a file it cannot read")
+    })?;
+    Ok((text, doc))
+}
+
+/// A kubeconfig the user made read-only is never replaced.
+pub fn check_writable(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?.permissions().mode();
+        if mode & 0o200 == 0 {
+            return Err(Error::config(format!("{} is read-only (mode {:o})", path.display(), mode & 0o777))
+                .with_remedy(format!("it is kept as it is; `chmod u+w {}` if it is to change", path.display())));
+        }
+    }
+    Ok(())
+}
+
+pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result<()> {
+    let (original, mut doc) = parse_kubeconfig(path)?;
     let wanted_user = match only_context {
         Some(ctx) => Some(context_user(&doc, ctx)?),
         None => None,
@@ -116,7 +141,7 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
         for p in &plans {
             rewrite_user(&mut doc, p, &exe);
         }
-        let before: Value = serde_yaml::from_slice(&original).unwrap_or(Value::Null);
+        let before: Value = serde_yaml::from_str(&original).unwrap_or(Value::Null);
         return print_diff(path, &masked_yaml(before)?, &masked_yaml(doc)?);
     }
     // The token checks (network, seconds) run before the file is locked.
@@ -138,12 +163,7 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     // Under kubectl's own lock, the file as it is now (a context added meanwhile stays), each
     // user converted that still runs kubelogin (another conversion may have done it).
     let _lock = entratool::fsutil::lock_their_file(path)?;
-    let current = read_kubeconfig(path)?;
-    let mut doc: Value = serde_yaml::from_slice(&current).map_err(|e| {
-        Error::config(format!("{} changed meanwhile into something entratool cannot read", path.display()))
-            .with_source(e)
-            .with_remedy("nothing was written; run the command again")
-    })?;
+    let (current, mut doc) = parse_kubeconfig(path)?;
     let mut converted = Vec::new();
     for p in &ready_plans {
         if still_runs_kubelogin(&doc, &p.user) {
@@ -156,15 +176,20 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     if converted.is_empty() {
         return Ok(());
     }
-    let mut text =
-        serde_yaml::to_string(&doc).map_err(|e| Error::config("cannot write the kubeconfig").with_source(e))?;
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    let backup = entratool::fsutil::backup(path, &current)?;
+    // Only the converted users' entries change, in place: every other byte stays.
+    let items: Vec<(String, Value)> =
+        converted.iter().filter_map(|u| user_item(&doc, u).map(|i| (u.clone(), i))).collect();
+    let text = entratool::protocols::kubeconfig::replace_users(&current, &items, &doc)?;
+    check_writable(path)?;
+    let backup = entratool::fsutil::backup(path, current.as_bytes())?;
     entratool::fsutil::replace_keeping_link(path, text.as_bytes())?;
     entratool::outln!("✓ Converted {} (backup: {})", converted.join(", "), backup.display());
     Ok(())
+}
+
+/// The list item of user `name`.
+fn user_item(doc: &Value, name: &str) -> Option<Value> {
+    doc.get("users")?.as_sequence()?.iter().find(|u| u.get("name").and_then(Value::as_str) == Some(name)).cloned()
 }
 
 /// Whether the user of that name still has an exec entry running kubelogin.

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use entratool::error::{Error, Result};
 use entratool::profile::{self, MatchEntry};
-use entratool::protocols::kubectl;
+use entratool::protocols::{kubeconfig, kubectl};
 
 #[derive(Subcommand, Debug)]
 pub enum SetupCommand {
@@ -137,39 +137,19 @@ fn remove_our_leftovers(file: &Path) {
 }
 
 fn setup_kubectl(a: KubectlArgs) -> Result<()> {
-    remove_our_leftovers(&kubeconfig_file(a.kubeconfig.as_deref())?);
+    let file = kubeconfig_file(a.kubeconfig.as_deref())?;
+    remove_our_leftovers(&file);
     if a.from_kubelogin {
-        let file = kubeconfig_file(a.kubeconfig.as_deref())?;
         return super::kubelogin::convert(&file, a.context.as_deref(), a.dry_run);
     }
     let profile = a.profile.clone().unwrap_or_default();
     ensure_profile(&profile)?;
-    let file = kubeconfig_file(a.kubeconfig.as_deref())?;
-    let original = super::kubelogin::read_kubeconfig(&file)?;
-    let kubectl = |args: &[&str]| {
-        let mut c = Command::new("kubectl");
-        c.arg("config");
-        if let Some(k) = &a.kubeconfig {
-            c.arg("--kubeconfig").arg(k);
-        }
-        c.args(args);
-        c
-    };
-    let context = match &a.context {
-        Some(c) => c.clone(),
-        None => run_tool(&mut kubectl(&["current-context"]), "kubectl config current-context")?,
-    };
-    let jsonpath = format!("jsonpath={{.contexts[?(@.name==\"{context}\")].context.user}}");
-    let user = run_tool(&mut kubectl(&["view", "-o", &jsonpath]), "kubectl config view")?;
-    if user.is_empty() {
-        return Err(Error::config(format!(
-            "context '{context}' not found or has no user; list contexts with `kubectl config get-contexts`"
-        )));
-    }
     let exe = current_exe()?;
     let exe = exe.to_string_lossy();
     let exec_args = ["get-token", "-p", &profile, "--server-id", &a.server_id, "--output", "exec-credential"];
     if a.dry_run {
+        let (_, doc) = super::kubelogin::parse_kubeconfig(&file)?;
+        let (context, user) = context_and_user(&doc, a.context.as_deref(), &file)?;
         entratool::outln!("would set user '{user}' of context '{context}' in {}:", file.display());
         entratool::outln!(
             "  exec: {{apiVersion: {}, command: {exe}, args: [{}], interactiveMode: Never, installHint: ...}}",
@@ -184,16 +164,61 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
         entratool::outln!("(dry run: nothing was changed)");
         return Ok(());
     }
-    let backup = entratool::fsutil::backup(&file, &original)?;
-    let mut set = kubectl(&["set-credentials", &user, "--exec-command", &exe, "--exec-api-version", kubectl::V1]);
-    for arg in exec_args {
-        set.arg(format!("--exec-arg={arg}"));
-    }
-    set.arg("--exec-interactive-mode=Never");
-    run_tool(&mut set, "kubectl config set-credentials")?;
-    // Other credentials would win over the exec plugin: remove them, as
-    // kubelogin's convert-kubeconfig does. Absent fields make kubectl
-    // complain, which is fine.
+    // Under kubectl's own lock: the file as it is now, only this user's entry changed in place.
+    let _lock = entratool::fsutil::lock_their_file(&file)?;
+    let (text, doc) = super::kubelogin::parse_kubeconfig(&file)?;
+    let (context, user) = context_and_user(&doc, a.context.as_deref(), &file)?;
+    let mut changed = doc;
+    let item = exec_user(&mut changed, &user, &exe, &exec_args)?;
+    let edited = kubeconfig::replace_users(&text, &[(user.clone(), item)], &changed)?;
+    super::kubelogin::check_writable(&file)?;
+    let backup = entratool::fsutil::backup(&file, text.as_bytes())?;
+    entratool::fsutil::replace_keeping_link(&file, edited.as_bytes())?;
+    entratool::outln!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", profile);
+    entratool::outln!("  backup of the file as it was: {} (copy it back to undo)", backup.display());
+    Ok(())
+}
+
+/// The context asked for (else the current one) and its user's name.
+fn context_and_user(doc: &serde_yaml::Value, asked: Option<&str>, file: &Path) -> Result<(String, String)> {
+    let context = match asked.map(str::to_string).or_else(|| doc["current-context"].as_str().map(str::to_string)) {
+        Some(c) if !c.is_empty() => c,
+        _ => {
+            return Err(Error::config(format!("the kubeconfig {} has no current-context", file.display()))
+                .with_remedy("pass --context NAME (`kubectl config get-contexts` lists them)"));
+        }
+    };
+    let user = doc["contexts"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .find(|c| c["name"].as_str() == Some(context.as_str()))
+        .and_then(|c| c["context"]["user"].as_str())
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| {
+            Error::config(format!("context '{context}' is not in {} or has no user", file.display()))
+                .with_remedy("list the contexts with `kubectl config get-contexts`")
+        })?;
+    Ok((context, user.to_string()))
+}
+
+/// Points `user`'s entry at entratool's exec plugin and drops its other
+/// credentials (a static token or client certificate would win over the
+/// plugin, as kubelogin's convert-kubeconfig also removes them). Returns the
+/// new list item.
+fn exec_user(doc: &mut serde_yaml::Value, user: &str, exe: &str, args: &[&str]) -> Result<serde_yaml::Value> {
+    use serde_yaml::Value;
+    let item = doc["users"]
+        .as_sequence_mut()
+        .and_then(|users| users.iter_mut().find(|u| u["name"].as_str() == Some(user)))
+        .ok_or_else(|| {
+            Error::config(format!("no user '{user}' in the kubeconfig"))
+                .with_remedy("add it with `kubectl config set-credentials NAME`, then run this again")
+        })?;
+    let mut entry = match item.get("user") {
+        Some(Value::Mapping(m)) => m.clone(),
+        _ => serde_yaml::Mapping::new(),
+    };
     for field in [
         "token",
         "tokenFile",
@@ -204,18 +229,23 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
         "client-certificate-data",
         "client-key",
         "client-key-data",
+        "exec",
     ] {
-        // Unsetting a field the user does not have fails; that loses nothing.
-        drop(kubectl(&["unset", &format!("users.{user}.{field}")]).output());
+        entry.remove(field);
     }
-    // `kubectl config set` cannot set installHint, so it goes in by a
-    // targeted edit of the block kubectl has just written.
-    if let Err(e) = add_install_hint(&file, &user) {
-        entratool::ewriteln!("note: installHint not added ({e}); the exec plugin works without it");
-    }
-    entratool::outln!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", profile);
-    entratool::outln!("  backup of the file as it was: {} (copy it back to undo)", backup.display());
-    Ok(())
+    let exec: serde_yaml::Mapping = [
+        ("apiVersion", Value::from(kubectl::V1)),
+        ("command", Value::from(exe)),
+        ("args", Value::Sequence(args.iter().map(|a| Value::from(*a)).collect())),
+        ("interactiveMode", Value::from("Never")),
+        ("installHint", Value::from(kubectl::INSTALL_HINT)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (Value::from(k), v))
+    .collect();
+    entry.insert("exec".into(), Value::Mapping(exec));
+    item["user"] = Value::Mapping(entry);
+    Ok(item.clone())
 }
 
 /// The file kubectl edits: --kubeconfig, else the first of $KUBECONFIG, else ~/.kube/config.
@@ -229,56 +259,6 @@ fn kubeconfig_file(explicit: Option<&Path>) -> Result<PathBuf> {
     directories::BaseDirs::new()
         .map(|b| b.home_dir().join(".kube").join("config"))
         .ok_or_else(|| Error::config("cannot find your home folder").with_remedy("pass --kubeconfig FILE"))
-}
-
-/// Puts `installHint` next to `interactiveMode` in `user`'s exec block.
-fn add_install_hint(path: &Path, user: &str) -> std::result::Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let unquote = |s: &str| s.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
-    let start = lines
-        .iter()
-        .position(|l| l.trim_start().strip_prefix("- name:").is_some_and(|n| unquote(n) == user))
-        .ok_or("user not found")?;
-    let item_indent = lines[start].len() - lines[start].trim_start().len();
-    let end = (start + 1..lines.len())
-        .find(|&i| {
-            let l = &lines[i];
-            let indent = l.len() - l.trim_start().len();
-            !l.trim().is_empty()
-                && (indent < item_indent || (indent == item_indent && l.trim_start().starts_with("- ")))
-        })
-        .unwrap_or(lines.len());
-    let mode = (start..end)
-        .find(|&i| lines[i].trim_start().starts_with("interactiveMode:"))
-        .ok_or("no interactiveMode line")?;
-    let indent = " ".repeat(lines[mode].len() - lines[mode].trim_start().len());
-    let quoted = format!("\"{}\"", kubectl::INSTALL_HINT.replace('\\', "\\\\").replace('"', "\\\""));
-    let hint_line = format!("{indent}installHint: {quoted}");
-    let end = match (start..end).find(|&i| lines[i].trim_start().starts_with("installHint:")) {
-        Some(i) => {
-            lines[i] = hint_line;
-            end
-        }
-        None => {
-            lines.insert(mode + 1, hint_line);
-            end + 1
-        }
-    };
-    // `kubectl config set-credentials` writes the defaults out (`env: null`,
-    // `provideClusterInfo: false`); the exec block reads as docs/kubectl.md shows it.
-    let noise = |l: &str| matches!(l.trim(), "env: null" | "provideClusterInfo: false");
-    let mut i = start;
-    while i < end.min(lines.len()) {
-        if noise(&lines[i]) {
-            lines.remove(i);
-        } else {
-            i += 1;
-        }
-    }
-    let mut out = lines.join("\n");
-    out.push('\n');
-    entratool::fsutil::replace_keeping_link(path, out.as_bytes()).map_err(|e| e.report("", ""))
 }
 
 fn setup_git(a: GitArgs) -> Result<()> {

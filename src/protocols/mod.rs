@@ -5,5 +5,6 @@
 pub mod az;
 pub mod docker;
 pub mod git;
+pub mod kubeconfig;
 pub mod kubectl;
 pub mod plain;

@@ -768,3 +768,40 @@ fn setup_git_copies_no_helper_of_another_scope_and_concurrent_runs_all_land() {
         );
     }
 }
+
+#[test]
+fn setup_kubectl_changes_only_its_user_keeping_comments_quotes_and_anchors() {
+    if !require_tool("kubectl") {
+        return;
+    }
+    let w = world();
+    w.profile("k", &[]);
+    let kc = w.env.path().join("kubeconfig");
+    let head = "# managed by the platform team\napiVersion: v1\nkind: Config\nclusters:\n- name: aks   # prod\n  \
+                cluster:\n    server: 'https://127.0.0.1:1'\ncontexts:\n- name: aks\n  context: {cluster: aks, user: \
+                aks-user}\n- name: other\n  context: {cluster: aks, user: other-user}\ncurrent-context: aks\nusers:\n";
+    let converted = "- name: aks-user\n  user:\n    token: placeholder\n";
+    let tail = "# the others keep their shape\n- name: other-user\n  user: &shared\n    username: \"me\"\n    \
+                password: 'p@ss'\n- name: third-user\n  user: *shared\npreferences: {}\n";
+    std::fs::write(&kc, format!("{head}{converted}{tail}")).unwrap();
+    let kcs = kc.to_str().unwrap();
+    let out = w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs]);
+    assert_ok(&out);
+    let after = std::fs::read_to_string(&kc).unwrap();
+    assert!(after.starts_with(head) && after.ends_with(tail), "bytes outside the user changed:\n{after}");
+    assert!(!after.contains("placeholder"), "{after}");
+    // kubectl reads the result: the user runs entratool, the others are as they were.
+    let view = w.tool("kubectl", &["--kubeconfig", kcs, "config", "view", "--raw", "-o", "json"], w.env.path());
+    assert_ok(&view);
+    let v: Value = serde_json::from_str(&stdout(&view)).unwrap();
+    let user = |n: &str| v["users"].as_array().unwrap().iter().find(|u| u["name"] == n).unwrap()["user"].clone();
+    assert_eq!(user("aks-user")["exec"]["command"], env!("CARGO_BIN_EXE_entratool"));
+    assert_eq!(user("third-user")["password"], "p@ss");
+    // A read-only kubeconfig is kept as it is.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&kc, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let out = w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs, "--server-id", DEVOPS_AUD]);
+    assert_exit(&out, 3);
+    assert!(stderr(&out).contains("is read-only (mode 400)"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&kc).unwrap(), after);
+}
