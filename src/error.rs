@@ -42,6 +42,14 @@ impl Kind {
             .unwrap_or(Kind::Failed)
     }
 
+    /// The kind a child entratool's exit code stands for.
+    pub fn from_exit_code(code: i32) -> Kind {
+        [Kind::Usage, Kind::Config, Kind::Credential, Kind::Rejected, Kind::Unavailable]
+            .into_iter()
+            .find(|k| i32::from(k.exit_code()) == code)
+            .unwrap_or(Kind::Failed)
+    }
+
     pub fn exit_code(self) -> u8 {
         match self {
             Kind::Failed => 1,

@@ -11,7 +11,7 @@ use serde_yaml::Value;
 use zeroize::Zeroizing;
 
 use super::profile_form::{PendingSecret, save};
-use entratool::credential::secrets::SecretKind;
+use entratool::credential::secrets::{self, SecretKind};
 use entratool::error::{Error, Result};
 use entratool::profile::{self, AuthMethod, Profile};
 use entratool::token::{self, TokenKind, TokenRequest};
@@ -38,7 +38,13 @@ struct Plan {
     /// The profile to use: None means the environment profile (`-p env`).
     profile: Option<Profile>,
     secret: Option<PendingSecret>,
+    /// Where the secret was found, for the output.
+    secret_source: String,
 }
+
+/// A secret that stays in the kubeconfig (the only store is lost at reboot):
+/// the variable entratool reads it from, and its value.
+type Kept = Option<(&'static str, Zeroizing<String>)>;
 
 /// kubelogin's `get-token` flags and the exec `env`, looked up by name.
 struct Flags<'a> {
@@ -139,7 +145,7 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     let exe = exe.to_string_lossy();
     if dry_run {
         for p in &plans {
-            rewrite_user(&mut doc, p, &exe);
+            rewrite_user(&mut doc, p, &exe, &None);
         }
         let before: Value = serde_yaml::from_str(&original).unwrap_or(Value::Null);
         return print_diff(path, &masked_yaml(before)?, &masked_yaml(doc)?);
@@ -149,7 +155,7 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     let mut first_failure = None;
     for p in plans {
         match ready(&p) {
-            Ok(()) => ready_plans.push(p),
+            Ok(kept) => ready_plans.push((p, kept)),
             Err(e) => {
                 entratool::ewriteln!("note: user '{}' is left as it is: {}", p.user, e.report("", ""));
                 first_failure.get_or_insert(e);
@@ -165,9 +171,9 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     let _lock = entratool::fsutil::lock_their_file(path)?;
     let (current, mut doc) = parse_kubeconfig(path)?;
     let mut converted = Vec::new();
-    for p in &ready_plans {
+    for (p, kept) in &ready_plans {
         if still_runs_kubelogin(&doc, &p.user) {
-            rewrite_user(&mut doc, p, &exe);
+            rewrite_user(&mut doc, p, &exe, kept);
             converted.push(p.user.clone());
         } else {
             entratool::outln!("note: user '{}' no longer runs kubelogin (changed meanwhile): left as it is", p.user);
@@ -261,19 +267,36 @@ fn plan(user: &str, exec: &Value) -> Result<Option<Plan>> {
                         ])
                     });
                     pw.map(|v| PendingSecret { kind: SecretKind::CertificatePassword, value: Zeroizing::new(v) })
+                        .map(|s| (s, "the kubeconfig's exec entry".to_string()))
                 }
                 None => {
                     p.set_auth_method(AuthMethod::Secret);
-                    let s = f
+                    let (s, source) = match f
                         .flag(&["--client-secret"])
                         .or_else(|| f.var(&["AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]))
-                        .ok_or_else(|| Error::config("spn mode with neither a client secret nor a certificate"))?;
-                    Some(PendingSecret { kind: SecretKind::ClientSecret, value: Zeroizing::new(s) })
+                    {
+                        Some(s) => (s, "the kubeconfig's exec entry".to_string()),
+                        // kubelogin also reads its variables from the shell that runs kubectl.
+                        None => shell_secret().ok_or_else(|| {
+                            Error::config("spn mode with neither a client secret nor a certificate").with_remedy(
+                                "export AAD_SERVICE_PRINCIPAL_CLIENT_SECRET (as kubelogin reads it) and run this again",
+                            )
+                        })?,
+                    };
+                    Some((PendingSecret { kind: SecretKind::ClientSecret, value: Zeroizing::new(s) }, source))
                 }
             }
         }
         // The pod's variables at run time: the environment profile.
-        "workloadidentity" => return Ok(Some(Plan { user: user.into(), server_id, profile: None, secret: None })),
+        "workloadidentity" => {
+            return Ok(Some(Plan {
+                user: user.into(),
+                server_id,
+                profile: None,
+                secret: None,
+                secret_source: String::new(),
+            }));
+        }
         "msi" => {
             p.set_auth_method(AuthMethod::ManagedIdentity);
             p.managed_identity_client_id = f.flag(&["--client-id"]);
@@ -304,7 +327,28 @@ fn plan(user: &str, exec: &Value) -> Result<Option<Plan>> {
     }
     p.scope = Some(format!("{server_id}/.default"));
     p.validate()?;
-    Ok(Some(Plan { user: user.into(), server_id, profile: Some(p), secret }))
+    let (secret, secret_source) = match secret {
+        Some((s, source)) => (Some(s), source),
+        None => (None, String::new()),
+    };
+    Ok(Some(Plan { user: user.into(), server_id, profile: Some(p), secret, secret_source }))
+}
+
+/// The client secret kubelogin would take from the shell (`AAD_SERVICE_PRINCIPAL_CLIENT_SECRET`,
+/// `AZURE_CLIENT_SECRET`), with where it was found.
+fn shell_secret() -> Option<(String, String)> {
+    ["AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()).map(|s| (s, format!("${v} in this shell"))))
+}
+
+/// Whether a secret must stay in the kubeconfig: the only store is the
+/// kernel keyring (lost at reboot), or none (ENTRATOOL_KEYRING=none).
+fn secret_stays() -> bool {
+    match secrets::open_keyring() {
+        Ok(Some(k)) => secrets::is_volatile(k.name()),
+        _ => true,
+    }
 }
 
 /// Saves the plan's profile (and secret); with a secret, the converted user
@@ -313,11 +357,12 @@ fn plan(user: &str, exec: &Value) -> Result<Option<Plan>> {
 /// is; a new one is saved with its secret and must get a token before the
 /// user is converted. Err: the user stays as it is, and nothing it made stays
 /// behind (the error is the cause, with its exit code).
-fn ready(p: &Plan) -> Result<()> {
-    let Some(profile) = &p.profile else { return Ok(()) };
+fn ready(p: &Plan) -> Result<Kept> {
+    let Some(profile) = &p.profile else { return Ok(None) };
     let store = profile::ProfilesFile::open()?;
     let existing = store.load()?.find(&profile.name).cloned();
     let made_here = existing.is_none();
+    let stays = made_here && p.secret.is_some() && secret_stays();
     let chosen = match existing {
         Some(existing)
             if existing.client_id == profile.client_id && existing.auth_method() == profile.auth_method() =>
@@ -332,25 +377,78 @@ fn ready(p: &Plan) -> Result<()> {
             ))
             .with_remedy("rename that profile, or convert this user by hand with `entratool setup kubectl -p NAME`"));
         }
+        None if stays => {
+            save(&store, profile.clone(), None, false, &[])?;
+            profile.clone()
+        }
         None => {
             save(&store, profile.clone(), None, false, p.secret.as_slice())?;
+            if let Some(s) = &p.secret {
+                entratool::outln!(
+                    "note: user '{}': the {} from {} is now in the {}",
+                    p.user,
+                    s.kind.label(),
+                    p.secret_source,
+                    secrets::store_name()
+                );
+            }
             profile.clone()
         }
     };
-    // Only a secret that leaves the kubeconfig needs proof that it works first.
-    if p.secret.is_none() {
-        return Ok(());
-    }
+    // Only a secret that leaves the kubeconfig, or stays in it for a new profile, needs proof first.
+    let Some(secret) = p.secret.as_ref().filter(|_| made_here) else { return Ok(None) };
     let scope = format!("{}/.default", p.server_id);
-    let request = TokenRequest { force_refresh: true, ..TokenRequest::for_helper(&chosen, &scope, TokenKind::Access) };
-    match token::acquire(&request, &mut Vec::new()) {
-        Ok(_) => Ok(()),
-        Err(e) if made_here => {
+    let kept = stays.then(|| (secret.kind.env_var(), secret.value.clone()));
+    let checked = match &kept {
+        Some((var, value)) => token_with(&chosen.name, &scope, var, value),
+        None => {
+            let request =
+                TokenRequest { force_refresh: true, ..TokenRequest::for_helper(&chosen, &scope, TokenKind::Access) };
+            token::acquire(&request, &mut Vec::new()).map(drop)
+        }
+    };
+    match checked {
+        Ok(()) => {
+            if kept.is_some() {
+                entratool::outln!(
+                    "note: user '{}': the {} from {} stays in the kubeconfig (as {} in the exec entry's env): the \
+                     only secret store here is {}, lost at reboot; store it in a durable one later with \
+                     `entratool config edit -p {} --secret-stdin`",
+                    p.user,
+                    secret.kind.label(),
+                    p.secret_source,
+                    secret.kind.env_var(),
+                    secrets::store_name(),
+                    chosen.name
+                );
+            }
+            Ok(kept)
+        }
+        Err(e) => {
             undo_profile(&store, &chosen.name);
             Err(e)
         }
-        Err(e) => Err(e),
     }
+}
+
+/// A token for the profile with the secret in `var` of a child entratool (the
+/// environment of this process never changes), as kubectl will run it.
+fn token_with(profile: &str, scope: &str, var: &str, value: &str) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| Error::config("cannot find the entratool binary").with_source(e))?;
+    let out = std::process::Command::new(exe)
+        .args(["get-token", "-p", profile, "--scope", scope, "--force-refresh", "--silent"])
+        .env(var, value)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::config("cannot run entratool").with_source(e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let why =
+        String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("").trim_start_matches("error: ").to_string();
+    let kind = entratool::error::Kind::from_exit_code(out.status.code().unwrap_or(1));
+    Err(Error::new(kind, format!("profile '{profile}' got no token with the kubeconfig's secret")).with_source(why))
 }
 
 /// Removes a profile this run made (and its stored secret): a user left as
@@ -374,7 +472,7 @@ fn undo_profile(store: &profile::ProfilesFile, name: &str) {
 
 /// The user's exec block, now running entratool; kubelogin's variables go,
 /// anything else in it stays.
-fn rewrite_user(doc: &mut Value, p: &Plan, exe: &str) {
+fn rewrite_user(doc: &mut Value, p: &Plan, exe: &str, kept: &Kept) {
     let Some(users) = doc.get_mut("users").and_then(Value::as_sequence_mut) else { return };
     let Some(exec) = users
         .iter_mut()
@@ -393,6 +491,17 @@ fn rewrite_user(doc: &mut Value, p: &Plan, exe: &str) {
         env.retain(|e| !e.get("name").and_then(Value::as_str).is_some_and(|n| KUBELOGIN_VARS.contains(&n)));
         if env.is_empty() {
             exec.remove("env");
+        }
+    }
+    if let Some((var, value)) = kept {
+        let entry: Value = [("name", Value::from(*var)), ("value", Value::from(value.as_str()))]
+            .into_iter()
+            .map(|(k, v)| (Value::from(k), v))
+            .collect::<serde_yaml::Mapping>()
+            .into();
+        match exec.get_mut("env").and_then(Value::as_sequence_mut) {
+            Some(env) => env.push(entry),
+            None => drop(exec.insert("env".into(), Value::Sequence(vec![entry]))),
         }
     }
     if !exec.contains_key("interactiveMode") {

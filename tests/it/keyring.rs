@@ -150,3 +150,54 @@ fn doctor_reports_each_check_and_completions_generate() {
         assert!(stdout(&out).contains("get-token"), "{shell}");
     }
 }
+
+/// `setup kubectl --from-kubelogin` with a durable store: kubelogin's usual spn setup (the secret
+/// exported in the shell, not in the kubeconfig) is converted, the secret goes to the Secret
+/// Service and the output says where it came from and went; nothing secret stays in the file.
+#[test]
+fn a_conversion_moves_a_shell_exported_secret_into_a_durable_store() {
+    if !(require_tool("dbus-run-session") && require_tool("gnome-keyring-daemon")) {
+        return;
+    }
+    let App { emu, env, .. } = App::new(&["shell-secret"]);
+    let user = format!("spn-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let kc = env.path().join("kubeconfig");
+    let kubeconfig = serde_json::json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": user,
+        "contexts": [{"name": user, "context": {"cluster": "aks", "user": user}}],
+        "clusters": [{"name": "aks", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "users": [{"name": user, "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "kubelogin", "args": ["get-token", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630",
+            "--client-id", CLIENT, "--tenant-id", TENANT, "--login", "spn"],
+            "env": [{"name": "AZURE_AUTHORITY_HOST", "value": emu.url}]}}}],
+    });
+    std::fs::write(&kc, serde_yaml::to_string(&kubeconfig).unwrap()).unwrap();
+    let script = r#"
+set -eu
+eval "$(printf 'ci-keyring' | gnome-keyring-daemon --unlock --components=secrets)"
+export GNOME_KEYRING_CONTROL
+"$ET" setup kubectl --from-kubelogin --kubeconfig "$KC"
+unset AAD_SERVICE_PRINCIPAL_CLIENT_SECRET
+echo "token: $("$ET" get-token -p "$USERNAME" | cut -c1-3)"
+"$ET" config delete -p "$USERNAME"
+"#;
+    let mut run = env.program("dbus-run-session");
+    run.args(["--", "bash", "-c", script])
+        .env("ENTRATOOL_KEYRING", "secret-service")
+        .env("AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", "shell-secret")
+        .env("ET", env!("CARGO_BIN_EXE_entratool"))
+        .env("KC", &kc)
+        .env("USERNAME", &user)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let out = run.output().unwrap();
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("from $AAD_SERVICE_PRINCIPAL_CLIENT_SECRET in this shell is now in the Secret Service"),
+        "{text}\n{}",
+        stderr(&out)
+    );
+    assert!(text.contains("token: eyJ"), "{text}\n{}", stderr(&out));
+    let after = std::fs::read_to_string(&kc).unwrap();
+    assert!(!after.contains("shell-secret") && after.contains(env!("CARGO_BIN_EXE_entratool")), "{after}");
+}
