@@ -816,3 +816,50 @@ fn setup_kubectl_changes_only_its_user_keeping_comments_quotes_and_anchors() {
     assert!(stderr(&out).contains("is read-only (mode 400)"), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&kc).unwrap(), after);
 }
+
+#[test]
+fn two_conversions_at_once_both_land_keeping_comments_and_an_existing_profile() {
+    if !require_tool("kubectl") {
+        return;
+    }
+    let mut w = world();
+    w.env.set("ENTRATOOL_KEYRING", "keyutils");
+    w.emu.register(&[], &["kube-secret"]);
+    // Two users of one file, a comment on top; `u2` has a profile already, which is used as it is.
+    let first: Value = serde_yaml::from_str(&one_spn_user(&w, "u1", "kube-secret", &w.emu.url)).unwrap();
+    let second: Value = serde_yaml::from_str(&one_spn_user(&w, "u2", "kube-secret", "http://127.0.0.1:9")).unwrap();
+    let mut doc = first.clone();
+    for key in ["users", "contexts"] {
+        let both: Vec<Value> = [&first, &second].iter().flat_map(|d| d[key].as_array().unwrap().clone()).collect();
+        doc[key] = Value::Array(both);
+    }
+    let text = format!("# the platform team's clusters\n{}", serde_yaml::to_string(&doc).unwrap());
+    let kc = w.env.path().join("kubeconfig");
+    std::fs::write(&kc, &text).unwrap();
+    let kcs = kc.to_str().unwrap();
+    let create = create_args("u2", TENANT, &["--authority-host", &w.emu.url, "--secret-stdin"]);
+    assert_ok(&w.env.run_stdin(&create, "kube-secret"));
+    w.emu.fault("slow", 2, None, Some(1500));
+    let runs: Vec<_> = ["u1", "u2"]
+        .iter()
+        .map(|ctx| {
+            let mut c = w.env.cmd(&["setup", "kubectl", "--from-kubelogin", "--kubeconfig", kcs, "--context", ctx]);
+            c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    let outs: Vec<_> = runs.into_iter().map(|r| r.wait_with_output().unwrap()).collect();
+    for out in &outs {
+        assert_ok(out);
+    }
+    assert!(stdout(&outs[1]).contains("profile 'u2' exists already and is used as it is"), "{}", stdout(&outs[1]));
+    let after = std::fs::read_to_string(&kc).unwrap();
+    assert!(after.starts_with("# the platform team's clusters\n"), "the comment was lost:\n{after}");
+    let now: Value = serde_yaml::from_str(&after).unwrap();
+    for u in now["users"].as_array().unwrap() {
+        assert_eq!(u["user"]["exec"]["command"], env!("CARGO_BIN_EXE_entratool"), "{u:?} not converted");
+    }
+    // The existing profile kept its own authority (the kubeconfig's pointed nowhere).
+    let shown: Value =
+        serde_json::from_str(&stdout(&w.env.run(&["config", "show", "-p", "u2", "--output", "json"]))).unwrap();
+    assert_eq!(shown["authorityHost"], w.emu.url.as_str());
+}
