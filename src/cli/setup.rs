@@ -454,7 +454,7 @@ fn setup_docker(a: DockerArgs) -> Result<()> {
         return Ok(());
     }
     let backup = original.as_deref().map(|bytes| entratool::fsutil::backup(&path, bytes)).transpose()?;
-    let text = entratool::output::pretty(&config);
+    let text = json_indented_like(&text, &config)?;
     entratool::fsutil::replace_keeping_link(&path, text.as_bytes())?;
     bind_to_profile(&a.profile, &registry)?;
     entratool::outln!("✓ docker uses entratool profile '{}' for {registry} ({})", a.profile, path.display());
@@ -525,4 +525,43 @@ pub fn helper_command(exe: &std::path::Path, profile: &str) -> Result<String> {
             .with_remedy("move entratool to a path without quotes, backslashes, $ or `"));
     }
     Ok(format!("!\"{exe}\" git-credential -p {profile}"))
+}
+
+/// `value` as JSON indented the way `original` is (docker writes tabs; a
+/// hand-made file may use spaces), keys in their order, a final newline.
+fn json_indented_like(original: &str, value: &Value) -> Result<String> {
+    use serde::Serialize;
+    let indent: String = original
+        .lines()
+        .skip(1)
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.chars().take_while(|c| *c == ' ' || *c == '\t').collect())
+        .filter(|i: &String| !i.is_empty())
+        .unwrap_or_else(|| "\t".to_string());
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes()),
+    );
+    value.serialize(&mut ser).map_err(|e| Error::config("cannot write docker's config").with_source(e))?;
+    let mut text = String::from_utf8_lossy(&out).into_owned();
+    text.push('\n');
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_config_keeps_its_indentation_and_key_order() {
+        let original = "{\n\t\"auths\": {},\n\t\"credsStore\": \"desktop\"\n}\n";
+        let mut v: Value = serde_json::from_str(original).unwrap();
+        v["credHelpers"] = serde_json::json!({"contoso.azurecr.io": "entratool"});
+        let text = json_indented_like(original, &v).unwrap();
+        assert!(text.starts_with("{\n\t\"auths\": {},\n\t\"credsStore\": \"desktop\",\n\t\"credHelpers\""), "{text}");
+        let spaced = "{\n    \"auths\": {}\n}\n";
+        let v: Value = serde_json::from_str(spaced).unwrap();
+        assert_eq!(json_indented_like(spaced, &v).unwrap(), spaced);
+    }
 }
