@@ -808,6 +808,11 @@ fn setup_kubectl_changes_only_its_user_keeping_comments_quotes_and_anchors() {
     let user = |n: &str| v["users"].as_array().unwrap().iter().find(|u| u["name"] == n).unwrap()["user"].clone();
     assert_eq!(user("aks-user")["exec"]["command"], env!("CARGO_BIN_EXE_entratool"));
     assert_eq!(user("third-user")["password"], "p@ss");
+    let hint = user("aks-user")["exec"]["installHint"].as_str().unwrap_or_default().to_string();
+    assert!(
+        hint.starts_with("entratool gets the tokens for this cluster: install it and create the profile named in args"),
+        "{hint}"
+    );
     // A read-only kubeconfig is kept as it is.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&kc, std::fs::Permissions::from_mode(0o400)).unwrap();
@@ -857,6 +862,10 @@ fn two_conversions_at_once_both_land_keeping_comments_and_an_existing_profile() 
     let now: Value = serde_yaml::from_str(&after).unwrap();
     for u in now["users"].as_array().unwrap() {
         assert_eq!(u["user"]["exec"]["command"], env!("CARGO_BIN_EXE_entratool"), "{u:?} not converted");
+        // The same installHint as the plain mode writes.
+        assert!(u["user"]["exec"]["installHint"].as_str().unwrap_or_default().starts_with(
+            "entratool gets the tokens for this cluster: install it and create the profile named in args"
+        ));
     }
     // The existing profile kept its own authority (the kubeconfig's pointed nowhere).
     let shown: Value =
