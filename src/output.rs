@@ -75,11 +75,15 @@ pub fn warn_all(warnings: &[String], silent: bool) {
 /// closed or full stderr loses the line and nothing else: a message about an
 /// outcome never changes the outcome (`eprintln!` would panic, exit 101).
 pub fn stderr_line(text: &str) {
+    // Nothing to fall back to: stderr is where failures would be reported.
+    line_or_nothing(std::io::stderr().lock(), text);
+}
+
+/// `text`, control characters escaped, and a newline; a failed write is dropped.
+fn line_or_nothing(mut to: impl Write, text: &str) {
     let mut line = escape_controls(text).into_owned();
     line.push('\n');
-    let mut err = std::io::stderr().lock();
-    // Nothing to fall back to: stderr is where failures would be reported.
-    drop(err.write_all(line.as_bytes()).and_then(|()| err.flush()));
+    drop(to.write_all(line.as_bytes()).and_then(|()| to.flush()));
 }
 
 /// `text` with every control character but newline and tab written as
@@ -117,11 +121,8 @@ macro_rules! ewriteln {
 /// script reads (tokens, JSON, tables) goes through [`stdout`], which reports
 /// every failure but a reader that went away.
 pub fn message_line(text: &str) {
-    let mut line = escape_controls(text).into_owned();
-    line.push('\n');
-    let mut out = std::io::stdout().lock();
     // The outcome is the exit code; a message that cannot be shown changes nothing.
-    drop(out.write_all(line.as_bytes()).and_then(|()| out.flush()));
+    line_or_nothing(std::io::stdout().lock(), text);
 }
 
 /// `println!` for human messages that never panics: see [`message_line`].

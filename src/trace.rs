@@ -34,15 +34,21 @@ pub fn enabled() -> bool {
 /// formats nothing when tracing is off.
 pub fn write(event: std::fmt::Arguments) {
     let Some(Some(sink)) = SINK.get() else { return };
+    if let Ok(mut sink) = sink.lock() {
+        put(&mut sink, &event.to_string());
+    }
+}
+
+/// One line, `TIME entratool[PID] event`, to the sink. A trace that cannot be
+/// written changes nothing: the event is dropped.
+fn put(sink: &mut Sink, event: &str) {
     let line = format!(
         "{} entratool[{}] {}\n",
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
         std::process::id(),
-        crate::output::one_line(&event.to_string())
+        crate::output::one_line(event)
     );
-    let Ok(mut sink) = sink.lock() else { return };
-    // A trace that cannot be written changes nothing: the event is dropped.
-    drop(match &mut *sink {
+    drop(match sink {
         Sink::Stderr => std::io::stderr().lock().write_all(line.as_bytes()),
         Sink::File(f) => f.write_all(line.as_bytes()),
     });
@@ -76,22 +82,10 @@ fn open() -> Option<Mutex<Sink>> {
             }
         },
     };
-    let cell = Mutex::new(sink);
-    if let Ok(mut s) = cell.lock() {
-        let first = format!(
-            "{} entratool[{}] entratool {} on {} {}\n",
-            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-            std::process::id(),
-            env!("CARGO_PKG_VERSION"),
-            std::env::consts::OS,
-            std::env::consts::ARCH
-        );
-        drop(match &mut *s {
-            Sink::Stderr => std::io::stderr().lock().write_all(first.as_bytes()),
-            Sink::File(f) => f.write_all(first.as_bytes()),
-        });
-    }
-    Some(cell)
+    let mut sink = sink;
+    let os = std::env::consts::OS;
+    put(&mut sink, &format!("entratool {} on {os} {}", env!("CARGO_PKG_VERSION"), std::env::consts::ARCH));
+    Some(Mutex::new(sink))
 }
 
 /// The trace file: an absolute path, in a folder no other user can write,

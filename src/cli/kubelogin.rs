@@ -14,6 +14,7 @@ use super::profile_form::{PendingSecret, save};
 use entratool::credential::secrets::{self, SecretKind};
 use entratool::error::{Error, Result};
 use entratool::profile::{self, AuthMethod, Profile};
+use entratool::protocols::kubeconfig;
 use entratool::token::{self, TokenKind, TokenRequest};
 
 /// kubelogin's variables (`exec.env`) that the conversion replaces.
@@ -73,47 +74,8 @@ impl Flags<'_> {
     }
 }
 
-/// A kubeconfig larger than this is not one.
-pub const MAX_KUBECONFIG: u64 = 10 * 1024 * 1024;
-
-/// The kubeconfig's bytes; a missing one is an error that names it.
-pub fn read_kubeconfig(path: &Path) -> Result<Vec<u8>> {
-    entratool::fsutil::read_their_file(path, MAX_KUBECONFIG, "the kubeconfig")?.ok_or_else(|| {
-        Error::config(format!("the kubeconfig {} does not exist", path.display()))
-            .with_remedy("pass --kubeconfig FILE, or set KUBECONFIG (az aks get-credentials writes one)")
-    })
-}
-
-/// The kubeconfig's text and what it says; one that is not UTF-8 YAML is an error.
-pub fn parse_kubeconfig(path: &Path) -> Result<(String, Value)> {
-    let text = String::from_utf8(read_kubeconfig(path)?).map_err(|_| {
-        Error::config(format!("{} is not UTF-8", path.display()))
-            .with_remedy("fix the file by hand; it is never written")
-    })?;
-    let doc: Value = serde_yaml::from_str(&text).map_err(|e| {
-        Error::config(format!("{} is not a kubeconfig entratool can read", path.display()))
-            .with_source(e)
-            .with_remedy("fix the file by hand; entratool never writes a file it cannot read")
-    })?;
-    Ok((text, doc))
-}
-
-/// A kubeconfig the user made read-only is never replaced.
-pub fn check_writable(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?.permissions().mode();
-        if mode & 0o200 == 0 {
-            return Err(Error::config(format!("{} is read-only (mode {:o})", path.display(), mode & 0o777))
-                .with_remedy(format!("it is kept as it is; `chmod u+w {}` if it is to change", path.display())));
-        }
-    }
-    Ok(())
-}
-
 pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result<()> {
-    let (original, mut doc) = parse_kubeconfig(path)?;
+    let (original, mut doc) = kubeconfig::parse(path)?;
     let wanted_user = match only_context {
         Some(ctx) => Some(context_user(&doc, ctx)?),
         None => None,
@@ -169,7 +131,7 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     // Under kubectl's own lock, the file as it is now (a context added meanwhile stays), each
     // user converted that still runs kubelogin (another conversion may have done it).
     let _lock = entratool::fsutil::lock_their_file(path)?;
-    let (current, mut doc) = parse_kubeconfig(path)?;
+    let (current, mut doc) = kubeconfig::parse(path)?;
     let mut converted = Vec::new();
     for (p, kept) in &ready_plans {
         if still_runs_kubelogin(&doc, &p.user) {
@@ -185,10 +147,8 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     // Only the converted users' entries change, in place: every other byte stays.
     let items: Vec<(String, Value)> =
         converted.iter().filter_map(|u| user_item(&doc, u).map(|i| (u.clone(), i))).collect();
-    let text = entratool::protocols::kubeconfig::replace_users(&current, &items, &doc)?;
-    check_writable(path)?;
-    let backup = entratool::fsutil::backup(path, current.as_bytes())?;
-    entratool::fsutil::replace_keeping_link(path, text.as_bytes())?;
+    let text = kubeconfig::replace_users(&current, &items, &doc)?;
+    let backup = kubeconfig::write(path, &current, &text)?;
     entratool::outln!("✓ Converted {} (backup: {})", converted.join(", "), backup.display());
     Ok(())
 }
@@ -383,15 +343,6 @@ fn ready(p: &Plan) -> Result<Kept> {
         }
         None => {
             save(&store, profile.clone(), None, false, p.secret.as_slice())?;
-            if let Some(s) = &p.secret {
-                entratool::outln!(
-                    "note: user '{}': the {} from {} is now in the {}",
-                    p.user,
-                    s.kind.label(),
-                    p.secret_source,
-                    secrets::store_name()
-                );
-            }
             profile.clone()
         }
     };
@@ -408,20 +359,33 @@ fn ready(p: &Plan) -> Result<Kept> {
         }
     };
     match checked {
+        // Said only now: a user whose check failed leaves nothing behind, so nothing moved.
+        Ok(()) if kept.is_some() => {
+            let flag = match secret.kind {
+                SecretKind::ClientSecret => "--secret-stdin",
+                SecretKind::CertificatePassword => "--password-stdin",
+            };
+            entratool::outln!(
+                "note: user '{}': the {} from {} stays in the kubeconfig (as {} in the exec entry's env): the only \
+                 secret store here is {}, lost at reboot; store it in a durable one later with `entratool config \
+                 edit -p {} {flag}`",
+                p.user,
+                secret.kind.label(),
+                p.secret_source,
+                secret.kind.env_var(),
+                secrets::store_name(),
+                chosen.name
+            );
+            Ok(kept)
+        }
         Ok(()) => {
-            if kept.is_some() {
-                entratool::outln!(
-                    "note: user '{}': the {} from {} stays in the kubeconfig (as {} in the exec entry's env): the \
-                     only secret store here is {}, lost at reboot; store it in a durable one later with \
-                     `entratool config edit -p {} --secret-stdin`",
-                    p.user,
-                    secret.kind.label(),
-                    p.secret_source,
-                    secret.kind.env_var(),
-                    secrets::store_name(),
-                    chosen.name
-                );
-            }
+            entratool::outln!(
+                "note: user '{}': the {} from {} is now in the {}",
+                p.user,
+                secret.kind.label(),
+                p.secret_source,
+                secrets::store_name()
+            );
             Ok(kept)
         }
         Err(e) => {

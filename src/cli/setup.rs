@@ -148,7 +148,7 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     let exe = exe.to_string_lossy();
     let exec_args = ["get-token", "-p", &profile, "--server-id", &a.server_id, "--output", "exec-credential"];
     if a.dry_run {
-        let (_, doc) = super::kubelogin::parse_kubeconfig(&file)?;
+        let (_, doc) = kubeconfig::parse(&file)?;
         let (context, user) = context_and_user(&doc, a.context.as_deref(), &file)?;
         entratool::outln!("would set user '{user}' of context '{context}' in {}:", file.display());
         entratool::outln!(
@@ -166,14 +166,12 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     }
     // Under kubectl's own lock: the file as it is now, only this user's entry changed in place.
     let _lock = entratool::fsutil::lock_their_file(&file)?;
-    let (text, doc) = super::kubelogin::parse_kubeconfig(&file)?;
+    let (text, doc) = kubeconfig::parse(&file)?;
     let (context, user) = context_and_user(&doc, a.context.as_deref(), &file)?;
     let mut changed = doc;
     let item = exec_user(&mut changed, &user, &exe, &exec_args)?;
     let edited = kubeconfig::replace_users(&text, &[(user.clone(), item)], &changed)?;
-    super::kubelogin::check_writable(&file)?;
-    let backup = entratool::fsutil::backup(&file, text.as_bytes())?;
-    entratool::fsutil::replace_keeping_link(&file, edited.as_bytes())?;
+    let backup = kubeconfig::write(&file, &text, &edited)?;
     entratool::outln!("✓ Context '{context}' (user '{user}') now gets tokens from entratool profile '{}'", profile);
     entratool::outln!("  backup of the file as it was: {} (copy it back to undo)", backup.display());
     Ok(())

@@ -9,10 +9,60 @@
 //! which YAML reads). The result must parse to exactly the expected document,
 //! or nothing is written.
 
+use std::path::Path;
+
 use saphyr_parser::{Event, Parser};
 use serde_yaml::Value;
 
 use crate::error::{Error, Result};
+
+/// A kubeconfig larger than this is not one.
+pub const MAX_KUBECONFIG: u64 = 10 * 1024 * 1024;
+
+/// The kubeconfig's bytes; a missing one is an error that names it.
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    crate::fsutil::read_their_file(path, MAX_KUBECONFIG, "the kubeconfig")?.ok_or_else(|| {
+        Error::config(format!("the kubeconfig {} does not exist", path.display()))
+            .with_remedy("pass --kubeconfig FILE, or set KUBECONFIG (az aks get-credentials writes one)")
+    })
+}
+
+/// The kubeconfig's text and what it says; one that is not UTF-8 YAML is an error.
+pub fn parse(path: &Path) -> Result<(String, Value)> {
+    let text = String::from_utf8(read(path)?).map_err(|_| {
+        Error::config(format!("{} is not UTF-8", path.display()))
+            .with_remedy("fix the file by hand; it is never written")
+    })?;
+    let doc: Value = serde_yaml::from_str(&text).map_err(|e| {
+        Error::config(format!("{} is not a kubeconfig entratool can read", path.display()))
+            .with_source(e)
+            .with_remedy("fix the file by hand; entratool never writes a file it cannot read")
+    })?;
+    Ok((text, doc))
+}
+
+/// A kubeconfig the user made read-only is never replaced.
+fn check_writable(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?.permissions().mode();
+        if mode & 0o200 == 0 {
+            return Err(Error::config(format!("{} is read-only (mode {:o})", path.display(), mode & 0o777))
+                .with_remedy(format!("it is kept as it is; `chmod u+w {}` if it is to change", path.display())));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the edited text over the kubeconfig: a read-only one is kept as it
+/// is; the exact bytes it had (`current`) are backed up first. Returns the backup.
+pub fn write(path: &Path, current: &str, edited: &str) -> Result<std::path::PathBuf> {
+    check_writable(path)?;
+    let backup = crate::fsutil::backup(path, current.as_bytes())?;
+    crate::fsutil::replace_keeping_link(path, edited.as_bytes())?;
+    Ok(backup)
+}
 
 /// Where a user's list item is, in bytes of the text.
 #[derive(Debug)]
