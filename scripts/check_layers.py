@@ -15,7 +15,7 @@ import sys
 
 # Lowest first. A module's rank is the index of its line.
 LIBRARY = [
-    "clock codec error net",
+    "clock codec error net winsec",
     "fsutil",
     "output",
     "trace",

@@ -73,7 +73,33 @@ pub fn check_trusted_folder(dir: &Path) -> Result<()> {
     {
         return Err(Error::config(format!("refusing {what}")).with_remedy(fix));
     }
+    #[cfg(windows)]
+    if let Ok(folder) = open_for_security(dir) {
+        windows_verdict(&folder, dir, true)?;
+    }
     Ok(())
+}
+
+/// A file or folder opened only to read its owner and access list (a
+/// folder needs backup semantics; a link is opened itself, never followed).
+#[cfg(windows)]
+fn open_for_security(path: &Path) -> std::io::Result<File> {
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+    const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+    OpenOptions::new().read(true).custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT).open(path)
+}
+
+/// `untrusted` of Windows: owner SIDs and access lists (src/winsec.rs).
+/// A descriptor that cannot be read is refused: nothing says who may write.
+#[cfg(windows)]
+fn windows_verdict(file: &File, path: &Path, folder: bool) -> Result<()> {
+    let what = match crate::winsec::untrusted(file, folder) {
+        Ok(None) => return Ok(()),
+        Ok(Some(what)) => what,
+        Err(e) => format!("cannot be checked (its owner and access list do not read: {e})"),
+    };
+    Err(Error::config(format!("refusing {}: it {what}", path.display())).with_remedy(crate::winsec::remedy(path)))
 }
 
 /// A file of ours, checked on its open handle: a cache entry failing this is a miss.
@@ -84,6 +110,10 @@ pub fn trusted_file(file: &File, path: &Path) -> Result<()> {
     {
         return Err(Error::config(format!("refusing {what}")).with_remedy(fix));
     }
+    #[cfg(windows)]
+    windows_verdict(file, path, false)?;
+    #[cfg(not(any(unix, windows)))]
+    let _ = (file, path);
     Ok(())
 }
 
@@ -99,7 +129,11 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir).map_err(|e| Error::io("create the folder", dir, e))
+    builder.create(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    // Windows: an owner-only list, inherited by every file created in the folder (0700/0600).
+    #[cfg(windows)]
+    crate::winsec::make_private(dir, true).map_err(|e| Error::io("make private", dir, e))?;
+    Ok(())
 }
 
 /// An exclusive advisory lock, held until the value is dropped.
@@ -139,6 +173,12 @@ pub fn lock(lock_path: &Path) -> Result<Lock> {
         {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        // Windows: a link is opened itself (then refused as not a regular file), never followed.
+        #[cfg(windows)]
+        {
+            use std::os::windows::fs::OpenOptionsExt;
+            options.custom_flags(0x0020_0000); // FILE_FLAG_OPEN_REPARSE_POINT
         }
         options.open(lock_path)
     };
@@ -231,7 +271,13 @@ fn is_mine(path: &Path) -> bool {
         // SAFETY: geteuid has no preconditions and cannot fail.
         std::fs::symlink_metadata(path).is_ok_and(|m| m.uid() == unsafe { libc::geteuid() })
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
+    {
+        open_for_security(path).is_ok_and(
+            |f| !matches!(crate::winsec::untrusted(&f, false), Ok(Some(w)) if w.contains("owned by another user")),
+        )
+    }
+    #[cfg(not(any(unix, windows)))]
     {
         std::fs::symlink_metadata(path).is_ok()
     }
@@ -341,6 +387,9 @@ pub fn backup(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
         }
         match options.open(&candidate) {
             Ok(mut f) => {
+                // Windows: the folder is another tool's, so the backup gets its own owner-only list.
+                #[cfg(windows)]
+                crate::winsec::make_private(&candidate, false).map_err(|e| Error::io("make private", &candidate, e))?;
                 f.write_all(bytes)
                     .and_then(|()| f.sync_all())
                     .map_err(|e| Error::io("write the backup", &candidate, e))?;
@@ -452,8 +501,17 @@ fn read_checked(path: &Path, limit: u64, links: Links, trust: bool) -> std::resu
         let nofollow = if links == Links::Refuse { libc::O_NOFOLLOW } else { 0 };
         options.custom_flags(libc::O_NONBLOCK | nofollow);
     }
+    // Windows: a link (reparse point) is opened itself, then refused below, as O_NOFOLLOW refuses it.
+    #[cfg(windows)]
+    if links == Links::Refuse {
+        use std::os::windows::fs::OpenOptionsExt;
+        options.custom_flags(0x0020_0000); // FILE_FLAG_OPEN_REPARSE_POINT
+    }
     let file = options.open(path).map_err(ReadError::Io)?;
     let meta = file.metadata().map_err(ReadError::Io)?;
+    if meta.file_type().is_symlink() {
+        return Err(ReadError::Io(std::io::Error::other("a link, which is never read here")));
+    }
     if !meta.is_file() {
         return Err(ReadError::NotRegular);
     }

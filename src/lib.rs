@@ -24,3 +24,5 @@ pub mod protocols;
 pub mod routing;
 pub mod token;
 pub mod trace;
+#[cfg(windows)]
+pub mod winsec;

@@ -484,33 +484,64 @@ pub fn install(a: InstallArgs) -> Result<()> {
     // Docs suggest ~/.local/bin, which a fresh account often lacks.
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create the folder", &dir, e))?;
     for name in names {
-        let link = dir.join(name);
-        match std::fs::read_link(&link) {
-            Ok(target) if target == exe => {
-                entratool::outln!("✓ {} already points at {}", link.display(), exe.display());
-                continue;
-            }
-            Ok(_) => std::fs::remove_file(&link).map_err(|e| Error::io("replace", &link, e))?,
-            Err(_) if link.exists() => {
-                return Err(Error::config(format!("{} exists and is not a link", link.display()))
-                    .with_remedy("move it away first: entratool does not overwrite it"));
-            }
-            Err(_) => {}
-        }
-        symlink(&exe, &link)?;
-        entratool::outln!("✓ {} -> {}", link.display(), exe.display());
+        install_one(&exe, &dir, name)?;
     }
     Ok(())
 }
 
+/// `dir/name` as a symlink to this binary; an older link is replaced, anything else kept.
 #[cfg(unix)]
-fn symlink(target: &Path, link: &Path) -> Result<()> {
-    std::os::unix::fs::symlink(target, link).map_err(|e| Error::io("create the link", link, e))
+fn install_one(exe: &Path, dir: &Path, name: &str) -> Result<()> {
+    let link = dir.join(name);
+    match std::fs::read_link(&link) {
+        Ok(target) if target == exe => {
+            entratool::outln!("✓ {} already points at {}", link.display(), exe.display());
+            return Ok(());
+        }
+        Ok(_) => std::fs::remove_file(&link).map_err(|e| Error::io("replace", &link, e))?,
+        Err(_) if link.exists() => {
+            return Err(Error::config(format!("{} exists and is not a link", link.display()))
+                .with_remedy("move it away first: entratool does not overwrite it"));
+        }
+        Err(_) => {}
+    }
+    std::os::unix::fs::symlink(exe, &link).map_err(|e| Error::io("create the link", &link, e))?;
+    entratool::outln!("✓ {} -> {}", link.display(), exe.display());
+    Ok(())
 }
 
+/// Bytes found in every entratool binary: an `.exe` holding them is an
+/// earlier install (a hard link or copy of an older version), replaced; any
+/// other file of that name is kept.
 #[cfg(windows)]
-fn symlink(target: &Path, link: &Path) -> Result<()> {
-    std::fs::copy(target, link.with_extension("exe")).map(|_| ()).map_err(|e| Error::io("copy to", link, e))
+const INSTALL_MARKER: &[u8] = b"entratool install marker: 5b0c1e7a";
+
+/// `dir/name.exe` as a hard link to this binary (symlinks need a privilege
+/// on Windows), or a copy when the folder is on another volume.
+#[cfg(windows)]
+fn install_one(exe: &Path, dir: &Path, name: &str) -> Result<()> {
+    let link = dir.join(format!("{name}.exe"));
+    if link.exists() {
+        let ours = std::fs::read(exe).map_err(|e| Error::io("read", exe, e))?;
+        let theirs = std::fs::read(&link).map_err(|e| Error::io("read", &link, e))?;
+        if ours == theirs {
+            entratool::outln!("✓ {} is already this entratool", link.display());
+            return Ok(());
+        }
+        if !theirs.windows(INSTALL_MARKER.len()).any(|w| w == INSTALL_MARKER) {
+            return Err(Error::config(format!("{} exists and is not entratool", link.display()))
+                .with_remedy("move it away first: entratool does not overwrite it"));
+        }
+        std::fs::remove_file(&link).map_err(|e| Error::io("replace", &link, e))?;
+    }
+    match std::fs::hard_link(exe, &link) {
+        Ok(()) => entratool::outln!("✓ {} (hard link to {})", link.display(), exe.display()),
+        Err(_) => {
+            std::fs::copy(exe, &link).map_err(|e| Error::io("copy to", &link, e))?;
+            entratool::outln!("✓ {} (copy of {}: run install again after an upgrade)", link.display(), exe.display());
+        }
+    }
+    Ok(())
 }
 
 /// For `entratool setup git`: the helper command line git should run.

@@ -1,18 +1,19 @@
 //! The client assertion (RFC 7523 JWT) that proves possession of the
-//! certificate's key. jsonwebtoken builds the JWT; the RSA signature comes
-//! from OpenSSL through a jsonwebtoken `CryptoProvider`, so the whole tool has
-//! one crypto stack (the one that parsed the certificate and does TLS).
+//! certificate's key. jsonwebtoken's `Header` names the header fields; the
+//! RSA signature comes from OpenSSL for a key read from a file (the one crypto
+//! stack, which also parsed the certificate and does TLS), or from the
+//! operating system's store for a key that never leaves it (store.rs).
 
-use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Header};
 use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
+use openssl::pkey::{PKey, Private};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Signer};
 use serde::Serialize;
 
-use super::x509::LoadedCertificate;
+use super::x509::{CertKey, LoadedCertificate};
 use crate::error::{Error, Result};
 
 /// How long an assertion is valid: MSAL's 600 s, inside Entra's 10-minute limit.
@@ -56,7 +57,6 @@ pub fn build(
     send_chain: bool,
     now: i64,
 ) -> Result<String> {
-    install_provider();
     let mut header = match algorithm {
         AssertionAlgorithm::Ps256 => {
             let mut h = Header::new(Algorithm::PS256);
@@ -82,65 +82,39 @@ pub fn build(
         iat: now,
         exp: now + ASSERTION_LIFETIME_SECS,
     };
-    let der = cert
-        .key
-        .rsa()
-        .and_then(|r| r.private_key_to_der())
-        .map_err(|e| Error::credential(format!("cannot use the certificate's private key: {e}")))?;
-    let key = EncodingKey::from_rsa_der(&der);
-    jsonwebtoken::encode(&header, &claims, &key)
-        .map_err(|e| Error::credential(format!("cannot sign the client assertion: {e}")))
+    let signing_input = format!("{}.{}", json_b64(&header)?, json_b64(&claims)?);
+    let signature = sign(&cert.key, algorithm, signing_input.as_bytes())?;
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
-fn install_provider() {
-    // Fails only when already installed, which is fine.
-    let _ = OPENSSL_PROVIDER.install_default();
+/// A JWT part: base64url of the JSON.
+fn json_b64(value: &impl Serialize) -> Result<String> {
+    serde_json::to_vec(value)
+        .map(|json| URL_SAFE_NO_PAD.encode(json))
+        .map_err(|e| Error::credential(format!("cannot encode the client assertion: {e}")))
 }
 
-static OPENSSL_PROVIDER: CryptoProvider = CryptoProvider {
-    signer_factory: new_signer,
-    verifier_factory: no_verifier,
-    key_utils: KeyUtils::new_unimplemented(),
-};
-
-struct OpensslRsaSigner {
-    algorithm: Algorithm,
-    pkcs1_der: Vec<u8>,
-}
-
-fn new_signer(algorithm: &Algorithm, key: &EncodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
-    match algorithm {
-        Algorithm::RS256 | Algorithm::PS256 => {
-            Ok(Box::new(OpensslRsaSigner { algorithm: *algorithm, pkcs1_der: key.as_bytes().to_vec() }))
-        }
-        _ => Err(ErrorKind::InvalidAlgorithm.into()),
+/// The RSA signature over `message`: RSASSA-PSS (salt = digest length, MGF1
+/// SHA-256) or PKCS#1 v1.5, both over SHA-256.
+pub fn sign(key: &CertKey, algorithm: AssertionAlgorithm, message: &[u8]) -> Result<Vec<u8>> {
+    match key {
+        CertKey::File(key) => sign_with_openssl(key, algorithm, message)
+            .map_err(|e| Error::credential(format!("cannot sign the client assertion: {e}"))),
+        CertKey::Store(key) => key.sign(algorithm, message),
     }
 }
 
-/// entratool only signs; verification is the emulator's (and Entra's) job.
-fn no_verifier(_: &Algorithm, _: &DecodingKey) -> jsonwebtoken::errors::Result<Box<dyn JwtVerifier>> {
-    Err(ErrorKind::InvalidAlgorithm.into())
-}
-
-impl signature::Signer<Vec<u8>> for OpensslRsaSigner {
-    fn try_sign(&self, msg: &[u8]) -> std::result::Result<Vec<u8>, signature::Error> {
-        let sign = || -> std::result::Result<Vec<u8>, openssl::error::ErrorStack> {
-            let key = PKey::from_rsa(openssl::rsa::Rsa::private_key_from_der(&self.pkcs1_der)?)?;
-            let mut signer = Signer::new(MessageDigest::sha256(), &key)?;
-            if self.algorithm == Algorithm::PS256 {
-                signer.set_rsa_padding(Padding::PKCS1_PSS)?;
-                signer.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
-                signer.set_rsa_mgf1_md(MessageDigest::sha256())?;
-            }
-            signer.update(msg)?;
-            signer.sign_to_vec()
-        };
-        sign().map_err(signature::Error::from_source)
+fn sign_with_openssl(
+    key: &PKey<Private>,
+    algorithm: AssertionAlgorithm,
+    message: &[u8],
+) -> std::result::Result<Vec<u8>, openssl::error::ErrorStack> {
+    let mut signer = Signer::new(MessageDigest::sha256(), key)?;
+    if algorithm == AssertionAlgorithm::Ps256 {
+        signer.set_rsa_padding(Padding::PKCS1_PSS)?;
+        signer.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)?;
+        signer.set_rsa_mgf1_md(MessageDigest::sha256())?;
     }
-}
-
-impl JwtSigner for OpensslRsaSigner {
-    fn algorithm(&self) -> Algorithm {
-        self.algorithm
-    }
+    signer.update(message)?;
+    signer.sign_to_vec()
 }

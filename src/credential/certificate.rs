@@ -6,6 +6,7 @@ use chrono::Utc;
 
 use super::assertion::{self, AssertionAlgorithm};
 use super::secrets::{self, SecretKind};
+use super::store::{self, StoreLocation};
 use super::x509::{self, LoadError, LoadedCertificate};
 use super::{AuthContext, Credential, EXPIRY_WARNING_DAYS, Grant, SecretPrompt, assertion_fields, open_asking};
 use crate::entra::{ClientApp, HintFacts};
@@ -16,8 +17,16 @@ use crate::profile::Profile;
 /// Where the certificate is.
 #[derive(Debug, Clone)]
 pub enum CertLocation {
-    File { cert: PathBuf, key: Option<PathBuf> },
-    Thumbprint(String),
+    File {
+        cert: PathBuf,
+        key: Option<PathBuf>,
+    },
+    /// `certificateThumbprint`: the operating system's store (Windows, with
+    /// `certificateStoreLocation`; macOS), then `<config folder>/certs/`.
+    Thumbprint {
+        thumbprint: String,
+        store: Option<String>,
+    },
 }
 
 pub struct CertificateCredential {
@@ -38,7 +47,8 @@ impl CertificateCredential {
             return Self::from_path(profile, PathBuf::from(path), key);
         }
         if let Some(thumb) = &profile.certificate_thumbprint {
-            return Self::with_location(profile, CertLocation::Thumbprint(thumb.clone()));
+            let store = profile.certificate_store_location.clone();
+            return Self::with_location(profile, CertLocation::Thumbprint { thumbprint: thumb.clone(), store });
         }
         Err(Error::config(format!(
             "profile '{}' uses a certificate but has neither certificatePath nor certificateThumbprint",
@@ -72,16 +82,26 @@ impl CertificateCredential {
     pub fn shown(&self) -> String {
         match &self.location {
             CertLocation::File { cert, .. } => cert.display().to_string(),
-            CertLocation::Thumbprint(t) => format!("thumbprint {t}"),
+            CertLocation::Thumbprint { thumbprint, .. } => format!("thumbprint {thumbprint}"),
         }
     }
 
     fn try_open(&self, password: Option<&str>) -> std::result::Result<LoadedCertificate, LoadError> {
         match &self.location {
             CertLocation::File { cert, key } => x509::load(cert, key.as_deref(), password),
-            CertLocation::Thumbprint(thumb) => {
+            CertLocation::Thumbprint { thumbprint, store } => {
+                // The system's store holds the key itself: no password, and it is looked in first.
+                let location = StoreLocation::parse(store.as_deref()).map_err(LoadError::Failed)?;
+                let in_store = store::find(thumbprint, location);
+                if let Ok(Some(found)) = in_store {
+                    return Ok(found);
+                }
                 let dir = fsutil::config_dir().map_err(LoadError::Failed)?.join("certs");
-                x509::find_by_thumbprint(&dir, thumb, password).map_err(LoadError::Failed)
+                x509::find_by_thumbprint(&dir, thumbprint, password).map_err(|e| match in_store {
+                    // Not in the store either: the store's reason is the one that matters there.
+                    Err(store_error) => LoadError::Failed(store_error.with_source(e.message)),
+                    Ok(_) => LoadError::Failed(e),
+                })
             }
         }
     }
@@ -146,7 +166,7 @@ impl CertificateCredential {
         match self.try_open(None) {
             Ok(c) => return Ok(c),
             Err(LoadError::NeedsPassword | LoadError::WrongPassword) => {}
-            Err(LoadError::Failed(e)) if matches!(self.location, CertLocation::Thumbprint(_)) => {
+            Err(LoadError::Failed(e)) if matches!(self.location, CertLocation::Thumbprint { .. }) => {
                 search_failure = Some(e)
             }
             Err(e) => return Err(self.load_error(e)),
@@ -215,7 +235,10 @@ impl Credential for CertificateCredential {
                 let key_stamp = key.as_deref().map(file_stamp).unwrap_or_default();
                 format!("certificate:{}:{}:{key_stamp}", cert.display(), file_stamp(cert))
             }
-            CertLocation::Thumbprint(t) => format!("thumbprint:{}", t.to_ascii_uppercase()),
+            CertLocation::Thumbprint { thumbprint, store } => match store {
+                Some(place) => format!("thumbprint:{}@{place}", thumbprint.to_ascii_uppercase()),
+                None => format!("thumbprint:{}", thumbprint.to_ascii_uppercase()),
+            },
         };
         Ok(format!("{}|{who}", self.app.identity()))
     }

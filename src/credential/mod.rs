@@ -9,6 +9,7 @@ pub mod client_secret;
 pub mod federated;
 pub mod managed_identity;
 pub mod secrets;
+pub mod store;
 pub mod x509;
 
 use std::path::Path;

@@ -303,12 +303,31 @@ pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static st
                 kind.env_var()
             )));
     };
+    #[cfg(windows)]
+    if !fits_credential_manager(secret) {
+        return Err(Error::credential(format!(
+            "the {} is longer than Credential Manager keeps ({CREDENTIAL_MANAGER_MAX} bytes)",
+            kind.label()
+        ))
+        .with_remedy(format!("pass {} on each run instead", kind.env_var())));
+    }
+    // Create-or-update is two calls in some stores (the Keychain answers "item already exists"
+    // to the second of two concurrent creates): one writer at a time, across processes.
+    let _lock = crate::fsutil::lock(&crate::fsutil::config_dir()?.join("secrets.lock"))?;
     store.set(&account(profile, kind)?, secret).map_err(|e| {
         Error::credential(format!("cannot store the {} in the {}", kind.label(), store.name()))
             .with_source(e)
             .with_remedy(format!("pass {} on each run instead", kind.env_var()))
     })?;
     Ok(store.name())
+}
+
+/// Credential Manager keeps at most this many bytes per credential (CRED_MAX_CREDENTIAL_BLOB_SIZE).
+pub const CREDENTIAL_MANAGER_MAX: usize = 2560;
+
+/// Whether `secret` fits a Credential Manager blob, stored as UTF-16 (two bytes a unit).
+pub fn fits_credential_manager(secret: &str) -> bool {
+    secret.encode_utf16().count() * 2 <= CREDENTIAL_MANAGER_MAX
 }
 
 /// Removes a stored secret; a missing one is fine. In the default folder, an
@@ -335,4 +354,20 @@ pub fn delete(profile: &str, kind: SecretKind, warnings: &mut Vec<String>) -> Re
             store.name()
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_manager_blobs_are_counted_in_utf16_bytes() {
+        assert!(fits_credential_manager(&"s".repeat(1280)));
+        assert!(!fits_credential_manager(&"s".repeat(1281)));
+        // A client secret (40 characters) and a long certificate password fit.
+        assert!(fits_credential_manager(&"Ab1~".repeat(10)));
+        // A character outside the basic plane is two UTF-16 units.
+        assert!(fits_credential_manager(&"😀".repeat(640)));
+        assert!(!fits_credential_manager(&"😀".repeat(641)));
+    }
 }

@@ -18,8 +18,27 @@ use crate::error::{Error, Result};
 /// A certificate ready to sign with: the leaf first, then its chain.
 pub struct LoadedCertificate {
     pub chain: Vec<X509>,
-    pub key: PKey<Private>,
+    pub key: CertKey,
+    /// The file, or the store place (`Cert:\CurrentUser\My\HEX`, `login keychain`) as messages show it.
     pub path: PathBuf,
+}
+
+/// Where the private key is.
+pub enum CertKey {
+    /// Read from a file: OpenSSL signs.
+    File(PKey<Private>),
+    /// Kept by the operating system's store, which signs (src/credential/store.rs).
+    Store(Box<dyn super::store::StoreKey>),
+}
+
+impl CertKey {
+    /// The key read from a file (`None` for a store's key, which never leaves the store).
+    pub fn file_key(&self) -> Option<&PKey<Private>> {
+        match self {
+            CertKey::File(k) => Some(k),
+            CertKey::Store(_) => None,
+        }
+    }
 }
 
 /// Why a certificate file could not be opened, before it becomes a user message.
@@ -149,8 +168,11 @@ impl LoadedCertificate {
 
     /// Key algorithm and size, e.g. ("RSA", 2048).
     pub fn key_description(&self) -> (&'static str, u32) {
-        let kind = if self.key.rsa().is_ok() { "RSA" } else { "unsupported" };
-        (kind, self.key.bits())
+        // The certificate's public key: the same for a file's key and a store's, which is never read.
+        match self.leaf().public_key() {
+            Ok(key) => (if key.rsa().is_ok() { "RSA" } else { "unsupported" }, key.bits()),
+            Err(_) => ("unsupported", 0),
+        }
     }
 }
 
@@ -210,12 +232,13 @@ pub fn from_bytes(
     } else {
         load_pkcs12(bytes, password)?
     };
-    if loaded.key.rsa().is_err() {
+    let Some(key) = loaded.key.file_key() else { return Ok(loaded) };
+    if key.rsa().is_err() {
         return Err(LoadError::Invalid(
             "the private key is not an RSA key (Entra ID client assertions need RSA)".into(),
         ));
     }
-    let matches = loaded.chain[0].public_key().map(|pk| pk.public_eq(&loaded.key)).unwrap_or(false);
+    let matches = loaded.chain[0].public_key().map(|pk| pk.public_eq(key)).unwrap_or(false);
     if !matches {
         return Err(LoadError::Invalid("the private key does not belong to the certificate".into()));
     }
@@ -262,7 +285,7 @@ fn load_pem(
     } else {
         PKey::private_key_from_pem(key_bytes).map_err(|e| LoadError::Invalid(e.to_string()))?
     };
-    Ok(LoadedCertificate { chain: order_chain(certs), key, path: PathBuf::new() })
+    Ok(LoadedCertificate { chain: order_chain(certs), key: CertKey::File(key), path: PathBuf::new() })
 }
 
 fn load_pkcs12(der: &[u8], password: Option<&str>) -> std::result::Result<LoadedCertificate, LoadError> {
@@ -285,7 +308,7 @@ fn load_pkcs12(der: &[u8], password: Option<&str>) -> std::result::Result<Loaded
     if let Some(ca) = parsed.ca {
         certs.extend(ca);
     }
-    Ok(LoadedCertificate { chain: order_chain(certs), key, path: PathBuf::new() })
+    Ok(LoadedCertificate { chain: order_chain(certs), key: CertKey::File(key), path: PathBuf::new() })
 }
 
 fn classify_pkcs12_error(err: &openssl::error::ErrorStack, password: Option<&str>) -> LoadError {

@@ -52,6 +52,11 @@ fn check_writable(path: &Path) -> Result<()> {
                 .with_remedy(format!("it is kept as it is; `chmod u+w {}` if it is to change", path.display())));
         }
     }
+    #[cfg(not(unix))]
+    if std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?.permissions().readonly() {
+        return Err(Error::config(format!("{} is read-only", path.display()))
+            .with_remedy(format!("it is kept as it is; `attrib -r {}` if it is to change", path.display())));
+    }
     Ok(())
 }
 
