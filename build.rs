@@ -24,6 +24,7 @@ fn main() {
     println!("cargo:rerun-if-changed={ORDER_FILE}");
     println!("cargo:rerun-if-env-changed=ENTRATOOL_LINK_MAP");
     println!("cargo:rerun-if-env-changed=ENTRATOOL_HOT_PATH_ORDER");
+    version_line();
     if let Ok(map) = env::var("ENTRATOOL_LINK_MAP") {
         println!("cargo:rustc-link-arg-bins=-Wl,-Map={map},--no-demangle");
     }
@@ -57,6 +58,25 @@ fn main() {
 /// portable way to tell.
 fn linker_takes(arg: &str) -> bool {
     probe(arg).is_some()
+}
+
+/// `entratool --version`: the version, the commit it was built from and the
+/// target, as `0.1.0 (commit 1a2b3c4d5e6f, x86_64-unknown-linux-musl)`.
+/// `ENTRATOOL_COMMIT` names the commit where there is no git checkout (a
+/// source tarball); otherwise `git rev-parse`, else "unknown".
+fn version_line() {
+    println!("cargo:rerun-if-env-changed=ENTRATOOL_COMMIT");
+    println!("cargo:rerun-if-changed=.git/HEAD");
+    println!("cargo:rerun-if-changed=.git/logs/HEAD");
+    let commit = env::var("ENTRATOOL_COMMIT").ok().filter(|c| !c.is_empty()).or_else(|| {
+        let out = Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).stderr(Stdio::null()).output().ok()?;
+        let text = String::from_utf8(out.stdout).ok()?;
+        (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_string())
+    });
+    let version = env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let target = env::var("TARGET").unwrap_or_default();
+    let commit = commit.unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=ENTRATOOL_VERSION_LINE={version} (commit {commit}, {target})");
 }
 
 /// Whether a probe runs on this machine (built for it: the host is the target).

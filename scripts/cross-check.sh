@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The code behind cfg(windows) and cfg(target_os = "macos"), compiled and checked (docs/platforms.md):
-#   scripts/cross-check.sh          clippy -D warnings for x86_64-pc-windows-gnu, x86_64-pc-windows-msvc,
+#   scripts/cross-check.sh          clippy -D warnings (library, binaries, unit and integration tests) for x86_64-pc-windows-gnu, x86_64-pc-windows-msvc,
 #                                   aarch64-apple-darwin and x86_64-apple-darwin (type-checks: nothing is linked)
 #   scripts/cross-check.sh --wine   also builds entratool.exe (static OpenSSL, mingw) and runs the smoke
 #                                   test of tests/wine/smoke.sh under wine64 against the emulator on loopback
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 mode=${1:-check}
 
-scripts/cross-env.sh install
+if [ "$mode" = check ]; then scripts/cross-env.sh install; else scripts/cross-env.sh install full; fi
 # shellcheck source=cross-env.sh
 source scripts/cross-env.sh
 
@@ -26,7 +26,7 @@ check() {
   # building OpenSSL for a target nothing here can link.
   (
     export OPENSSL_NO_VENDOR=1 OPENSSL_INCLUDE_DIR=/usr/include OPENSSL_LIB_DIR=/usr/lib/x86_64-linux-gnu "$@"
-    cross_cargo clippy --quiet --target "$target" --no-default-features --lib --bins -- -D warnings
+    cross_cargo clippy --quiet --target "$target" --no-default-features --all-targets -- -D warnings
   )
   echo "cross-check: $target clippy-clean ($((SECONDS - started)) s)"
 }

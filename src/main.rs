@@ -49,7 +49,7 @@ fn dispatch() -> u8 {
         cli::run_get_token(std::env::args_os().skip(2))
     } else if args.len() == 2 && (first == "--version" || first == "-V") {
         // What clap prints, without building every subcommand's arguments first.
-        entratool::output::stdout(&format!("entratool {}\n", env!("CARGO_PKG_VERSION"))).map(|()| 0)
+        entratool::output::stdout(&format!("entratool {}\n", env!("ENTRATOOL_VERSION_LINE"))).map(|()| 0)
     } else {
         cli::run(cli::Cli::parse())
     };

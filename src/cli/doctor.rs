@@ -98,8 +98,12 @@ fn check_private_dir(r: &mut Report, what: &str, dir: Option<&std::path::Path>) 
                 r.fail(&format!("{what} {} is mode {mode:o}", dir.display()), &format!("chmod 700 {}", dir.display()));
             }
         }
+        // Windows: the owner SID and access list (docs/windows.md).
         #[cfg(not(unix))]
-        Ok(_) => r.pass(&format!("{what} {}", dir.display())),
+        Ok(_) => match entratool::fsutil::check_trusted_folder(dir) {
+            Ok(()) => r.pass(&format!("{what} {} is yours alone (owner and access list)", dir.display())),
+            Err(e) => r.fail(&format!("{what}: {}", e.message), e.remedy.as_deref().unwrap_or_default()),
+        },
         Err(_) => r.pass(&format!("{what} {} does not exist yet (created 0700 on first use)", dir.display())),
     }
 }

@@ -21,7 +21,7 @@ use entratool::error::Result;
 #[derive(Parser, Debug)]
 #[command(
     name = "entratool",
-    version,
+    version = env!("ENTRATOOL_VERSION_LINE"),
     about = "Entra ID access tokens for service principals, handed to kubectl, git, docker and the Azure SDKs",
     long_about = "entratool gets Microsoft Entra ID access tokens for service principals, with a certificate \
                   (recommended) or a client secret, caches them on disk, and hands them to the tools that need \
@@ -77,6 +77,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Write the man pages (entratool.1 and one per command) into a folder; release builds run it
+    #[command(hide = true)]
+    Manpages {
+        /// The folder to write into (created when missing)
+        dir: std::path::PathBuf,
+    },
     /// Azure CLI shim: `az account get-access-token` and `az account show`
     Az {
         /// The arguments az (or azd) would get, e.g. account get-access-token --resource R
@@ -96,7 +102,7 @@ pub enum Command {
 /// every subcommand's arguments up front; that was a fifth of a cache hit's
 /// page faults). Same definition as the subcommand, so the two cannot differ.
 #[derive(Parser, Debug)]
-#[command(name = "entratool get-token", version, about = "Print an access token (also the kubectl exec plugin)")]
+#[command(name = "entratool get-token", version = env!("ENTRATOOL_VERSION_LINE"), about = "Print an access token (also the kubectl exec plugin)")]
 pub struct GetTokenOnly {
     #[command(flatten)]
     pub args: get_token::GetTokenArgs,
@@ -129,6 +135,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             text.push_str(profile_completion(shell));
             done(entratool::output::stdout(&text))
         }
+        Command::Manpages { dir } => done(write_manpages(&dir)),
         Command::GitCredential { profile, operation } => {
             Ok(exit(entratool::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or(""))))
         }
@@ -138,6 +145,34 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Az { args } => Ok(exit(entratool::protocols::az::run_shim(&args))),
         Command::Azd { args } => Ok(exit(entratool::protocols::az::run_azd(&args))),
     }
+}
+
+/// `entratool(1)` and `entratool-COMMAND(1)` for each visible command, from
+/// the same clap definitions as `--help` (clap_mangen), so they cannot drift:
+/// scripts/release.sh runs this on the binary it ships.
+fn write_manpages(dir: &std::path::Path) -> Result<()> {
+    use clap::CommandFactory;
+    use entratool::error::Error;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
+    let mut top = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    top.build();
+    let mut pages = vec![("entratool".to_string(), top.clone())];
+    for sub in top.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+        let name = format!("entratool-{}", sub.get_name());
+        let page = sub
+            .clone()
+            .display_name(name.clone())
+            .bin_name(format!("entratool {}", sub.get_name()))
+            .version(env!("CARGO_PKG_VERSION"));
+        pages.push((name, page));
+    }
+    for (name, page) in pages {
+        let mut text = Vec::new();
+        let path = dir.join(format!("{name}.1"));
+        clap_mangen::Man::new(page).render(&mut text).map_err(|e| Error::io("render", &path, e))?;
+        entratool::fsutil::replace_file(&path, &text)?;
+    }
+    Ok(())
 }
 
 /// A helper's exit code (0 to 6) as the process's (anything else: 1).

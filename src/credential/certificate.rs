@@ -92,15 +92,20 @@ impl CertificateCredential {
             CertLocation::Thumbprint { thumbprint, store } => {
                 // The system's store holds the key itself: no password, and it is looked in first.
                 let location = StoreLocation::parse(store.as_deref()).map_err(LoadError::Failed)?;
-                let in_store = store::find(thumbprint, location);
-                if let Ok(Some(found)) = in_store {
+                if let Some(found) = store::find(thumbprint, location).map_err(LoadError::Failed)? {
                     return Ok(found);
                 }
                 let dir = fsutil::config_dir().map_err(LoadError::Failed)?.join("certs");
-                x509::find_by_thumbprint(&dir, thumbprint, password).map_err(|e| match in_store {
-                    // Not in the store either: the store's reason is the one that matters there.
-                    Err(store_error) => LoadError::Failed(store_error.with_source(e.message)),
-                    Ok(_) => LoadError::Failed(e),
+                x509::find_by_thumbprint(&dir, thumbprint, password).map_err(|e| {
+                    LoadError::Failed(match store::place(location) {
+                        Some(place) => e
+                            .with_source(format!("it is neither in {place} nor in {}", dir.display()))
+                            .with_remedy(format!(
+                                "import it into {place} (docs/windows.md, docs/macos.md), or copy the .pfx to {}",
+                                dir.display()
+                            )),
+                        None => e,
+                    })
                 })
             }
         }

@@ -78,15 +78,16 @@ pub fn select_by_thumbprint<'a>(ders: impl IntoIterator<Item = &'a [u8]>, wanted
 }
 
 /// The certificate with `thumbprint` in the operating system's store, with a
-/// key that signs there. `Ok(None)` when this platform has no store.
+/// key that signs there. `Ok(None)` when it is not there (or this platform
+/// has no store); an error when it is there but cannot be used.
 pub fn find(thumbprint: &str, location: StoreLocation) -> Result<Option<super::x509::LoadedCertificate>> {
     let wanted = normalize_thumbprint(thumbprint)?;
     #[cfg(windows)]
-    let found = windows::find(&wanted, location).map(Some);
+    let found = windows::find(&wanted, location);
     #[cfg(target_os = "macos")]
     let found = {
         let _ = location; // the Keychain search list has no store locations
-        macos::find(&wanted).map(Some)
+        macos::find(&wanted)
     };
     #[cfg(not(any(windows, target_os = "macos")))]
     let found = {
@@ -96,12 +97,15 @@ pub fn find(thumbprint: &str, location: StoreLocation) -> Result<Option<super::x
     found
 }
 
-#[cfg(any(windows, target_os = "macos"))]
-fn not_in_store(wanted: &str, place: &str) -> Error {
-    Error::credential(format!("Certificate not found: thumbprint {wanted} is not in {place}")).with_remedy(
-        "import it there (docs/windows.md, docs/macos.md), or correct certificateThumbprint with `entratool config \
-         edit -p NAME --certificate-thumbprint HEX`",
-    )
+/// The operating system's store a thumbprint is looked up in, as messages name it.
+pub fn place(location: StoreLocation) -> Option<&'static str> {
+    if cfg!(windows) {
+        Some(location.shown())
+    } else if cfg!(target_os = "macos") {
+        Some("the Keychain")
+    } else {
+        None
+    }
 }
 
 #[cfg(windows)]
@@ -119,7 +123,7 @@ mod windows {
     };
     use windows_sys::core::BOOL;
 
-    use super::{AssertionAlgorithm, StoreKey, StoreLocation, not_in_store, select_by_thumbprint};
+    use super::{AssertionAlgorithm, StoreKey, StoreLocation, select_by_thumbprint};
     use crate::credential::x509::{CertKey, LoadedCertificate};
     use crate::error::{Error, Result};
 
@@ -148,7 +152,7 @@ mod windows {
         }
     }
 
-    pub fn find(wanted: &str, location: StoreLocation) -> Result<LoadedCertificate> {
+    pub fn find(wanted: &str, location: StoreLocation) -> Result<Option<LoadedCertificate>> {
         let place = location.shown();
         let system = match location {
             StoreLocation::CurrentUser => CERT_SYSTEM_STORE_CURRENT_USER,
@@ -176,17 +180,16 @@ mod windows {
             contexts.push(Context(unsafe { CertDuplicateCertificateContext(next) }));
             previous = next;
         }
-        let index = select_by_thumbprint(contexts.iter().map(Context::der), wanted)
-            .ok_or_else(|| not_in_store(wanted, place))?;
+        let Some(index) = select_by_thumbprint(contexts.iter().map(Context::der), wanted) else { return Ok(None) };
         let context = &contexts[index];
         let leaf = X509::from_der(context.der())
             .map_err(|e| Error::credential(format!("cannot read certificate {wanted} of {place}: {e}")))?;
         let key = private_key(context, wanted, place)?;
-        Ok(LoadedCertificate {
+        Ok(Some(LoadedCertificate {
             chain: vec![leaf],
             key: CertKey::Store(Box::new(key)),
             path: format!("{place}\\{wanted}").into(),
-        })
+        }))
     }
 
     /// The certificate's CNG key handle (never the key itself).
@@ -276,13 +279,13 @@ mod macos {
     use security_framework::item::{ItemClass, ItemSearchOptions, Limit, Reference, SearchResult};
     use security_framework::key::{Algorithm, SecKey};
 
-    use super::{AssertionAlgorithm, StoreKey, not_in_store, select_by_thumbprint};
+    use super::{AssertionAlgorithm, StoreKey, select_by_thumbprint};
     use crate::credential::x509::{CertKey, LoadedCertificate};
     use crate::error::{Error, Result};
 
     const PLACE: &str = "the Keychain";
 
-    pub fn find(wanted: &str) -> Result<LoadedCertificate> {
+    pub fn find(wanted: &str) -> Result<Option<LoadedCertificate>> {
         let found = ItemSearchOptions::new()
             .class(ItemClass::identity())
             .load_refs(true)
@@ -297,8 +300,9 @@ mod macos {
             })
             .filter_map(|identity| identity.certificate().ok().map(|c| (identity, c.to_der())))
             .collect();
-        let index = select_by_thumbprint(identities.iter().map(|(_, der)| der.as_slice()), wanted)
-            .ok_or_else(|| not_in_store(wanted, PLACE))?;
+        let Some(index) = select_by_thumbprint(identities.iter().map(|(_, der)| der.as_slice()), wanted) else {
+            return Ok(None);
+        };
         let (identity, der) = &identities[index];
         let leaf = X509::from_der(der)
             .map_err(|e| Error::credential(format!("cannot read certificate {wanted} of {PLACE}: {e}")))?;
@@ -307,11 +311,11 @@ mod macos {
                 .with_source(e.to_string())
                 .with_remedy("import the .pfx with its key: security import certificate.pfx -k login.keychain")
         })?;
-        Ok(LoadedCertificate {
+        Ok(Some(LoadedCertificate {
             chain: vec![leaf],
             key: CertKey::Store(Box::new(KeychainKey(key))),
             path: format!("keychain:{wanted}").into(),
-        })
+        }))
     }
 
     struct KeychainKey(SecKey);

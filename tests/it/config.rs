@@ -442,7 +442,11 @@ fn what_a_newcomer_tripped_over() {
         assert!(line.trim().len() > "-p, --profile <NAME>".len() + 4, "{cmd:?}: {line:?}");
     }
     // --version and -V answer before clap, as clap would; with more arguments clap still does.
-    let expected = format!("entratool {}\n", env!("CARGO_PKG_VERSION"));
+    // The version, the commit built and the target (docs/install.md): the commit is this checkout's.
+    let head = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().unwrap();
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert_eq!(head.len(), 12, "git rev-parse gave {head:?}");
+    let expected = format!("entratool {} (commit {head}, x86_64-unknown-linux-gnu)\n", env!("CARGO_PKG_VERSION"));
     for args in [&["--version"][..], &["-V"], &["--version", "--help"]] {
         let out = env.run(args);
         assert_ok(&out);

@@ -3,6 +3,9 @@
 //! the real clients) against the emulator and test servers on loopback.
 // tests print freely (clippy.toml bars these macros in entratool itself).
 #![allow(clippy::disallowed_macros)]
+// They drive real clients, PTYs and Unix permissions: Windows is covered by tests/wine/smoke.sh
+// (docs/platforms.md), so on other targets this binary is empty but still type-checks.
+#![cfg(unix)]
 
 mod azure_identity;
 mod clients;
