@@ -25,7 +25,8 @@ check() {
   # Type-checks only: openssl-sys expands the host's OpenSSL headers (OPENSSL_NO_VENDOR) instead of
   # building OpenSSL for a target nothing here can link.
   (
-    export OPENSSL_NO_VENDOR=1 OPENSSL_INCLUDE_DIR=/usr/include OPENSSL_LIB_DIR=/usr/lib/x86_64-linux-gnu "$@"
+    # OPENSSL_STATIC=0: no library files are looked for (the msvc names are not on a Linux host).
+    export OPENSSL_NO_VENDOR=1 OPENSSL_INCLUDE_DIR=/usr/include OPENSSL_LIB_DIR=/usr/lib/x86_64-linux-gnu OPENSSL_STATIC=0 "$@"
     cross_cargo clippy --quiet --target "$target" --no-default-features --all-targets -- -D warnings
   )
   echo "cross-check: $target clippy-clean ($((SECONDS - started)) s)"

@@ -22,7 +22,8 @@ cargo test --workspace --all-targets 2>&1
 # The release artifacts that fit CI's time, taken as a user takes them (docs/install.md): the static
 # x86_64 binary alone in an empty root, the .deb installed and answering git, man, SHA256SUMS.
 # The rest (aarch64 under qemu, debootstrap, the Windows zip under wine) is `scripts/release.sh --test`.
-scripts/release.sh --ci
+# (With the same link map setting as the build above, so the release binary is not linked again.)
+ENTRATOOL_LINK_MAP="$PWD/target/release/entratool.map" scripts/release.sh --ci
 # Fuzzing: every target for a bounded time (docs/reliability.md); always under CI.
 if [ "${CI:-}" = true ] || [ -n "${FUZZ_SECONDS:-}" ]; then
   scripts/fuzz.sh

@@ -208,12 +208,24 @@ mod windows {
                 &mut must_free,
             )
         };
-        if ok == 0 || spec != CERT_NCRYPT_KEY_SPEC {
+        let why = if ok == 0 {
+            Some(format!("CryptAcquireCertificatePrivateKey: {}", std::io::Error::last_os_error()))
+        } else if spec != CERT_NCRYPT_KEY_SPEC {
+            // A legacy CryptoAPI provider's key (key spec 1 or 2): not used, it cannot sign PSS.
+            if must_free != 0 {
+                // SAFETY: a CryptoAPI provider handle we were told to release.
+                unsafe { windows_sys::Win32::Security::Cryptography::CryptReleaseContext(handle, 0) };
+            }
+            Some(format!("CryptAcquireCertificatePrivateKey gave a CryptoAPI key (key spec {spec}), not a CNG one"))
+        } else {
+            None
+        };
+        if let Some(why) = why {
             return Err(Error::credential(format!(
                 "certificate {wanted} in {place} has no private key entratool can use"
             ))
-            .with_source(format!("CryptAcquireCertificatePrivateKey: {}", std::io::Error::last_os_error()))
-            .with_remedy("import the .pfx with its key (Import-PfxCertificate) into that store, for this user"));
+            .with_source(why)
+            .with_remedy("import the .pfx with its key into a CNG provider (Import-PfxCertificate), for this user"));
         }
         Ok(CngKey { handle, free: must_free != 0 })
     }
