@@ -96,7 +96,7 @@ fn open_for_security(path: &Path) -> std::io::Result<File> {
 fn windows_verdict(file: &File, path: &Path, folder: bool) -> Result<()> {
     let what = match crate::winsec::untrusted(file, folder) {
         Ok(None) => return Ok(()),
-        Ok(Some(what)) => what,
+        Ok(Some(what)) => what.to_string(),
         Err(e) => format!("cannot be checked (its owner and access list do not read: {e})"),
     };
     Err(Error::config(format!("refusing {}: it {what}", path.display())).with_remedy(crate::winsec::remedy(path)))
@@ -273,9 +273,8 @@ fn is_mine(path: &Path) -> bool {
     }
     #[cfg(windows)]
     {
-        open_for_security(path).is_ok_and(
-            |f| !matches!(crate::winsec::untrusted(&f, false), Ok(Some(w)) if w.contains("owned by another user")),
-        )
+        use crate::winsec::{Untrusted, untrusted};
+        open_for_security(path).is_ok_and(|f| !matches!(untrusted(&f, false), Ok(Some(Untrusted::OtherOwner))))
     }
     #[cfg(not(any(unix, windows)))]
     {

@@ -84,8 +84,26 @@ impl Drop for Descriptor {
     }
 }
 
+/// Why a file or folder of ours is not trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Untrusted {
+    OtherOwner,
+    NoAccessList,
+    OthersMayWrite,
+}
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Untrusted::OtherOwner => "is owned by another user",
+            Untrusted::NoAccessList => "has no access control list (everyone may write it)",
+            Untrusted::OthersMayWrite => "can be written by other users (its access control list allows it)",
+        })
+    }
+}
+
 /// What makes an open file or folder untrusted, or `None`.
-pub fn untrusted(file: &std::fs::File, folder: bool) -> io::Result<Option<String>> {
+pub fn untrusted(file: &std::fs::File, folder: bool) -> io::Result<Option<Untrusted>> {
     let me = UserSid::current()?;
     let mut owner: PSID = std::ptr::null_mut();
     let mut dacl: *mut ACL = std::ptr::null_mut();
@@ -110,10 +128,10 @@ pub fn untrusted(file: &std::fs::File, folder: bool) -> io::Result<Option<String
     // SAFETY: both SIDs are valid for the descriptor's lifetime.
     let owner_is_me = unsafe { EqualSid(owner, me.sid()) } != 0;
     if !(owner_is_me || folder && is_system_or_admins(owner)) {
-        return Ok(Some("is owned by another user".into()));
+        return Ok(Some(Untrusted::OtherOwner));
     }
     if dacl.is_null() {
-        return Ok(Some("has no access control list (everyone may write it)".into()));
+        return Ok(Some(Untrusted::NoAccessList));
     }
     // SAFETY: a non-null DACL from GetSecurityInfo is a valid ACL.
     let count = unsafe { (*dacl).AceCount };
@@ -135,7 +153,7 @@ pub fn untrusted(file: &std::fs::File, folder: bool) -> io::Result<Option<String
         // SAFETY: the SID of an access-allowed entry starts at SidStart.
         let mine = unsafe { EqualSid(sid, me.sid()) } != 0;
         if !mine && !is_system_or_admins(sid) {
-            return Ok(Some("can be written by other users (its access control list allows it)".into()));
+            return Ok(Some(Untrusted::OthersMayWrite));
         }
     }
     Ok(None)
@@ -144,14 +162,6 @@ pub fn untrusted(file: &std::fs::File, folder: bool) -> io::Result<Option<String
 fn is_system_or_admins(sid: PSID) -> bool {
     // SAFETY: `sid` is a valid SID (from a descriptor or an entry).
     unsafe { IsWellKnownSid(sid, WinLocalSystemSid) != 0 || IsWellKnownSid(sid, WinBuiltinAdministratorsSid) != 0 }
-}
-
-/// Whether the file at `path` is owned by the current user.
-pub fn owned_by_me(path: &Path) -> bool {
-    std::fs::File::open(path)
-        .ok()
-        .and_then(|f| untrusted(&f, false).ok())
-        .is_some_and(|v| v.as_deref() != Some("is owned by another user"))
 }
 
 /// Gives `path` a protected access control list with one entry, the current

@@ -99,6 +99,21 @@ thumb=$(openssl x509 -in "$work/cert.pem" -noout -fingerprint -sha1 | sed 's/.*=
 echo "$info" | grep -q "$thumb" || fail "cert info does not show thumbprint $thumb: $info"
 echo "ok: cert info"
 
+# install: the helper names as hard links (.exe), which git and docker run by name; again: kept.
+mkdir -p "$work/helpers"
+cp "$work/bin/bcryptprimitives.dll" "$work/helpers/" # the wine-only stand-in, beside these .exe too
+et install --dir "$(winpath "$work/helpers")" > "$work/install.out" 2>&1 || fail "install: $(tr -d '\r' < "$work/install.out")"
+for helper in git-credential-entratool docker-credential-entratool; do
+  [ "$(stat -c %h "$work/helpers/$helper.exe")" -ge 2 ] || [ -s "$work/helpers/$helper.exe" ] || fail "install made no $helper.exe"
+done
+via_name=$(printf 'protocol=https\nhost=dev.azure.com\npath=contoso/project/_git/repo\n\n' |
+  "$wine" "$work/helpers/git-credential-entratool.exe" get | tr -d '\r' | sed -n 's/^password=//p')
+[ "$via_name" = "$password" ] || fail "git-credential-entratool.exe did not answer as the git helper"
+[ "$("$wine" "$work/helpers/docker-credential-entratool.exe" list | tr -d '\r')" = "{}" ] ||
+  fail "docker-credential-entratool.exe did not answer as the docker helper"
+et install --dir "$(winpath "$work/helpers")" | tr -d '\r' | grep -q "is already this entratool" || fail "a second install"
+echo "ok: install (hard links named .exe answer as the git and docker helpers; a second install keeps them)"
+
 # The folders entratool made pass its own owner-SID and access-list check (doctor), and a folder
 # others may write (wine maps mode 0777 to an access list granting Everyone) is refused.
 et doctor -p wine > "$work/doctor.out" 2>&1 || true
