@@ -117,7 +117,7 @@ deb_dpkg_root() {
   local answer
   answer=$(printf 'protocol=https\nhost=dev.azure.com\npath=contoso/project/_git/repo\n\n' |
     git -c credential.helper= -c "credential.helper=$r/usr/bin/git-credential-entratool" -c credential.useHttpPath=true \
-      credential fill)
+      -c credential.interactive=never credential fill 2>&1) || true
   grep -q '^password=ey' <<<"$answer" || fail "git credential fill through the .deb's helper: $answer"
   unset ENTRATOOL_CONFIG_DIR ENTRATOOL_CACHE_DIR ENTRATOOL_KEYRING ENTRATOOL_CERTIFICATE_PASSWORD SSL_CERT_FILE
   man -M "$r/usr/share/man" -w entratool-get-token | grep -q 'entratool-get-token.1.gz' || fail "man does not find the page"
@@ -168,10 +168,11 @@ deb_debootstrap() {
   tar -C "$r" -xf "$cached"
   cp "$deb" "$r/tmp/entratool.deb"
   cp "$work/certificate.pfx" "$r/tmp/"
-  cat "$work/ca.pem" >> "$r/etc/ssl/certs/ca-certificates.crt" 2> /dev/null || {
-    mkdir -p "$r/etc/ssl/certs"
-    cp "$work/ca.pem" "$r/etc/ssl/certs/ca-certificates.crt"
-  }
+  # debootstrap writes no /etc/hosts (the emulator is "localhost"), and minbase has no
+  # ca-certificates: the bundle holds the test CA alone.
+  printf '127.0.0.1 localhost\n' > "$r/etc/hosts"
+  mkdir -p "$r/etc/ssl/certs"
+  cat "$work/ca.pem" >> "$r/etc/ssl/certs/ca-certificates.crt"
   mount -t proc proc "$r/proc"
   chroot "$r" dpkg -i /tmp/entratool.deb > /dev/null || fail "dpkg -i in the Debian root"
   chroot "$r" env -i PATH=/usr/bin:/bin HOME=/root ENTRATOOL_KEYRING=none ENTRATOOL_CERTIFICATE_PASSWORD=pw \
@@ -179,8 +180,9 @@ deb_debootstrap() {
     --authority-host "$url" --match https://dev.azure.com/contoso > /dev/null || fail "config create in the Debian root"
   local answer
   answer=$(printf 'protocol=https\nhost=dev.azure.com\npath=contoso/project/_git/repo\n\n' |
-    chroot "$r" env -i PATH=/usr/bin:/bin HOME=/root ENTRATOOL_KEYRING=none \
-      git -c credential.helper=entratool -c credential.useHttpPath=true credential fill)
+    chroot "$r" env -i PATH=/usr/bin:/bin HOME=/root ENTRATOOL_KEYRING=none ENTRATOOL_CERTIFICATE_PASSWORD=pw \
+      git -c credential.helper=entratool -c credential.useHttpPath=true -c credential.interactive=never \
+      credential fill 2>&1) || true
   grep -q '^password=ey' <<<"$answer" || fail "git in the Debian root: $answer"
   chroot "$r" man -w entratool | grep -q entratool.1.gz || fail "man -w entratool in the Debian root"
   umount -l "$r/proc"
