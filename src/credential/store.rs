@@ -181,7 +181,7 @@ mod windows {
             previous = next;
         }
         let Some(index) = select_by_thumbprint(contexts.iter().map(Context::der), wanted) else { return Ok(None) };
-        let context = &contexts[index];
+        let context = contexts.swap_remove(index);
         let leaf = X509::from_der(context.der())
             .map_err(|e| Error::credential(format!("cannot read certificate {wanted} of {place}: {e}")))?;
         let key = private_key(context, wanted, place)?;
@@ -193,7 +193,8 @@ mod windows {
     }
 
     /// The certificate's CNG key handle (never the key itself).
-    fn private_key(context: &Context, wanted: &str, place: &str) -> Result<CngKey> {
+    /// The context is kept with the key: a handle the context owns (`must_free` false) lives as long as it.
+    fn private_key(context: Context, wanted: &str, place: &str) -> Result<CngKey> {
         let mut handle = 0usize;
         let mut spec: CERT_KEY_SPEC = 0;
         let mut must_free: BOOL = 0;
@@ -227,12 +228,14 @@ mod windows {
             .with_source(why)
             .with_remedy("import the .pfx with its key into a CNG provider (Import-PfxCertificate), for this user"));
         }
-        Ok(CngKey { handle, free: must_free != 0 })
+        Ok(CngKey { handle, free: must_free != 0, _context: context })
     }
 
     struct CngKey {
         handle: usize,
         free: bool,
+        /// Dropped after the handle is freed (fields drop in order).
+        _context: Context,
     }
 
     impl Drop for CngKey {
