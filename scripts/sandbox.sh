@@ -24,12 +24,8 @@ openssl pkcs12 -export -in "$work/cert.pem" -inkey "$work/key.pem" \
   -out "$work/certificate.pfx" -password "pass:$ENTRATOOL_CERTIFICATE_PASSWORD"
 
 echo "== a throwaway CA and TLS certificate for the emulator (https, as Entra ID)"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" -days 2 \
-  -subj "/CN=entratool demo CA" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout "$work/tls.key" -out "$work/tls.csr" -subj "/CN=localhost" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$work/san.ext"
-openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
-  -out "$work/tls.pem" -days 2 -extfile "$work/san.ext" 2>/dev/null
+. scripts/emulator-tls.sh
+emulator_tls "$work" "entratool demo CA"
 export SSL_CERT_FILE="$work/ca.pem"
 
 echo "== the emulator, with the certificate registered on the app"

@@ -34,12 +34,8 @@ client=12345678-1234-1234-1234-123456789abc
 
 # The emulator over https (its certificate signed by a throwaway CA), the app's certificate, a PFX.
 cargo build --quiet --release -p entra-emulator
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" -days 2 \
-  -subj "/CN=entratool release test CA" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout "$work/tls.key" -out "$work/tls.csr" -subj "/CN=localhost" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > "$work/san.ext"
-openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
-  -out "$work/tls.pem" -days 2 -extfile "$work/san.ext" 2>/dev/null
+. scripts/emulator-tls.sh
+emulator_tls "$work" "entratool release test CA"
 openssl req -x509 -newkey rsa:2048 -keyout "$work/key.pem" -out "$work/cert.pem" -days 90 -nodes \
   -subj "/CN=entratool-release" 2>/dev/null
 openssl pkcs12 -export -in "$work/cert.pem" -inkey "$work/key.pem" -out "$work/certificate.pfx" -password pass:pw
