@@ -90,15 +90,18 @@ cargo deb --no-build --quiet --output dist/ > /dev/null
 step "dist/$(cd dist && ls ./*.deb | sed 's|^./||')"
 
 # Packaging manifests with this release's version, addresses and checksums.
-sum() { sha256sum "dist/$1" | cut -d' ' -f1; }
+# The SHA-256 of dist/$1, or "not-built" (--ci builds neither the aarch64 tarball nor the zip).
+sum() { if [ -f "dist/$1" ]; then sha256sum "dist/$1" | cut -d' ' -f1; else echo not-built; fi; }
 fill() {
-  local template=$1 out=$2
+  local template=$1 out=$2 a=entratool-$version windows
+  windows=$(sum "$a-x86_64-pc-windows-gnu.zip")
+  [ "$windows" = not-built ] || windows=${windows^^} # winget writes checksums in upper case
   mkdir -p "$(dirname "$out")"
   sed -e "s|@VERSION@|$version|g" -e "s|@URL@|$release_url|g" \
-    -e "s|@SHA_SOURCE@|$(sum "entratool-$version-source.tar.gz")|g" \
-    -e "s|@SHA_X86_64_MUSL@|$(sum "entratool-$version-x86_64-unknown-linux-musl.tar.gz")|g" \
-    -e "s|@SHA_AARCH64_MUSL@|$( [ -f "dist/entratool-$version-aarch64-unknown-linux-musl.tar.gz" ] && sum "entratool-$version-aarch64-unknown-linux-musl.tar.gz" || echo not-built)|g" \
-    -e "s|@SHA_WINDOWS@|$( [ -f "dist/entratool-$version-x86_64-pc-windows-gnu.zip" ] && sum "entratool-$version-x86_64-pc-windows-gnu.zip" | tr a-f A-F || echo not-built)|g" \
+    -e "s|@SHA_SOURCE@|$(sum "$a-source.tar.gz")|g" \
+    -e "s|@SHA_X86_64_MUSL@|$(sum "$a-x86_64-unknown-linux-musl.tar.gz")|g" \
+    -e "s|@SHA_AARCH64_MUSL@|$(sum "$a-aarch64-unknown-linux-musl.tar.gz")|g" \
+    -e "s|@SHA_WINDOWS@|$windows|g" \
     "$template" > "$out"
 }
 fill packaging/homebrew/entratool.rb.in dist/packaging/homebrew/entratool.rb

@@ -73,7 +73,7 @@ pub fn normalize_thumbprint(raw: &str) -> Result<String> {
 pub fn select_by_thumbprint<'a>(ders: impl IntoIterator<Item = &'a [u8]>, wanted: &str) -> Option<usize> {
     ders.into_iter().position(|der| {
         openssl::hash::hash(MessageDigest::sha1(), der)
-            .is_ok_and(|d| d.iter().map(|b| format!("{b:02X}")).collect::<String>() == wanted)
+            .is_ok_and(|d| crate::codec::hex(&d).to_ascii_uppercase() == wanted)
     })
 }
 
