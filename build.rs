@@ -5,7 +5,7 @@
 //! - Linux: the PIE's relative relocations packed as RELR, where the build
 //!   machine's loader runs a probe linked that way.
 //! - Release builds, when the linker takes it (lld, Rust's default linker on
-//!   x86_64-unknown-linux-gnu): `src/hot-path.order` lays out the functions a
+//!   x86_64-unknown-linux-gnu): `packaging/hot-path.order` lays out the functions a
 //!   hit runs side by side (its effect: docs/performance.md).
 //!   scripts/hot-path-order.sh writes that file; scripts/test.sh checks that
 //!   it still names the link's functions.
@@ -17,7 +17,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-const ORDER_FILE: &str = "src/hot-path.order";
+const ORDER_FILE: &str = "packaging/hot-path.order";
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");

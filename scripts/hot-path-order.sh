@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Writes src/hot-path.order: the functions the hot-path commands run, in the
+# Writes packaging/hot-path.order: the functions the hot-path commands run, in the
 # order they first run, then those of a cold fetch, for the linker to lay out
 # side by side (build.rs).
 # Run it after changes to the hot path or to dependencies (a stale file only
@@ -36,5 +36,5 @@ trace version /dev/null "$bin/entratool" --version
 trace cold /dev/null "$bin/entratool" get-token -p demo --force-refresh
 
 python3 scripts/hot_path_order.py "$ENTRATOOL_LINK_MAP" "${traces[@]}" > "$work/hot-path.order"
-mv "$work/hot-path.order" src/hot-path.order
-echo "== src/hot-path.order: $(wc -l < src/hot-path.order) functions; rebuild (cargo build --release) to apply"
+mv "$work/hot-path.order" packaging/hot-path.order
+echo "== packaging/hot-path.order: $(wc -l < packaging/hot-path.order) functions; rebuild (cargo build --release) to apply"

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the linker's symbol ordering file for the cache-hit hot path.
 
-usage: hot_path_order.py MAP TRACE... > src/hot-path.order
-       hot_path_order.py --check MAP src/hot-path.order
+usage: hot_path_order.py MAP TRACE... > packaging/hot-path.order
+       hot_path_order.py --check MAP packaging/hot-path.order
 
 MAP is lld's link map of the release binary (written with --no-demangle, see
 build.rs: ENTRATOOL_LINK_MAP), each TRACE a `valgrind --tool=lackey

@@ -7,7 +7,7 @@ scripts/deps.sh
 cargo fmt --all -- --check
 # The layers of docs/architecture.md: nothing below calls up, no import cycle.
 python3 scripts/check_layers.py --self-test
-python3 scripts/check_layers.py src
+python3 scripts/check_layers.py --docs docs/architecture.md src
 # Error messages say what went wrong; the remedy is kept apart (hint: …).
 python3 scripts/check_messages.py --self-test
 python3 scripts/check_messages.py src
@@ -17,7 +17,7 @@ scripts/cross-check.sh
 # The binary users get, whose exploit mitigations a test reads (scripts/hardening-check.sh), and
 # its link map: the hot-path layout file must still name the functions of this link.
 ENTRATOOL_LINK_MAP="$PWD/target/release/entratool.map" cargo build --release --quiet --bin entratool
-python3 scripts/hot_path_order.py --check target/release/entratool.map src/hot-path.order
+python3 scripts/hot_path_order.py --check target/release/entratool.map packaging/hot-path.order
 cargo test --workspace --all-targets 2>&1
 # The release artifacts that fit CI's time, taken as a user takes them (docs/install.md): the static
 # x86_64 binary alone in an empty root, the .deb installed and answering git, man, SHA256SUMS.

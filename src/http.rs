@@ -22,12 +22,15 @@ const TOTAL_BUDGET: Duration = Duration::from_secs(30);
 
 /// `https`, or `http` to a loopback address (tests and the emulator).
 pub fn check_url(url: &str) -> Result<Url> {
-    let parsed = Url::parse(url).map_err(|e| Error::config(format!("invalid URL '{url}'")).with_source(e))?;
+    let shown = || crate::trace::url_text_for_trace(url);
+    let parsed = Url::parse(url).map_err(|e| Error::config(format!("invalid URL '{}'", shown())).with_source(e))?;
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if crate::net::is_loopback_url(&parsed) => Ok(parsed),
-        _ => Err(Error::config(format!("refusing '{url}': entratool talks to identity providers over https only"))
-            .with_remedy("use an https:// URL (http is allowed to loopback addresses, for testing)")),
+        _ => {
+            Err(Error::config(format!("refusing '{}': entratool talks to identity providers over https only", shown()))
+                .with_remedy("use an https:// URL (http is allowed to loopback addresses, for testing)"))
+        }
     }
 }
 
@@ -138,11 +141,12 @@ pub fn send(
     let client = client_for(route, url)?;
     let started = Instant::now();
     let mut attempt = 0;
+    // Messages and the trace name the URL without userinfo or query values.
     let shown = crate::trace::url_for_trace(url);
     loop {
         let request = build(&client)
             .build()
-            .map_err(|e| Error::config(format!("cannot make the request to {url}")).with_source(e))?;
+            .map_err(|e| Error::config(format!("cannot make the request to {shown}")).with_source(e))?;
         let method = request.method().clone();
         let sent = Instant::now();
         let outcome = rt.block_on(client.execute(request));
@@ -162,7 +166,7 @@ pub fn send(
                         Ok(Some(body)) => return Ok(Response { status, body }),
                         Ok(None) => {
                             return Err(Error::rejected(format!(
-                                "{what} at {url} answered HTTP {status} with more than {} KiB, which is no token \
+                                "{what} at {shown} answered HTTP {status} with more than {} KiB, which is no token \
                                  answer",
                                 MAX_BODY / 1024
                             ))
@@ -170,18 +174,18 @@ pub fn send(
                         }
                         // A connection that breaks mid-answer is retried like one that never opened.
                         Err(e) => {
-                            (None, format!("{what} at {url} broke off its answer: {}", error_chain(&e.without_url())))
+                            (None, format!("{what} at {shown} broke off its answer: {}", error_chain(&e.without_url())))
                         }
                     }
                 } else {
-                    (retry_after(&resp), format!("{what} at {url} answered HTTP {status}"))
+                    (retry_after(&resp), format!("{what} at {shown} answered HTTP {status}"))
                 }
             }
             // The URL is in the message already: reqwest's own text would repeat it.
             Err(e) if route == Route::ManagedIdentity && (e.is_connect() || e.is_timeout()) => {
                 let e = e.without_url();
                 return Err(Error::unavailable(format!(
-                    "this host has no managed identity endpoint: {what} at {url} cannot be reached"
+                    "this host has no managed identity endpoint: {what} at {shown} cannot be reached"
                 ))
                 .with_source(error_chain(&e))
                 .with_remedy(
@@ -189,7 +193,7 @@ pub fn send(
                      Container Apps, AKS), or use another authMethod",
                 ));
             }
-            Err(e) => (None, format!("cannot reach {what} at {url}: {}", error_chain(&e.without_url()))),
+            Err(e) => (None, format!("cannot reach {what} at {shown}: {}", error_chain(&e.without_url()))),
         };
         let left = TOTAL_BUDGET.saturating_sub(started.elapsed());
         if let Some(asked) = retry_after.filter(|w| *w > left) {
@@ -222,9 +226,11 @@ pub fn get(url: &str) -> Result<Probe> {
     let rt = runtime()?;
     let _context = rt.enter();
     let resp = rt.block_on(client(&parsed)?.get(parsed.clone()).send()).map_err(|e| {
-        Error::unavailable(format!("cannot reach {url}")).with_source(error_chain(&e.without_url())).with_remedy(
-            "check the network and any proxy (HTTPS_PROXY/NO_PROXY), and the profile's authorityHost or cloud",
-        )
+        Error::unavailable(format!("cannot reach {}", crate::trace::url_for_trace(&parsed)))
+            .with_source(error_chain(&e.without_url()))
+            .with_remedy(
+                "check the network and any proxy (HTTPS_PROXY/NO_PROXY), and the profile's authorityHost or cloud",
+            )
     })?;
     let date = resp
         .headers()

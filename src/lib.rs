@@ -23,6 +23,5 @@ pub mod profile;
 pub mod protocols;
 pub mod routing;
 pub mod token;
+pub mod toolconfig;
 pub mod trace;
-#[cfg(windows)]
-pub mod winsec;

@@ -1,9 +1,12 @@
 //! Writing what people and tools read, for the adapters and the command line
 //! alike: stdout (a closed pipe is silent, any other failure is an error),
-//! files (atomic, 0600), pretty JSON, times, and warnings with one prefix.
+//! pretty JSON, times, tables, and every message on stderr in one shape
+//! (docs/reference.md#messages): `error: …`, `warning: …` or `note: …`, the
+//! remedy on a line of its own (`hint: …`), each line led by `entratool: `
+//! when entratool speaks inside another tool's output (git, docker).
 
 use std::io::Write;
-use std::path::Path;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 
@@ -21,14 +24,6 @@ pub fn stdout(text: &str) -> Result<()> {
     }
 }
 
-/// Writes `text` to FILE (0600, atomically) or to stdout.
-pub fn to_file_or_stdout(file: Option<&Path>, text: &str) -> Result<()> {
-    match file {
-        Some(path) => crate::fsutil::replace_keeping_link(path, text.as_bytes()),
-        None => stdout(text),
-    }
-}
-
 /// Pretty JSON and a newline. Serialising a `Value` cannot fail.
 pub fn pretty(v: &serde_json::Value) -> String {
     let mut s = format!("{v:#}");
@@ -36,39 +31,111 @@ pub fn pretty(v: &serde_json::Value) -> String {
     s
 }
 
-/// The prefix of every warning entratool prints, whoever ran it.
-pub const WARNING: &str = "entratool: warning: ";
-
-/// How an entry point shows an error on stderr: each line's prefix and the
-/// first line's lead. The remedy always follows on a line of its own
-/// (`hint: …`), never inside the message.
-#[derive(Debug, Clone, Copy)]
+/// How an entry point shows messages on stderr: each line's prefix (who
+/// speaks), the first line's lead for an error, and whether an error's first
+/// line is also the protocol's answer on stdout (docker's helpers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorStyle {
     who: &'static str,
     lead: &'static str,
+    stdout_line: bool,
 }
 
-/// The plain CLI: `error: …`, then `hint: …`.
-pub const PLAIN: ErrorStyle = ErrorStyle { who: "", lead: "error: " };
-/// git's and docker's helpers: every line `entratool: …`, so a person reading
-/// git's or docker's output knows who spoke.
-pub const HELPER: ErrorStyle = ErrorStyle { who: "entratool: ", lead: "" };
+/// The plain CLI and kubectl's exec plugin: `error: …`, then `hint: …`.
+pub const PLAIN: ErrorStyle = ErrorStyle { who: "", lead: "error: ", stdout_line: false };
+/// git's helper: every line `entratool: …`, so a person reading git's output knows who spoke.
+pub const HELPER: ErrorStyle = ErrorStyle { who: "entratool: ", lead: "error: ", stdout_line: false };
+/// docker's helper: as git's, and the error's first line on stdout too, which
+/// docker shows as the helper's answer (docker-credential-helpers' protocol).
+pub const DOCKER: ErrorStyle = ErrorStyle { who: "entratool: ", lead: "error: ", stdout_line: true };
 /// The az and azd shims: `ERROR: …`, as az prints it (the SDKs show that text).
-pub const AZ: ErrorStyle = ErrorStyle { who: "", lead: "ERROR: " };
+pub const AZ: ErrorStyle = ErrorStyle { who: "", lead: "ERROR: ", stdout_line: false };
 
-/// The one way an error reaches a person: message and cause, then the remedy.
-pub fn print_error(e: &Error, style: ErrorStyle) {
-    stderr_line(&e.report(style.who, style.lead));
+static STYLE: OnceLock<ErrorStyle> = OnceLock::new();
+
+/// Sets how this process speaks (once, by `main`, from its entry point).
+pub fn speak_as(style: ErrorStyle) {
+    // The first entry point to speak decides; a later call changes nothing.
+    STYLE.set(style).ok();
+}
+
+fn style() -> ErrorStyle {
+    STYLE.get().copied().unwrap_or(PLAIN)
+}
+
+/// The one way an error reaches a person: message and cause, then the
+/// remedy, in the entry point's style. Server text in it is shown without
+/// the secrets a server may echo.
+pub fn print_error(e: &crate::error::Error) {
+    let style = style();
+    if style.stdout_line {
+        let first = e.to_string();
+        let line = one_line(&redact(first.lines().next().unwrap_or("")));
+        // The protocol's answer; if stdout is gone, stderr below still says it.
+        drop(stdout(&format!("{line}\n")));
+    }
+    stderr_line(&redact(&e.report(style.who, style.lead)));
+}
+
+/// A warning on stderr: `warning: …` (led by who speaks).
+pub fn warn(text: &str) {
+    stderr_line(&redact(&format!("{}warning: {text}", style().who)));
+}
+
+/// A note on stderr: `note: …`, for what a person should know but need not act on.
+pub fn note(text: &str) {
+    stderr_line(&format!("{}note: {text}", style().who));
 }
 
 /// Prints warnings on stderr, unless silenced (`--silent`).
 pub fn warn_all(warnings: &[String], silent: bool) {
-    if silent {
-        return;
+    if !silent {
+        warnings.iter().for_each(|w| warn(w));
     }
-    for w in warnings {
-        stderr_line(&format!("{WARNING}{w}"));
+}
+
+/// The values of form fields that hold secrets (`client_secret=…`,
+/// `client_assertion=…`, tokens, passwords), as a server may echo a request
+/// in its error text, replaced by `********`.
+pub fn redact(text: &str) -> String {
+    const FIELDS: [&str; 7] = [
+        "client_secret=",
+        "client_assertion=",
+        "assertion=",
+        "access_token=",
+        "refresh_token=",
+        "password=",
+        "secret=",
+    ];
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let hit =
+            FIELDS.iter().find(|f| lower[i..].starts_with(*f) && (i == 0 || !is_name_byte(lower.as_bytes()[i - 1])));
+        match hit {
+            Some(field) => {
+                out.push_str(&text[i..i + field.len()]);
+                i += field.len();
+                let value_end = text[i..].find(|c: char| c == '&' || c == '"' || c == '\'' || c.is_whitespace());
+                let end = value_end.map_or(text.len(), |n| i + n);
+                if end > i {
+                    out.push_str("********");
+                }
+                i = end;
+            }
+            None => {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
     }
+    out
+}
+
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
 /// Writes `text` and a newline to stderr, control characters escaped. A
@@ -88,9 +155,11 @@ fn line_or_nothing(mut to: impl Write, text: &str) {
 
 /// `text` with every control character but newline and tab written as
 /// `\u{..}`: a profile name, claim or server message can then never move the
-/// cursor, change colours or retitle the terminal of whoever reads it.
+/// cursor, change colours or retitle the terminal of whoever reads it. The
+/// bidirectional overrides and isolates are escaped too, so no text can show
+/// reversed (CVE-2021-42574's trick).
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    let unsafe_char = |c: char| c.is_control() && c != '\n' && c != '\t';
+    let unsafe_char = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c);
     if !text.chars().any(unsafe_char) {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -103,6 +172,12 @@ pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// The Unicode bidirectional formatting characters: embeddings, overrides,
+/// isolates and the implicit marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
 }
 
 /// `text` on one line of its own: also newlines and tabs escaped (table cells, claims).
@@ -179,5 +254,19 @@ mod tests {
         assert_eq!(escape_controls("c1\u{9b}31m"), "c1\\u{9b}31m");
         assert_eq!(one_line("a\nb\tc"), "a\\nb\\tc");
         assert_eq!(table(&[vec!["\u{1b}[2J".into(), "x".into()]]), "\\u{1b}[2J  x\n");
+        assert_eq!(escape_controls("abc\u{202e}fed\u{2066}"), "abc\\u{202e}fed\\u{2066}");
+    }
+
+    #[test]
+    fn secrets_a_server_echoes_are_redacted() {
+        assert_eq!(
+            redact("bad request: client_id=c&client_secret=s3cr3t&scope=x"),
+            "bad request: client_id=c&client_secret=********&scope=x"
+        );
+        assert_eq!(redact("echo: Client_Assertion=eyJ.a.b end"), "echo: Client_Assertion=******** end");
+        assert_eq!(redact("\"password=hunter2\""), "\"password=********\"");
+        assert_eq!(redact("my_password=x"), "my_password=x", "only whole field names");
+        assert_eq!(redact("no secrets here ✓"), "no secrets here ✓");
+        assert_eq!(redact("client_secret="), "client_secret=");
     }
 }

@@ -73,11 +73,7 @@ fn open() -> Option<Mutex<Sink>> {
         _ => match open_file(Path::new(&value)) {
             Ok(f) => Sink::File(f),
             Err(why) => {
-                crate::output::stderr_line(&format!(
-                    "{}ENTRATOOL_TRACE: not tracing to {}: {why}",
-                    crate::output::WARNING,
-                    Path::new(&value).display()
-                ));
+                crate::output::warn(&format!("ENTRATOOL_TRACE: not tracing to {}: {why}", Path::new(&value).display()));
                 return None;
             }
         },
@@ -99,19 +95,7 @@ fn open_file(path: &Path) -> Result<File, String> {
     if !folder.is_dir() {
         return Err("its folder does not exist".into());
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    #[cfg(windows)]
-    {
-        use std::os::windows::fs::OpenOptionsExt;
-        options.custom_flags(0x0020_0000); // FILE_FLAG_OPEN_REPARSE_POINT: a link is refused below
-    }
-    let file = options.open(path).map_err(|e| e.to_string())?;
+    let file = crate::fsutil::open_append_private(path).map_err(|e| e.to_string())?;
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         return Err("not a regular file".into());
     }
@@ -119,12 +103,15 @@ fn open_file(path: &Path) -> Result<File, String> {
     Ok(file)
 }
 
-/// A URL as a trace shows it: the query's names, never their values
-/// (`?api-version&resource&client_id`).
+/// A URL as a trace (or a message) shows it: no user name or password, and
+/// the query's names, never their values (`?api-version&resource&client_id`).
 pub fn url_for_trace(url: &url::Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
     shown.set_fragment(None);
+    // Only a URL that cannot have them refuses these, and then it has none to hide.
+    shown.set_username("").ok();
+    shown.set_password(None).ok();
     let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
     let mut text = shown.to_string();
     if !names.is_empty() {
@@ -132,6 +119,17 @@ pub fn url_for_trace(url: &url::Url) -> String {
         text.push_str(&names.join("&"));
     }
     text
+}
+
+/// `url_for_trace` of URL text (a profile's `authorityHost`, an endpoint
+/// variable). Text that is no URL is shown as it is unless it could hold
+/// userinfo or a query (`@`, `?`): then by its length alone.
+pub fn url_text_for_trace(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(url) => url_for_trace(&url),
+        Err(_) if !text.contains(['@', '?']) => crate::output::one_line(text),
+        Err(_) => format!("(not a URL, {} characters)", text.chars().count()),
+    }
 }
 
 #[cfg(test)]
@@ -145,5 +143,16 @@ mod tests {
         assert_eq!(url_for_trace(&u), "http://169.254.169.254/metadata?api-version&resource&client_id");
         let u = url::Url::parse("https://login.example/t/oauth2/v2.0/token").unwrap();
         assert_eq!(url_for_trace(&u), "https://login.example/t/oauth2/v2.0/token");
+        let u = url::Url::parse("https://user:s3cret@host.example/x?sig=abc#frag").unwrap();
+        assert_eq!(url_for_trace(&u), "https://host.example/x?sig");
+    }
+
+    /// A URL written in text (an `authorityHost`, a variable): the same rule, and
+    /// text that is no URL is shown by its length alone.
+    #[test]
+    fn url_text_loses_userinfo_and_query_values() {
+        assert_eq!(url_text_for_trace("http://u:p@127.0.0.1:9/a?b=c"), "http://127.0.0.1:9/a?b");
+        assert_eq!(url_text_for_trace("not a url"), "not a url");
+        assert_eq!(url_text_for_trace("https://u:p@h:99999/"), "(not a URL, 20 characters)");
     }
 }

@@ -7,6 +7,6 @@ fuzz_target!(|data: &[u8]| {
     let split = data.iter().position(|&b| b == 0xff).unwrap_or(data.len());
     let (cert, key) = data.split_at(split);
     let key = key.get(1..).filter(|k| !k.is_empty());
-    let _ = entratool::credential::x509::from_bytes(cert, key, None);
-    let _ = entratool::credential::x509::from_bytes(cert, key, Some("password"));
+    let _ = entratool::credential::certificate::file::from_bytes(cert, key, None);
+    let _ = entratool::credential::certificate::file::from_bytes(cert, key, Some("password"));
 });

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let name = first["name"].as_str().unwrap_or_default().to_string();
     first["user"] = serde_yaml::from_str("exec: {command: entratool, args: [get-token]}").unwrap_or(Value::Null);
     let item = first.clone();
-    if let Ok(out) = entratool::protocols::kubeconfig::replace_users(text, &[(name, item)], &doc) {
+    if let Ok(out) = entratool::toolconfig::kubeconfig::replace_users(text, &[(name, item)], &doc) {
         let reread: Value = serde_yaml::from_str(&out).expect("the result parses");
         assert_eq!(reread, doc, "the result reads as expected");
     }

@@ -23,3 +23,10 @@ pub fn stdin_is_terminal() -> bool {
     use std::io::IsTerminal;
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
+
+/// This binary's absolute path: what the tools' configs run.
+pub fn current_exe() -> entratool::error::Result<std::path::PathBuf> {
+    std::env::current_exe()
+        .map_err(|e| entratool::error::Error::config("cannot find the entratool binary").with_source(e))
+        .map(|p| std::path::absolute(&p).unwrap_or(p))
+}

@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::args::ListFormat;
 use super::prompt::TerminalPrompt;
+use entratool::credential::certificate::{LoadedCertificate, file};
 use entratool::credential::secrets::{self, SecretKind};
-use entratool::credential::x509::{self, LoadedCertificate};
 use entratool::credential::{AuthContext, CertificateCredential, SecretPrompt, open_asking};
 use entratool::error::{Error, Result};
 use entratool::output::{pretty, table};
@@ -51,11 +51,11 @@ fn open_file(path: &std::path::Path) -> Result<LoadedCertificate> {
     let shown = path.display().to_string();
     let env = secrets::from_env(SecretKind::CertificatePassword);
     let opened = match env {
-        Some(pw) => x509::load(path, None, Some(&pw)),
+        Some(pw) => file::load(path, None, Some(&pw)),
         None if super::args::stdin_is_terminal() => {
-            open_asking(|pw| x509::load(path, None, pw), &shown, &TerminalPrompt, Some(3)).map(|(c, _)| c)
+            open_asking(|pw| file::load(path, None, pw), &shown, &TerminalPrompt, Some(3)).map(|(c, _)| c)
         }
-        None => x509::load(path, None, None),
+        None => file::load(path, None, None),
     };
     opened.map_err(|e| e.into_error(&shown, None))
 }

@@ -6,14 +6,14 @@ use clap::{Args, Subcommand};
 
 use super::args::ListFormat;
 use super::profile_form::{
-    PendingSecret, PendingSecrets, ProfileFields, exists, forget_secrets, read_stdin_secret, save,
+    PendingSecret, PendingSecrets, ProfileFields, announce_saved, exists, forget_secrets, read_stdin_secret, save,
 };
-use entratool::credential::federated::DEFAULT_AUDIENCE;
+use entratool::credential::certificate::x509;
+use entratool::credential::federated::{DEFAULT_AUDIENCE, exchange_audience};
 use entratool::credential::secrets::{self, SecretKind};
-use entratool::credential::x509;
 use entratool::credential::{AuthContext, CertificateCredential, EXPIRY_WARNING_DAYS};
 use entratool::error::{Error, Result};
-use entratool::output::{pretty, table, to_file_or_stdout};
+use entratool::output::{pretty, table};
 use entratool::profile::{self, AuthMethod, MatchEntry, Profile};
 use entratool::token::cache::Cache;
 
@@ -180,17 +180,25 @@ fn create(fields: ProfileFields) -> Result<()> {
     let pending = read_pending_secret(&fields)?;
     let warnings = check_certificate(&p, pending.as_ref())?;
     entratool::output::warn_all(&warnings, false);
-    save(&store, p, None, fields.set_default, pending.as_slice())
+    let stored = save(&store, p, None, fields.set_default, pending.as_slice())?;
+    announce_saved(&name, false, &stored);
+    Ok(())
 }
 
 fn edit(args: EditArgs) -> Result<()> {
     let EditArgs { profile: name, fields } = args;
-    if fields.is_empty() && super::args::stdin_is_terminal() {
-        return super::wizard::edit(&name);
-    }
     let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
-    let mut p = doc.get(&name, &store.path)?.clone();
+    let was = doc.get(&name, &store.path)?.clone();
+    if fields.is_empty() {
+        if super::args::stdin_is_terminal() {
+            return super::wizard::edit(&name);
+        }
+        return Err(Error::usage(format!("config edit -p {name} got nothing to change")).with_remedy(
+            "stdin is not a terminal, so no menu was shown: pass the fields to change, e.g. --certificate PATH              [--password-stdin], --secret-stdin, --scope S, --client-id ID, --tenant-id ID, --name NEW (see              `entratool config edit --help`); nothing was changed",
+        ));
+    }
+    let mut p = was.clone();
     p.apply(&fields.edit())?;
     if let Some(n) = &fields.name {
         profile::validate_name(n)?;
@@ -202,7 +210,16 @@ fn edit(args: EditArgs) -> Result<()> {
         let warnings = check_certificate(&p, pending.as_ref())?;
         entratool::output::warn_all(&warnings, false);
     }
-    save(&store, p, Some(&name), fields.set_default, pending.as_slice())
+    let becomes_default = fields.set_default && doc.default_profile.as_deref() != Some(p.name.as_str());
+    if p == was && pending.is_none() && !becomes_default {
+        // Nothing to save, and the cached tokens are still the profile's.
+        entratool::outln!("✓ Profile '{name}' already has these settings: nothing changed");
+        return Ok(());
+    }
+    let new_name = p.name.clone();
+    let stored = save(&store, p, Some(&name), fields.set_default, pending.as_slice())?;
+    announce_saved(&new_name, true, &stored);
+    Ok(())
 }
 
 /// A profile (or list) as JSON; failing loudly rather than printing `null`.
@@ -232,14 +249,22 @@ fn credential_summary(p: &Profile) -> String {
             Some(id) => format!("(the job's OIDC token for service connection {id})"),
             None => "(the job's OIDC token for $AZURESUBSCRIPTION_SERVICE_CONNECTION_ID)".into(),
         },
-        AuthMethod::ManagedIdentity => {
-            match (&p.managed_identity_client_id, &p.managed_identity_object_id, &p.managed_identity_resource_id) {
-                (Some(id), _, _) => format!("(user-assigned managed identity, client ID {id})"),
-                (_, Some(id), _) => format!("(user-assigned managed identity, object ID {id})"),
-                (_, _, Some(id)) => format!("(user-assigned managed identity {id})"),
-                _ => "(system-assigned managed identity)".into(),
-            }
-        }
+        AuthMethod::ManagedIdentity => format!("({})", identity_summary(p)),
+        AuthMethod::ManagedIdentityFederation => format!(
+            "({}'s token for {}, as the app's federated credential)",
+            identity_summary(p),
+            p.federated_audience.as_deref().unwrap_or(exchange_audience(p.cloud.as_deref()))
+        ),
+    }
+}
+
+/// Which managed identity a profile names.
+fn identity_summary(p: &Profile) -> String {
+    match (&p.managed_identity_client_id, &p.managed_identity_object_id, &p.managed_identity_resource_id) {
+        (Some(id), _, _) => format!("user-assigned managed identity, client ID {id}"),
+        (_, Some(id), _) => format!("user-assigned managed identity, object ID {id}"),
+        (_, _, Some(id)) => format!("user-assigned managed identity {id}"),
+        _ => "system-assigned managed identity".into(),
     }
 }
 
@@ -334,7 +359,10 @@ fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
     let doc = store.load()?;
     let p = doc.get(name, &store.path)?;
     let v = to_json(p)?;
-    to_file_or_stdout(output.map(PathBuf::as_path), &pretty(&v))?;
+    match output {
+        Some(path) => entratool::fsutil::replace_keeping_link(path, pretty(&v).as_bytes())?,
+        None => entratool::output::stdout(&pretty(&v))?,
+    }
     if let Some(path) = output {
         entratool::ewriteln!("Profile '{name}' exported to {} (no secrets included).", path.display());
     }

@@ -118,7 +118,7 @@ fn check_profile(r: &mut Report, p: &Profile) {
         AuthMethod::Certificate => check_certificate(r, p),
         AuthMethod::Secret => check_secret(r, p),
         AuthMethod::WorkloadIdentity | AuthMethod::GithubActions | AuthMethod::AzurePipelines => check_federated(r, p),
-        AuthMethod::ManagedIdentity => return check_managed_identity(r, p),
+        AuthMethod::ManagedIdentity | AuthMethod::ManagedIdentityFederation => return check_managed_identity(r, p),
     }
     check_authority(r, p);
 }
@@ -163,7 +163,7 @@ fn environment_summary() -> String {
 /// federated credential must match. The token itself is never shown.
 fn check_federated(r: &mut Report, p: &Profile) {
     let n = &p.name;
-    let token = FederatedCredential::for_profile(p).and_then(|c| c.federated_token());
+    let token = FederatedCredential::for_profile(p).and_then(|c| c.federated_token(&mut AuthContext::default()));
     let token = match token {
         Ok(t) => t,
         Err(e) => return r.fail(&format!("{n}: federated token"), &e.report("", "")),

@@ -6,6 +6,7 @@ mod cert;
 mod config;
 mod doctor;
 mod get_token;
+mod install;
 mod kubelogin;
 mod profile_form;
 mod prompt;
@@ -55,7 +56,7 @@ pub enum Command {
     #[command(subcommand)]
     Setup(setup::SetupCommand),
     /// Create the git-credential-entratool, docker-credential-entratool (and az) links
-    Install(setup::InstallArgs),
+    Install(install::InstallArgs),
     /// git credential helper (what `git-credential-entratool` runs)
     GitCredential {
         /// The profile that answers (else $ENTRATOOL_PROFILE, else the match rules)
@@ -125,7 +126,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Token(c) => done(token::run(c)),
         Command::Status(a) => done(status::run(a)),
         Command::Setup(c) => done(setup::run(c)),
-        Command::Install(a) => done(setup::install(a)),
+        Command::Install(a) => done(install::run(a)),
         Command::Doctor(a) => doctor::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -136,14 +137,16 @@ pub fn run(cli: Cli) -> Result<u8> {
             done(entratool::output::stdout(&text))
         }
         Command::Manpages { dir } => done(write_manpages(&dir)),
+        // `main` runs the helpers from protocols::HELPERS before clap; these definitions give
+        // them --help, completions and man pages, and run the same entries.
         Command::GitCredential { profile, operation } => {
-            Ok(exit(entratool::protocols::git::run(profile.as_deref(), operation.as_deref().unwrap_or(""))))
+            let mut args: Vec<String> = profile.map(|p| vec!["-p".into(), p]).unwrap_or_default();
+            args.extend(operation);
+            entratool::protocols::git::run_argv(&args)
         }
-        Command::DockerCredential { operation } => {
-            Ok(exit(entratool::protocols::docker::run(operation.as_deref().unwrap_or(""))))
-        }
-        Command::Az { args } => Ok(exit(entratool::protocols::az::run_shim(&args))),
-        Command::Azd { args } => Ok(exit(entratool::protocols::az::run_azd(&args))),
+        Command::DockerCredential { operation } => entratool::protocols::docker::run(&Vec::from_iter(operation)),
+        Command::Az { args } => entratool::protocols::az::run_shim(&args),
+        Command::Azd { args } => entratool::protocols::az::run_azd(&args),
     }
 }
 
@@ -173,11 +176,6 @@ fn write_manpages(dir: &std::path::Path) -> Result<()> {
         entratool::fsutil::replace_file(&path, &text)?;
     }
     Ok(())
-}
-
-/// A helper's exit code (0 to 6) as the process's (anything else: 1).
-pub fn exit(code: i32) -> u8 {
-    u8::try_from(code).unwrap_or(1)
 }
 
 /// Profile names after `-p`/`--profile`, from `entratool config list --names`

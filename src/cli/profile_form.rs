@@ -80,33 +80,16 @@ pub struct ProfileFields {
 }
 
 fn parse_method(text: &str) -> std::result::Result<AuthMethod, String> {
-    AuthMethod::parse(text).ok_or_else(|| {
-        "use certificate, secret, workload-identity, github-actions, azure-pipelines or managed-identity".to_string()
-    })
+    AuthMethod::parse(text).ok_or_else(|| format!("use one of {}", AuthMethod::flags()))
 }
 
 impl ProfileFields {
-    /// No flag given at all.
+    /// No flag given at all: nothing to change, nor a name, secret or default.
     pub fn is_empty(&self) -> bool {
-        self.name.is_none()
-            && self.client_id.is_none()
-            && self.tenant_id.is_none()
-            && self.certificate.is_none()
-            && self.certificate_key.is_none()
-            && self.certificate_thumbprint.is_none()
+        self.edit() == profile::Edit::default()
+            && self.name.is_none()
             && !self.password_stdin
             && !self.secret_stdin
-            && self.scope.is_none()
-            && self.cloud.is_none()
-            && self.authority_host.is_none()
-            && self.matches.is_empty()
-            && !self.send_certificate_chain
-            && self.assertion_algorithm.is_none()
-            && self.subscription_id.is_none()
-            && self.auth_method.is_none()
-            && self.federated_token_file.is_none()
-            && self.service_connection_id.is_none()
-            && self.managed_identity_client_id.is_none()
             && !self.set_default
     }
 
@@ -148,28 +131,33 @@ pub struct PendingSecret {
     pub value: Zeroizing<String>,
 }
 
-pub(super) fn store_secret(profile: &str, pending: Option<&PendingSecret>) -> Result<()> {
-    if let Some(s) = pending {
-        let store = secrets::save(profile, s.kind, &s.value)?;
-        entratool::ewriteln!("The {} is stored in the {store}.", s.kind.label());
+/// Where each pending secret was stored, for the announcement.
+pub type Stored = Vec<(SecretKind, &'static str)>;
+
+/// Says what stands once a profile is saved: `✓ Profile … created/updated
+/// successfully`, where each secret went, and that a volatile store is lost at reboot.
+pub fn announce_saved(name: &str, updated: bool, stored: &Stored) {
+    entratool::outln!("✓ Profile '{name}' {} successfully", if updated { "updated" } else { "created" });
+    for (kind, store) in stored {
+        entratool::outln!("  its {} is stored in the {store}", kind.label());
         if secrets::is_volatile(store) {
-            entratool::output::warn_all(&[secrets::VOLATILE_NOTE.to_string()], false);
+            entratool::output::warn(secrets::VOLATILE_NOTE);
         }
     }
-    Ok(())
 }
 
 /// The one way a created or edited profile is saved: its secrets to the
 /// keyring, the profile into profiles.json under the lock (a new one must not
 /// exist yet; the first one becomes the default), and for an edit the tokens
-/// obtained with the old settings dropped.
+/// obtained with the old settings dropped. Says nothing: the caller
+/// announces what stands (`announce_saved`). Returns where secrets went.
 pub(super) fn save(
     store: &profile::ProfilesFile,
     p: Profile,
     was: Option<&str>,
     set_default: bool,
     pending: &[PendingSecret],
-) -> Result<()> {
+) -> Result<Stored> {
     let name = p.name.clone();
     let journal = PendingSecrets::of(store);
     if was.is_none() && store.load()?.find(&name).is_some() {
@@ -183,8 +171,9 @@ pub(super) fn save(
     if !pending.is_empty() {
         journal.add(&name)?;
     }
+    let mut stored = Stored::new();
     for s in pending {
-        store_secret(&p.name, Some(s))?;
+        stored.push((s.kind, secrets::save(&p.name, s.kind, &s.value)?));
     }
     store.update(|doc| {
         match was {
@@ -214,8 +203,7 @@ pub(super) fn save(
     {
         cache.clear(Some(old));
     }
-    entratool::outln!("✓ Profile '{name}' {} successfully", if was.is_some() { "updated" } else { "created" });
-    Ok(())
+    Ok(stored)
 }
 
 pub(super) fn forget_secrets(name: &str) {

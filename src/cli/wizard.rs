@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::profile_form::{PendingSecret as Pending, ProfileFields, exists, save};
+use super::profile_form::{PendingSecret as Pending, ProfileFields, announce_saved, exists, save};
 use super::prompt::{Prompter, TerminalPrompt};
+use entratool::credential::certificate::{LoadError, file, x509};
 use entratool::credential::open_asking;
 use entratool::credential::secrets::SecretKind;
-use entratool::credential::x509::{self, LoadError};
 use entratool::error::{Error, Result};
 use entratool::profile::{self, AuthMethod, Profile};
 
@@ -33,7 +33,7 @@ fn shellexpand_home(answer: &str) -> String {
 /// when it opens without). Returns the password to store, if any.
 fn certificate_password(path: &Path, key: Option<&Path>) -> Result<std::result::Result<Option<Pending>, String>> {
     let shown = path.display().to_string();
-    match open_asking(|pw| x509::load(path, key, pw), &shown, &TerminalPrompt, None) {
+    match open_asking(|pw| file::load(path, key, pw), &shown, &TerminalPrompt, None) {
         Ok((_, pw)) => Ok(Ok(pw.map(|value| Pending { kind: SecretKind::CertificatePassword, value }))),
         // Cancelled at the prompt: nothing is saved.
         Err(LoadError::Failed(e)) => Err(e),
@@ -93,18 +93,14 @@ pub fn create(fields: ProfileFields) -> Result<()> {
         Some(m) => m,
         None => {
             // The seed's two first, in its order; then the ones with no stored secret.
-            entratool::outln!(
-                "Authentication method:\n1. Client Secret\n2. Certificate\n3. Workload identity (federated token \
-                 file)\n4. GitHub Actions OIDC\n5. Azure Pipelines OIDC\n6. Managed identity"
-            );
-            p.ask_until("Select: ", |a| match a {
-                "1" => Ok(AuthMethod::Secret),
-                "2" => Ok(AuthMethod::Certificate),
-                "3" => Ok(AuthMethod::WorkloadIdentity),
-                "4" => Ok(AuthMethod::GithubActions),
-                "5" => Ok(AuthMethod::AzurePipelines),
-                "6" => Ok(AuthMethod::ManagedIdentity),
-                _ => Err(Error::usage("type a number from 1 to 6")),
+            entratool::outln!("Authentication method:");
+            for (i, m) in AuthMethod::ALL.iter().enumerate() {
+                entratool::outln!("{}. {}", i + 1, m.names().menu);
+            }
+            let last = AuthMethod::ALL.len();
+            p.ask_until("Select: ", |a| match a.parse::<usize>() {
+                Ok(n @ 1..) if n <= last => Ok(AuthMethod::ALL[n - 1]),
+                _ => Err(Error::usage(format!("type a number from 1 to {last}"))),
             })?
         }
     };
@@ -133,7 +129,9 @@ pub fn create(fields: ProfileFields) -> Result<()> {
         profile.scope = Some(if scope.is_empty() { DEFAULT_SCOPE.to_string() } else { scope });
     }
     profile.validate()?;
-    save(&store, profile, None, fields.set_default, pending.as_slice())
+    let stored = save(&store, profile, None, fields.set_default, pending.as_slice())?;
+    announce_saved(&name, false, &stored);
+    Ok(())
 }
 
 /// The one question each method with no stored secret has; an empty answer
@@ -162,6 +160,13 @@ fn secretless_details(p: &mut Prompter, profile: &mut Profile, fields: &ProfileF
                 }
             })?;
             profile.managed_identity_client_id = id;
+        }
+        // The app trusts a user-assigned identity: which one is needed.
+        AuthMethod::ManagedIdentityFederation if fields.managed_identity_client_id.is_none() => {
+            let id = p.ask_until("Client ID of the user-assigned managed identity the app trusts: ", |a| {
+                profile::validate_guid("client ID", a).map(|_| a.to_string())
+            })?;
+            profile.managed_identity_client_id = Some(id);
         }
         _ => {}
     }
@@ -219,7 +224,9 @@ pub fn edit(name: &str) -> Result<()> {
         }
     }
     profile.validate()?;
-    save(&store, profile, Some(name), false, &pending)
+    let stored = save(&store, profile, Some(name), false, &pending)?;
+    announce_saved(name, true, &stored);
+    Ok(())
 }
 
 fn non_empty(a: &str) -> Result<String> {

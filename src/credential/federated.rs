@@ -1,15 +1,18 @@
 //! Federated credentials: a short-lived token from another issuer that Entra
 //! ID trusts (workload identity federation), sent unmodified as the client
-//! assertion. Three places give such a token: a file the kubelet rotates (AKS
-//! workload identity, any OIDC issuer), GitHub Actions' OIDC service, and
-//! Azure Pipelines' OIDC service for a service connection. CI tokens live
-//! minutes: a fresh one is asked for every Entra token request and never kept.
+//! assertion. Four places give such a token: a file the kubelet rotates (AKS
+//! workload identity, any OIDC issuer), GitHub Actions' OIDC service, Azure
+//! Pipelines' OIDC service for a service connection, and the host's managed
+//! identity (a user-assigned identity the app registration trusts). CI tokens
+//! live minutes: a fresh one is asked for every Entra token request and never
+//! kept; a managed identity's lives hours and is cached under its own key.
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use super::managed_identity::ManagedIdentityCredential;
 use super::{AuthContext, Credential, Grant, assertion_fields};
 use crate::entra::{ClientApp, FederatedClaims, HintFacts};
 use crate::error::{Error, Result};
@@ -31,11 +34,23 @@ pub enum Issuer {
     GithubActions { audience: String },
     /// azurePipelines: the job's OIDC service, for this service connection.
     AzurePipelines { service_connection: String },
+    /// managedIdentityFederation: the host's managed identity, for the token exchange audience.
+    ManagedIdentity { identity: ManagedIdentityCredential, audience: String },
 }
 
 pub struct FederatedCredential {
     pub app: ClientApp,
     pub issuer: Issuer,
+}
+
+/// The token exchange audience of a cloud (section 10): what a managed
+/// identity's token must be for, to be an app's federated credential.
+pub fn exchange_audience(cloud: Option<&str>) -> &'static str {
+    match cloud.map(str::to_ascii_lowercase).as_deref() {
+        Some("azureusgovernment" | "azureusgovernmentcloud" | "usgov") => "api://AzureADTokenExchangeUSGov",
+        Some("azurechinacloud" | "china") => "api://AzureADTokenExchangeChina",
+        _ => DEFAULT_AUDIENCE,
+    }
 }
 
 /// A variable the credential needs, or exit 4 naming it and the fix.
@@ -67,6 +82,7 @@ impl FederatedCredential {
             AuthMethod::WorkloadIdentity => Self::workload_identity(profile),
             AuthMethod::GithubActions => Self::github_actions(profile),
             AuthMethod::AzurePipelines => Self::azure_pipelines(profile),
+            AuthMethod::ManagedIdentityFederation => Self::managed_identity(profile),
             other => {
                 Err(Error::config(format!("profile '{}' uses {}, not a federated token", profile.name, other.label())))
             }
@@ -94,14 +110,46 @@ impl FederatedCredential {
         Ok(FederatedCredential { app: profile.client_app()?, issuer: Issuer::AzurePipelines { service_connection } })
     }
 
-    /// The federated token, fetched or read now.
-    pub fn federated_token(&self) -> Result<Zeroizing<String>> {
+    pub fn managed_identity(profile: &Profile) -> Result<Self> {
+        let audience = profile
+            .federated_audience
+            .clone()
+            .unwrap_or_else(|| exchange_audience(profile.cloud.as_deref()).to_string());
+        let identity = ManagedIdentityCredential::new(profile);
+        Ok(FederatedCredential { app: profile.client_app()?, issuer: Issuer::ManagedIdentity { identity, audience } })
+    }
+
+    /// The federated token, fetched or read now (a managed identity's from the cache when it can).
+    pub fn federated_token(&self, ctx: &mut AuthContext) -> Result<Zeroizing<String>> {
         match &self.issuer {
             Issuer::File(path) => read_token_file(path),
             Issuer::GithubActions { audience } => github_token(audience),
             Issuer::AzurePipelines { service_connection } => pipelines_token(service_connection),
+            Issuer::ManagedIdentity { identity, audience } => identity_token(identity, audience, ctx)
+                .map_err(|e| step(e, 1, &format!("the managed identity's token for {audience}"))),
         }
     }
+}
+
+/// The managed identity's token for the exchange audience, cached under its own key.
+fn identity_token(
+    identity: &ManagedIdentityCredential,
+    audience: &str,
+    ctx: &mut AuthContext,
+) -> Result<Zeroizing<String>> {
+    let scope = format!("{audience}/.default");
+    let mut fetch = || identity.get_token(&scope, &mut AuthContext::default());
+    let grant = match ctx.inner {
+        Some(cache) => cache.get_or_fetch(&identity.identity()?, &scope, &mut ctx.warnings, &mut fetch)?,
+        None => fetch()?,
+    };
+    Ok(Zeroizing::new(grant.access_token))
+}
+
+/// An error of one of the two steps of managed identity federation, named.
+fn step(mut e: Error, n: u8, what: &str) -> Error {
+    e.message = format!("step {n} of 2 ({what}) failed: {}", e.message);
+    e
 }
 
 impl Credential for FederatedCredential {
@@ -110,21 +158,32 @@ impl Credential for FederatedCredential {
             Issuer::File(path) => format!("workloadIdentity:{}", path.display()),
             Issuer::GithubActions { audience } => format!("githubActions:{audience}"),
             Issuer::AzurePipelines { service_connection } => format!("azurePipelines:{service_connection}"),
+            Issuer::ManagedIdentity { identity, audience } => {
+                format!("managedIdentityFederation:{audience}:{}", identity.identity()?)
+            }
         };
         Ok(format!("{}|{which}", self.app.identity()))
     }
 
-    fn get_token(&self, scope: &str, _ctx: &mut AuthContext) -> Result<Grant> {
-        let token = self.federated_token()?;
+    fn get_token(&self, scope: &str, ctx: &mut AuthContext) -> Result<Grant> {
+        let token = self.federated_token(ctx)?;
         let presented = FederatedClaims::of(&token).ok_or_else(|| not_a_jwt(&self.issuer))?;
         let hints = HintFacts { federated: Some(presented), ..Default::default() };
-        let granted = self.app.request_token(scope, &assertion_fields(token), &hints)?;
+        let granted = self.app.request_token(scope, &assertion_fields(token), &hints);
         let label = match &self.issuer {
-            Issuer::File(_) => "workload identity",
-            Issuer::GithubActions { .. } => "github actions oidc",
-            Issuer::AzurePipelines { .. } => "azure pipelines oidc",
+            Issuer::File(_) => "workload identity".to_string(),
+            Issuer::GithubActions { .. } => "github actions oidc".to_string(),
+            Issuer::AzurePipelines { .. } => "azure pipelines oidc".to_string(),
+            Issuer::ManagedIdentity { identity, .. } => {
+                let granted =
+                    granted.map_err(|e| step(e, 2, "the app's token, with the identity's as its assertion"))?;
+                return Ok(Grant::labelled(
+                    granted,
+                    format!("managed identity federation ({})", identity.selector.describe()),
+                ));
+            }
         };
-        Ok(Grant::labelled(granted, label.to_string()))
+        Ok(Grant::labelled(granted?, label))
     }
 }
 
@@ -133,6 +192,7 @@ fn not_a_jwt(issuer: &Issuer) -> Error {
         Issuer::File(path) => format!("the federated token file {}", path.display()),
         Issuer::GithubActions { .. } => "GitHub's OIDC service".to_string(),
         Issuer::AzurePipelines { .. } => "Azure Pipelines' OIDC service".to_string(),
+        Issuer::ManagedIdentity { .. } => "the managed identity endpoint".to_string(),
     };
     Error::credential(format!("{from} did not give a JWT")).with_remedy(match issuer {
         Issuer::File(_) => {

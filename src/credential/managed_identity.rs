@@ -121,6 +121,7 @@ fn check_local(url: &Url) -> Result<()> {
         .with_remedy("managed identity endpoints are on the host itself (loopback or 169.254.169.254)"))
 }
 
+#[derive(Debug, Clone)]
 pub struct ManagedIdentityCredential {
     pub selector: Selector,
     pub endpoint: Endpoint,

@@ -3,14 +3,11 @@
 //! asks it for a token and keys the cache by its [`Credential::identity`].
 //! Adding a credential type means one file here and one arm in [`for_profile`].
 
-pub mod assertion;
 pub mod certificate;
 pub mod client_secret;
 pub mod federated;
 pub mod managed_identity;
 pub mod secrets;
-pub mod store;
-pub mod x509;
 
 use std::path::Path;
 
@@ -19,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::entra::Granted;
 use crate::error::Result;
 use crate::profile::{AuthMethod, Profile};
-pub use certificate::CertificateCredential;
+pub use certificate::{CertificateCredential, open_asking};
 pub use client_secret::SecretCredential;
 pub use federated::FederatedCredential;
 pub use managed_identity::ManagedIdentityCredential;
@@ -31,6 +28,24 @@ pub struct AuthContext<'a> {
     /// terminal; none for helpers and scripts.
     pub prompt: Option<&'a dyn SecretPrompt>,
     pub warnings: Vec<String>,
+    /// The token source's cache, for a credential that needs a token of its
+    /// own first (none: fetch it every time).
+    pub inner: Option<&'a dyn InnerTokens>,
+}
+
+/// The token source's cache, lent to a credential whose assertion is itself
+/// a token (a managed identity's, for its app): that token is cached under
+/// its own key, with the same single flight, so the identity endpoint is
+/// asked once for many app tokens. The token source implements it.
+pub trait InnerTokens {
+    /// The token `identity` has for `scope`, cached or from `fetch`.
+    fn get_or_fetch(
+        &self,
+        identity: &str,
+        scope: &str,
+        warnings: &mut Vec<String>,
+        fetch: &mut dyn FnMut() -> Result<Grant>,
+    ) -> Result<Grant>;
 }
 
 /// Asks a person for a secret. The library never touches a terminal itself:
@@ -95,6 +110,7 @@ pub fn for_profile(profile: &Profile, certificate_override: Option<&Path>) -> Re
             Box::new(FederatedCredential::for_profile(profile)?)
         }
         AuthMethod::ManagedIdentity => Box::new(ManagedIdentityCredential::new(profile)),
+        AuthMethod::ManagedIdentityFederation => Box::new(FederatedCredential::for_profile(profile)?),
     })
 }
 
@@ -104,33 +120,4 @@ pub fn assertion_fields(jwt: Zeroizing<String>) -> Vec<(&'static str, Zeroizing<
         ("client_assertion_type", Zeroizing::new("urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into())),
         ("client_assertion", jwt),
     ]
-}
-
-/// Opens a certificate with `open`, asking `prompt` for its password until it
-/// opens (`tries` answers at most, or until the person cancels when `None`):
-/// the one password loop of `get-token`, `cert info` and the wizard. Returns
-/// the certificate and the password that opened it, if one was needed.
-pub fn open_asking<T>(
-    open: impl Fn(Option<&str>) -> std::result::Result<T, x509::LoadError>,
-    shown: &str,
-    prompt: &dyn SecretPrompt,
-    tries: Option<u32>,
-) -> std::result::Result<(T, Option<Zeroizing<String>>), x509::LoadError> {
-    use x509::LoadError::{NeedsPassword, WrongPassword};
-    match open(None) {
-        Err(NeedsPassword | WrongPassword) => {}
-        other => return other.map(|c| (c, None)),
-    }
-    let mut asked = 0;
-    loop {
-        let pw = prompt.ask("Certificate password: ").map_err(x509::LoadError::Failed)?;
-        asked += 1;
-        match open(Some(&pw)) {
-            Ok(c) => return Ok((c, Some(pw))),
-            Err(NeedsPassword | WrongPassword) if tries.is_none_or(|t| asked < t) => {
-                prompt.wrong(&format!("Invalid certificate password for {shown}"))
-            }
-            Err(e) => return Err(e),
-        }
-    }
 }

@@ -74,8 +74,8 @@ fn parse_access_token_args(args: &[String]) -> std::result::Result<AccessTokenAr
     Ok(out)
 }
 
-/// Runs the shim with az's arguments (after the program name); returns the exit code.
-pub fn run_shim(args: &[String]) -> i32 {
+/// Runs the shim with az's arguments (after the program name); the exit code.
+pub fn run_shim(args: &[String]) -> Result<u8> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let outcome = match words.as_slice() {
         ["account", "get-access-token", rest @ ..] => {
@@ -89,19 +89,7 @@ pub fn run_shim(args: &[String]) -> i32 {
         _ => Err(Error::usage(ONLY_SERVED).with_remedy(OTHER_COMMANDS)),
     }
     .and_then(|text| output::stdout(&text));
-    finish(outcome)
-}
-
-/// The shims' exit: the error with az's own prefix (the SDK credentials show
-/// that text to the user), and the exit code of docs/reference.md.
-fn finish(outcome: Result<()>) -> i32 {
-    match outcome {
-        Ok(()) => 0,
-        Err(e) => {
-            output::print_error(&e, output::AZ);
-            e.kind.exit_code().into()
-        }
-    }
+    outcome.map(|()| 0)
 }
 
 /// The profile and token both shims hand out. az and azd have no -p: the
@@ -152,13 +140,13 @@ fn access_token(a: AccessTokenArgs) -> Result<String> {
 
 /// `azd auth token --output json --scope S [--tenant-id T] [--no-prompt]`, as
 /// azure-identity's AzureDeveloperCliCredential runs it: `{"token", "expiresOn"}`.
-pub fn run_azd(args: &[String]) -> i32 {
+pub fn run_azd(args: &[String]) -> Result<u8> {
     let outcome = match args {
         [auth, token, rest @ ..] if auth == "auth" && token == "token" => azd_token(rest),
         _ => Err(Error::usage(AZD_ONLY).with_remedy(AZD_OTHER_COMMANDS)),
     }
     .and_then(|text| output::stdout(&text));
-    finish(outcome)
+    outcome.map(|()| 0)
 }
 
 const AZD_ONLY: &str = "entratool's azd shim serves only `azd auth token`";

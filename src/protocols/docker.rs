@@ -19,72 +19,57 @@ pub const ACR_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
 const MAX_INPUT: u64 = 64 * 1024;
 
-/// The exit code of every failure: the protocol's convention.
-const FAILED: i32 = 1;
-
-/// A failure in the protocol's shape: one line on stdout, details on stderr, exit 1.
-fn fail(line: &str, detail: Option<&Error>) -> i32 {
-    // The line is the protocol's answer; if stdout is gone there is no one to tell.
-    if let Err(e) = output::stdout(&format!("{}\n", line.lines().next().unwrap_or(""))) {
-        output::print_error(&e, output::HELPER);
-    }
-    if let Some(d) = detail {
-        output::print_error(d, output::HELPER);
-    }
-    FAILED
-}
-
-fn read_stdin() -> std::result::Result<String, String> {
+fn read_stdin() -> Result<String> {
     let mut buf = Vec::new();
-    std::io::stdin().lock().take(MAX_INPUT).read_to_end(&mut buf).map_err(|e| e.to_string())?;
-    String::from_utf8(buf).map_err(|_| "the input is not UTF-8".to_string())
+    std::io::stdin()
+        .lock()
+        .take(MAX_INPUT)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::usage("cannot read the request").with_source(e))?;
+    String::from_utf8(buf).map_err(|_| Error::usage("invalid credentials server URL: the input is not UTF-8"))
 }
 
-pub fn run(op: &str) -> i32 {
+/// Runs one operation (`get`, `store`, `erase`, `list`, `version`); the exit
+/// code. A failure is an error, which `main` shows as the protocol wants: one
+/// line on stdout, details on stderr, exit 1.
+pub fn run(args: &[String]) -> Result<u8> {
+    let op = args.first().map(String::as_str).unwrap_or("");
+    crate::trace!("docker credential helper, operation '{}'", crate::output::one_line(op));
     match op {
-        "get" => match read_stdin() {
-            Ok(s) if s.trim().is_empty() => fail("no credentials server URL", None),
-            Ok(server) => match get(server.trim()) {
-                Ok(Some(answer)) => written(output::stdout(&answer)),
-                Ok(None) => fail(NOT_FOUND, None),
-                Err(e) => fail(&e.message, Some(&e)),
-            },
-            Err(why) => fail("invalid credentials server URL", Some(&Error::usage(why))),
-        },
+        "get" => {
+            let server = read_stdin()?;
+            if server.trim().is_empty() {
+                return Err(Error::usage("no credentials server URL"));
+            }
+            match get(server.trim())? {
+                Some(answer) => output::stdout(&answer).map(|()| 0),
+                None => output::stdout(&format!("{NOT_FOUND}\n")).map(|()| 1),
+            }
+        }
         // Nothing is stored: tokens come from the cache. The input is read
         // (and its content does not matter) so the writer never meets a closed pipe.
         "store" => {
             drop(read_stdin());
-            0
+            Ok(0)
         }
         // erase answers 0 whatever happens, so `docker logout` always completes.
         "erase" => {
-            let outcome = read_stdin().map_err(Error::usage).and_then(|server| erase(server.trim()));
-            if let Err(e) = outcome {
-                output::print_error(&e, output::HELPER);
+            if let Err(e) = read_stdin().and_then(|server| erase(server.trim())) {
+                output::warn(&format!("the cached tokens were not dropped: {}", e.report("", "")));
             }
-            0
+            Ok(0)
         }
         "list" => {
             drop(read_stdin());
-            match list() {
-                Ok(v) => written(output::stdout(&format!("{v}\n"))),
-                Err(e) => fail(&e.message, Some(&e)),
-            }
+            output::stdout(&format!("{}\n", list()?)).map(|()| 0)
         }
         "version" => {
-            written(output::stdout(&format!("docker-credential-entratool (entratool) {}\n", env!("CARGO_PKG_VERSION"))))
+            output::stdout(&format!("docker-credential-entratool (entratool) {}\n", env!("CARGO_PKG_VERSION")))
+                .map(|()| 0)
         }
-        other => fail(&format!("unknown operation '{other}': use get, store, erase, list or version"), None),
-    }
-}
-
-fn written(outcome: Result<()>) -> i32 {
-    match outcome {
-        Ok(()) => 0,
-        Err(e) => {
-            output::print_error(&e, output::HELPER);
-            FAILED
+        other => {
+            Err(Error::usage(format!("unknown operation '{other}'"))
+                .with_remedy("use get, store, erase, list or version"))
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::io::{BufRead, Read};
 
 use crate::binding::{self, Binding, HelperRule};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output;
 use crate::routing::{Entries, Target};
 use crate::token::{self, TokenKind, TokenRequest};
@@ -40,13 +40,19 @@ impl Request {
     }
 
     /// The request as a trace shows it: secrets (`password`, `credential`,
-    /// `oauth_refresh_token`) as `********`.
+    /// `oauth_refresh_token`) and helpers' `state[]` as `********`, a `url`
+    /// without its user name, password and query values.
     pub fn shown(&self) -> String {
-        let secret = |k: &str| ["password", "credential", "oauth_refresh_token"].contains(&k) || k.contains("token");
+        let secret =
+            |k: &str| ["password", "credential", "oauth_refresh_token", "state[]"].contains(&k) || k.contains("token");
         let shown: Vec<String> = self
             .fields
             .iter()
-            .map(|(k, v)| if secret(k) { format!("{k}=********") } else { format!("{k}={v}") })
+            .map(|(k, v)| match k.as_str() {
+                k if secret(k) => format!("{k}=********"),
+                "url" => format!("url={}", crate::trace::url_text_for_trace(v)),
+                k => format!("{k}={v}"),
+            })
             .collect();
         shown.join(" ")
     }
@@ -98,8 +104,8 @@ fn bind(req: &Request, explicit: Option<&str>) -> Result<Option<Binding>> {
     }
 }
 
-/// `git-credential-entratool [-p NAME] <operation>`, as git runs it.
-pub fn run_argv(args: &[String]) -> i32 {
+/// `git-credential-entratool [-p NAME] <operation>`, as git runs it; the exit code.
+pub fn run_argv(args: &[String]) -> Result<u8> {
     let mut profile = None;
     let mut op = None;
     let mut it = args.iter();
@@ -114,37 +120,27 @@ pub fn run_argv(args: &[String]) -> i32 {
     run(profile.as_deref(), op.as_deref().unwrap_or(""))
 }
 
-/// The exit code of a matched request that failed, whatever the cause (git shows stderr).
-const FAILED: i32 = 1;
-
-/// Runs one helper operation; returns the exit code.
-pub fn run(explicit: Option<&str>, op: &str) -> i32 {
+/// Runs one helper operation. A matched request that fails is an error
+/// (exit 1, git shows stderr); anything not ours is answered with nothing.
+pub fn run(explicit: Option<&str>, op: &str) -> Result<u8> {
     if !["get", "erase", "store"].contains(&op) {
-        return 0; // Unknown operations are ignored, as git expects.
+        return Ok(0); // Unknown operations are ignored, as git expects.
     }
     let req = match parse(std::io::stdin().lock()) {
         Ok(r) => r,
         Err(why) => {
-            output::print_error(
-                &Error::usage("ignoring a malformed credential request").with_source(why),
-                output::HELPER,
-            );
-            return 0;
+            // Not a request git would send: nothing is answered, and git goes on to its next helper.
+            output::warn(&format!("ignoring a malformed credential request: {why}"));
+            return Ok(0);
         }
     };
     crate::trace!("git {op}: {}", req.shown());
-    let outcome = match op {
-        "get" => get(&req, explicit),
-        "erase" => erase(&req, explicit),
-        _ => Ok(()), // store: nothing is stored; tokens come from the cache.
-    };
-    match outcome {
-        Ok(()) => 0,
-        Err(e) => {
-            output::print_error(&e, output::HELPER);
-            FAILED
-        }
+    match op {
+        "get" => get(&req, explicit)?,
+        "erase" => erase(&req, explicit)?,
+        _ => {} // store: nothing is stored; tokens come from the cache.
     }
+    Ok(0)
 }
 
 fn get(req: &Request, explicit: Option<&str>) -> Result<()> {

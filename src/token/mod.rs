@@ -7,7 +7,7 @@ pub mod cache;
 
 use std::path::Path;
 
-use crate::credential::{self, AuthContext, Credential, Grant, SecretPrompt};
+use crate::credential::{self, AuthContext, Credential, Grant, InnerTokens, SecretPrompt};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use cache::{Cache, Entry, EntryKind, Key, Want};
@@ -97,16 +97,18 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
     }
     let source = Source::new(req.profile, req.scope, req.certificate_override)?;
     if req.certificate_override.is_some() {
-        return Ok(Token::from(fetch_access(req, &source, warnings)?));
+        return Ok(Token::from(fetch_access(req, &source, None, warnings)?));
     }
     let cache = Cache::open()?;
     let want = Want { now: now(), min_validity: req.min_validity, force: req.force_refresh };
+    let inner = Inner { cache: &cache, profile: &req.profile.name, now: want.now };
+    let fetch = |w: &mut Vec<String>| fetch_access(req, &source, Some(&inner), w);
     let entry = match &req.kind {
-        TokenKind::Access => cache.get_or_fetch(&source.key, want, warnings, |w| fetch_access(req, &source, w))?,
+        TokenKind::Access => cache.get_or_fetch(&source.key, want, warnings, fetch)?,
         TokenKind::AcrRefresh { registry } => {
             let key = source.acr_key(req.profile, registry);
             cache.get_or_fetch(&key, want, warnings, |w| {
-                let access = cache.get_or_fetch(&source.key, want, w, |w| fetch_access(req, &source, w))?;
+                let access = cache.get_or_fetch(&source.key, want, w, fetch)?;
                 let started = now();
                 checked(acr::exchange(registry, req.profile, &key, &access.access_token)?, started)
             })?
@@ -126,13 +128,62 @@ pub fn forget(req: &TokenRequest) -> Result<()> {
     cache.remove(&source.key)
 }
 
-fn fetch_access(req: &TokenRequest, source: &Source, warnings: &mut Vec<String>) -> Result<Entry> {
-    let mut ctx = AuthContext { prompt: req.prompt, warnings: Vec::new() };
+fn fetch_access(
+    req: &TokenRequest,
+    source: &Source,
+    inner: Option<&dyn InnerTokens>,
+    warnings: &mut Vec<String>,
+) -> Result<Entry> {
+    let mut ctx = AuthContext { prompt: req.prompt, warnings: Vec::new(), inner };
     let started = now();
     let grant = source.credential.get_token(req.scope, &mut ctx);
     warnings.append(&mut ctx.warnings);
     let grant = grant?;
     checked(access_entry(&source.key, req, grant, started), started)
+}
+
+/// The cache lent to a credential for a token of its own (a managed
+/// identity's, the assertion of its app's request): its own key under the
+/// profile, the same single flight and checks as every token.
+struct Inner<'a> {
+    cache: &'a Cache,
+    profile: &'a str,
+    now: i64,
+}
+
+impl InnerTokens for Inner<'_> {
+    fn get_or_fetch(
+        &self,
+        identity: &str,
+        scope: &str,
+        warnings: &mut Vec<String>,
+        fetch: &mut dyn FnMut() -> Result<Grant>,
+    ) -> Result<Grant> {
+        let key = Key::new(self.profile, &["inner", scope, identity]);
+        let want = Want { now: self.now, min_validity: DEFAULT_MIN_VALIDITY, force: false };
+        let entry = self.cache.get_or_fetch(&key, want, warnings, |_| {
+            let started = now();
+            let grant = fetch()?;
+            let entry = Entry {
+                key: key.hash.clone(),
+                profile: self.profile.to_string(),
+                kind: EntryKind::Entra,
+                resource: scope.to_string(),
+                credential: grant.label,
+                access_token: grant.access_token,
+                expires_on: started.saturating_add(grant.expires_in),
+                refresh_on: refresh_on(started, grant.expires_in, grant.refresh_in),
+                obtained_on: started,
+            };
+            checked(entry, started)
+        })?;
+        Ok(Grant {
+            expires_in: entry.expires_on.saturating_sub(self.now),
+            refresh_in: entry.refresh_on.map(|r| r.saturating_sub(self.now)),
+            label: entry.credential,
+            access_token: entry.access_token,
+        })
+    }
 }
 
 /// What a token service answered, before it is cached or reaches a tool: one

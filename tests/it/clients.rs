@@ -431,7 +431,7 @@ fn setup_git_places_its_helper_first_and_keeps_another_for_other_hosts() {
     let before = std::fs::read_to_string(&gitconfig).unwrap();
     let out = w.env.run(&["setup", "git", "-p", "dev", "--url", "https://dev.azure.com/contoso", "--dry-run"]);
     assert_ok(&out);
-    assert!(stdout(&out).contains("also answers https://dev.azure.com/contoso") && stdout(&out).contains("would run"));
+    assert!(both(&out).contains("also answers https://dev.azure.com/contoso") && stdout(&out).contains("would run"));
     assert_eq!(std::fs::read_to_string(&gitconfig).unwrap(), before, "--dry-run changed nothing");
     assert_ok(&w.env.run(&["setup", "git", "-p", "dev", "--url", "https://dev.azure.com/contoso"]));
     let fill = |host: &str, path: &str| {
@@ -545,7 +545,7 @@ fn setup_kubectl_from_kubelogin_converts_what_it_can_and_nothing_else() {
     let diff = stdout(&out);
     assert!(diff.contains("-      command: kubelogin") || diff.contains("-    command: kubelogin"), "{diff}");
     assert!(diff.contains(env!("CARGO_BIN_EXE_entratool")), "{diff}");
-    assert!(stdout(&out).contains("azurecli") && stdout(&out).contains("left as it is"), "{}", stdout(&out));
+    assert!(both(&out).contains("azurecli") && both(&out).contains("left as it is"), "{}", both(&out));
     assert_eq!(std::fs::read_to_string(&kc).unwrap(), original, "--dry-run wrote the kubeconfig");
     assert!(!w.env.config_dir().join("profiles.json").exists(), "--dry-run saved a profile");
     assert!(!diff.contains("kube-secret") && diff.contains("********"), "a secret in the diff:\n{diff}");
@@ -555,8 +555,8 @@ fn setup_kubectl_from_kubelogin_converts_what_it_can_and_nothing_else() {
     let after = std::fs::read_to_string(&kc).unwrap();
     // The only store here is the kernel keyring, lost at reboot: the secrets stay in the file, as
     // entratool's own variables in the exec env, and the output says why.
-    assert!(stdout(&out).contains("stays in the kubeconfig (as ENTRATOOL_CLIENT_SECRET"), "{}", stdout(&out));
-    assert!(stdout(&out).contains("lost at reboot"), "{}", stdout(&out));
+    assert!(both(&out).contains("stays in the kubeconfig (as ENTRATOOL_CLIENT_SECRET"), "{}", both(&out));
+    assert!(both(&out).contains("lost at reboot"), "{}", both(&out));
     let kept: Value = serde_yaml::from_str(&after).unwrap();
     let env_of = |n: &str| {
         let u = kept["users"].as_array().unwrap().iter().find(|u| u["name"] == n).unwrap().clone();
@@ -624,11 +624,13 @@ fn setup_kubectl_honours_dry_run_and_backs_up_exclusively() {
         found.sort();
         found
     };
-    // --dry-run in the plain mode: the plan, no change, no backup, no secret.
+    // --dry-run in the plain mode: the exact change as a diff, no change, no backup, no secret.
     let out = w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs, "--dry-run"]);
     assert_ok(&out);
     assert!(
-        stdout(&out).contains("would set user 'aks-user'") && stdout(&out).contains("(dry run"),
+        stdout(&out).contains(&format!("--- {kcs}\n+++ {kcs} (after)\n"))
+            && stdout(&out).contains(" - name: aks-user\n   user:\n-    token: ********\n+    exec:\n")
+            && stdout(&out).contains("(dry run"),
         "{}",
         stdout(&out)
     );
@@ -643,12 +645,20 @@ fn setup_kubectl_honours_dry_run_and_backs_up_exclusively() {
         let link = w.env.path().join(format!("kubeconfig.entratool-backup-{stamp}"));
         std::os::unix::fs::symlink(&stolen, link).unwrap();
     }
-    // Two runs, within a second or two: two backups, the first the original bytes.
-    for _ in 0..2 {
-        let out = w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs]);
+    // Two runs that change it, within a second or two: two backups, the first the original bytes.
+    for server in ["6dae42f8-4368-4678-94ff-3960e28e3630", DEVOPS_AUD] {
+        let out = w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs, "--server-id", server]);
         assert_ok(&out);
         assert!(stdout(&out).contains("backup of the file as it was: "), "{}", stdout(&out));
     }
+    // A rerun that changes nothing says so, and writes no backup.
+    let unchanged = std::fs::read(&kc).unwrap();
+    let out = w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs, "--server-id", DEVOPS_AUD]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("already: nothing changed") && !stdout(&out).contains("backup"), "{}", stdout(&out));
+    assert_eq!(std::fs::read(&kc).unwrap(), unchanged);
+    let out = w.env.run(&["setup", "kubectl", "-p", "k", "--kubeconfig", kcs, "--server-id", DEVOPS_AUD, "--dry-run"]);
+    assert!(stdout(&out).contains("would not change: it is set up already"), "{}", stdout(&out));
     assert!(!stolen.exists(), "a backup was written through a planted link");
     let found = backups();
     assert_eq!(found.len(), 2, "{found:?}");
@@ -755,7 +765,7 @@ fn setup_git_copies_no_helper_of_another_scope_and_concurrent_runs_all_land() {
         .output()
         .unwrap();
     assert_ok(&out);
-    assert!(stdout(&out).contains("!echo repository-helper (git's local config)"), "{}", stdout(&out));
+    assert!(both(&out).contains("!echo repository-helper (git's local config)"), "{}", both(&out));
     let global = std::fs::read_to_string(env.path().join(".gitconfig")).unwrap();
     assert!(!global.contains("repository-helper"), "a repository's helper reached the global config:\n{global}");
     // Six at once, each for its own URL: all land, none is left with the reset entry alone.
@@ -856,7 +866,7 @@ fn two_conversions_at_once_both_land_keeping_comments_and_an_existing_profile() 
     for out in &outs {
         assert_ok(out);
     }
-    assert!(stdout(&outs[1]).contains("profile 'u2' exists already and is used as it is"), "{}", stdout(&outs[1]));
+    assert!(both(&outs[1]).contains("profile 'u2' exists already and is used as it is"), "{}", both(&outs[1]));
     let after = std::fs::read_to_string(&kc).unwrap();
     assert!(after.starts_with("# the platform team's clusters\n"), "the comment was lost:\n{after}");
     let now: Value = serde_yaml::from_str(&after).unwrap();

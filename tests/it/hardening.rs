@@ -363,7 +363,11 @@ fn a_killed_writes_temporary_file_beside_a_kubeconfig_is_removed() {
     let st = Command::new("touch").args(["-d", "1 minute ago"]).arg(&left).status().unwrap();
     assert!(st.success());
     let kubeconfig = config.display().to_string();
+    // A dry run writes nothing anywhere, not even a removal.
     let out = env.run(&["setup", "kubectl", "--from-kubelogin", "--kubeconfig", &kubeconfig, "--dry-run"]);
+    assert_ok(&out);
+    assert!(left.exists(), "a dry run removed a file");
+    let out = env.run(&["setup", "kubectl", "--from-kubelogin", "--kubeconfig", &kubeconfig]);
     assert_ok(&out);
     assert!(!left.exists(), "the killed write's temporary file is still there");
 }

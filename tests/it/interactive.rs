@@ -198,15 +198,16 @@ fn wizard_offers_the_secretless_methods_after_the_seeds_two() {
     step(&mut s, "Profile name: ", "mi");
     step(&mut s, "Client ID: ", CLIENT);
     step(&mut s, "Tenant ID: ", TENANT);
-    step(&mut s, "Select: ", "7");
+    step(&mut s, "Select: ", "8");
     step(&mut s, "Select: ", "6");
     step(&mut s, "Managed identity client ID [system-assigned]: ", "");
     step(&mut s, "Scope [https://graph.microsoft.com/.default]: ", "https://vault.azure.net/.default");
     transcript += &s.exp_string("Profile 'mi' created successfully").unwrap();
     let menu = "1. Client Secret\r\n2. Certificate\r\n3. Workload identity (federated token file)\r\n4. GitHub Actions \
-                OIDC\r\n5. Azure Pipelines OIDC\r\n6. Managed identity";
+                OIDC\r\n5. Azure Pipelines OIDC\r\n6. Managed identity\r\n7. Managed identity as the app's federated \
+                credential";
     assert!(transcript.contains(menu), "{transcript}");
-    assert!(transcript.contains("type a number from 1 to 6"), "{transcript}");
+    assert!(transcript.contains("type a number from 1 to 7"), "{transcript}");
     let show = stdout(&env.run(&["config", "show", "-p", "mi"]));
     assert!(show.contains("managedIdentity") && show.contains("system-assigned"), "{show}");
 }

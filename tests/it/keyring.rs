@@ -43,7 +43,7 @@ if secret-tool lookup service entratool username "$ACCOUNT" >/dev/null; then ech
     let text = stdout(&out);
     assert_ok(&out);
     let expected_hash: String = openssl::sha::sha256(PASSWORD.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-    assert!(stderr(&out).contains("stored in the Secret Service"), "{}", stderr(&out));
+    assert!(both(&out).contains("stored in the Secret Service"), "{}", both(&out));
     assert!(text.contains(&format!("lookup: {}", &expected_hash[..16])), "secret-tool did not find it:\n{text}");
     assert!(text.contains("token: eyJ"), "no token without an environment override:\n{text}\n{}", stderr(&out));
     assert!(text.contains("gone"), "config delete left the secret:\n{text}");
@@ -191,7 +191,7 @@ echo "token: $("$ET" get-token -p "$USERNAME" | cut -c1-3)"
         .env_remove("DBUS_SESSION_BUS_ADDRESS");
     let out = run.output().unwrap();
     assert_ok(&out);
-    let text = stdout(&out);
+    let text = both(&out);
     assert!(
         text.contains("from $AAD_SERVICE_PRINCIPAL_CLIENT_SECRET in this shell is now in the Secret Service"),
         "{text}\n{}",

@@ -3,72 +3,20 @@
 //! (docs/kubectl.md). kubectl's own rewrite, and a parse-and-serialise
 //! round trip, would lose comments and anchors and add fields.
 //!
-//! The file is parsed with positions (saphyr-parser); a changed user's list
-//! item is replaced by the new item's text, from its first key to the end of
-//! its last line, indented as it was (block style) or as JSON (flow style,
-//! which YAML reads). The result must parse to exactly the expected document,
-//! or nothing is written.
+//! The file is parsed with positions (saphyr-parser, in one pass: linear in
+//! the file's size); a changed user's list item is replaced by the new item's
+//! text, from its first key to the end of its last line, indented as it was
+//! (block style) or as JSON (flow style, which YAML reads). Every string
+//! written is double-quoted, since kubectl reads YAML 1.1, where a plain
+//! `on`, `no` or `1_000` is no string. The result must read as intended, both
+//! as YAML 1.2 (the whole document) and as kubectl's YAML 1.1 (the written
+//! items keep every string a string), or nothing is written.
 
-use std::path::Path;
-
-use saphyr_parser::{Event, Parser};
+use saphyr_parser::{Event, Parser, ScalarStyle};
 use serde_yaml::Value;
 
+use super::yaml_text::{block_text, yaml11_is_string};
 use crate::error::{Error, Result};
-
-/// A kubeconfig larger than this is not one.
-pub const MAX_KUBECONFIG: u64 = 10 * 1024 * 1024;
-
-/// The kubeconfig's bytes; a missing one is an error that names it.
-pub fn read(path: &Path) -> Result<Vec<u8>> {
-    crate::fsutil::read_their_file(path, MAX_KUBECONFIG, "the kubeconfig")?.ok_or_else(|| {
-        Error::config(format!("the kubeconfig {} does not exist", path.display()))
-            .with_remedy("pass --kubeconfig FILE, or set KUBECONFIG (az aks get-credentials writes one)")
-    })
-}
-
-/// The kubeconfig's text and what it says; one that is not UTF-8 YAML is an error.
-pub fn parse(path: &Path) -> Result<(String, Value)> {
-    let text = String::from_utf8(read(path)?).map_err(|_| {
-        Error::config(format!("{} is not UTF-8", path.display()))
-            .with_remedy("fix the file by hand; it is never written")
-    })?;
-    let doc: Value = serde_yaml::from_str(&text).map_err(|e| {
-        Error::config(format!("{} is not a kubeconfig entratool can read", path.display()))
-            .with_source(e)
-            .with_remedy("fix the file by hand; entratool never writes a file it cannot read")
-    })?;
-    Ok((text, doc))
-}
-
-/// A kubeconfig the user made read-only is never replaced.
-fn check_writable(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?.permissions().mode();
-        if mode & 0o200 == 0 {
-            return Err(Error::config(format!("{} is read-only (mode {:o})", path.display(), mode & 0o777))
-                .with_remedy(format!("it is kept as it is; `chmod u+w {}` if it is to change", path.display())));
-        }
-    }
-    #[cfg(not(unix))]
-    if std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?.permissions().readonly() {
-        return Err(Error::config(format!("{} is read-only", path.display()))
-            .with_remedy(format!("it is kept as it is; `attrib -r {}` if it is to change", path.display())));
-    }
-    Ok(())
-}
-
-/// Writes the edited text over the kubeconfig: a read-only one is kept as it
-/// is; the exact bytes it had (`current`) are backed up first. Returns the backup.
-pub fn write(path: &Path, current: &str, edited: &str) -> Result<std::path::PathBuf> {
-    check_writable(path)?;
-    let backup = crate::fsutil::backup(path, current.as_bytes())?;
-    crate::fsutil::replace_keeping_link(path, edited.as_bytes())?;
-    Ok(backup)
-}
-
 /// Where a user's list item is, in bytes of the text.
 #[derive(Debug)]
 struct Item {
@@ -96,14 +44,21 @@ pub fn replace_users(text: &str, changed: &[(String, Value)], expected: &Value) 
     }
     spans.sort_by_key(|(i, _)| std::cmp::Reverse(i.start));
     let mut out = text.to_string();
+    let mut written = Vec::new();
     for (item, new) in spans {
         let replacement = if item.flow { flow_text(new)? } else { block_text(new, column(text, item.start))? };
         out.replace_range(item.start..item.end, &replacement);
+        // Earlier items (replaced later) shift this one: keep spans relative to the end.
+        written.push((item.start, out.len() - (item.start + replacement.len())));
     }
     let reread: Value =
         serde_yaml::from_str(&out).map_err(|e| cannot("the edited text does not parse").with_source(e))?;
     if &reread != expected {
         return Err(cannot("the edited text does not read as intended"));
+    }
+    let spans: Vec<(usize, usize)> = written.iter().map(|&(start, tail)| (start, out.len() - tail)).collect();
+    if let Some(plain) = yaml11_non_strings(&out, &spans)?.first() {
+        return Err(cannot(format!("kubectl (YAML 1.1) would not read '{plain}' as a string")));
     }
     Ok(out)
 }
@@ -113,18 +68,21 @@ fn cannot(why: impl Into<String>) -> Error {
         .with_remedy("nothing was written; change the file by hand, or report the kubeconfig's shape (without secrets)")
 }
 
-/// The new item as block YAML, its first line where the old one began and
-/// the others indented to that column.
-fn block_text(item: &Value, column: usize) -> Result<String> {
-    let text = serde_yaml::to_string(item).map_err(|e| cannot("cannot write the user").with_source(e))?;
-    let pad = " ".repeat(column);
-    let lines: Vec<String> = text
-        .trim_end_matches('\n')
-        .lines()
-        .enumerate()
-        .map(|(i, l)| if i == 0 || l.is_empty() { l.to_string() } else { format!("{pad}{l}") })
-        .collect();
-    Ok(lines.join("\n"))
+/// The plain scalars inside `spans` that YAML 1.2 read as strings and YAML
+/// 1.1 would not: what kubectl would refuse or misread.
+fn yaml11_non_strings(text: &str, spans: &[(usize, usize)]) -> Result<Vec<String>> {
+    let inside = |at: usize| spans.iter().any(|&(s, e)| at >= s && at < e);
+    let mut found = Vec::new();
+    for (event, start, _) in events(text)? {
+        if let Event::Scalar(value, ScalarStyle::Plain, _, _) = &event
+            && inside(start)
+            && !yaml11_is_string(value)
+            && serde_yaml::from_str::<Value>(value).is_ok_and(|v| v.is_string())
+        {
+            found.push(value.to_string());
+        }
+    }
+    Ok(found)
 }
 
 /// The new item as a JSON object, which a flow sequence takes as it is.
@@ -138,9 +96,37 @@ fn column(text: &str, at: usize) -> usize {
     text[line_start..at].chars().count()
 }
 
-/// Byte offset of character index `chars`.
-fn byte_at(text: &str, chars: usize) -> usize {
-    text.char_indices().nth(chars).map_or(text.len(), |(b, _)| b)
+/// Byte offsets of character indices, for positions that mostly move
+/// forward: each lookup walks from the last one, so a whole file's events
+/// cost one pass over it (a walk from the start for each was quadratic).
+struct Offsets<'a> {
+    text: &'a str,
+    ascii: bool,
+    chars: usize,
+    bytes: usize,
+}
+
+impl<'a> Offsets<'a> {
+    fn new(text: &'a str) -> Self {
+        Offsets { text, ascii: text.is_ascii(), chars: 0, bytes: 0 }
+    }
+
+    fn byte_at(&mut self, chars: usize) -> usize {
+        if self.ascii {
+            return chars.min(self.text.len());
+        }
+        if chars < self.chars {
+            (self.chars, self.bytes) = (0, 0);
+        }
+        for c in self.text[self.bytes..].chars() {
+            if self.chars == chars {
+                break;
+            }
+            self.chars += 1;
+            self.bytes += c.len_utf8();
+        }
+        self.bytes
+    }
 }
 
 /// The list items of the top-level `users` sequence, with their extents.
@@ -165,10 +151,12 @@ type Spanned<'a> = (Event<'a>, usize, usize);
 
 fn events(text: &str) -> Result<Vec<Spanned<'_>>> {
     let mut parser = Parser::new_from_str(text);
+    let mut starts = Offsets::new(text);
+    let mut ends = Offsets::new(text);
     let mut out = Vec::new();
     while let Some(next) = parser.next_event() {
         let (ev, span) = next.map_err(|e| cannot("the kubeconfig does not parse").with_source(e))?;
-        out.push((ev, byte_at(text, span.start.index()), byte_at(text, span.end.index())));
+        out.push((ev, starts.byte_at(span.start.index()), ends.byte_at(span.end.index())));
     }
     Ok(out)
 }
@@ -242,7 +230,29 @@ fn item_at(text: &str, events: &[Spanned], at: usize) -> Result<(Item, usize)> {
     }
     // A quoted scalar's span ends at its closing quote; the item ends with that line's content.
     let end = if flow { last_end } else { end_of_content(text, last_end) };
+    // A block scalar (`|`) ends where the next token starts: comment lines before it are not the item's.
+    let end = if flow { end } else { without_trailing_comments(text, start, end, column(text, start)) };
     Ok((Item { name, start, end, anchored, flow }, i))
+}
+
+/// `end`, moved back over whole lines at the end of the item that are blank
+/// or comments indented no deeper than the item (a block scalar's content is
+/// indented deeper, so a `#` line there is content and stays).
+fn without_trailing_comments(text: &str, start: usize, mut end: usize, item_column: usize) -> usize {
+    while let Some(line_start) = text[start..end].rfind('\n').map(|n| start + n + 1) {
+        let line = &text[line_start..end];
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        if !(trimmed.is_empty() || (trimmed.starts_with('#') && indent <= item_column)) {
+            break;
+        }
+        end = line_start - 1;
+        // Drop a `\r` of a CRLF line end too.
+        if text[..end].ends_with('\r') {
+            end -= 1;
+        }
+    }
+    end
 }
 
 /// Through the closing quote of a scalar ending at `at`, and any spaces; a
@@ -312,7 +322,49 @@ contexts: []   # none yet
         assert!(out.starts_with(before), "{out}");
         let tail = &after[after.find("\n# between users").unwrap()..];
         assert!(out.ends_with(tail), "{out}");
-        assert!(out.contains("  user:\n    exec:\n      command: entratool"), "{out}");
+        assert!(
+            out.contains("- name: a\n  user:\n    exec:\n      command: entratool\n      args:\n      - get-token"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn strings_yaml_1_1_reads_otherwise_are_quoted_and_checked() {
+        let text = "users:\n- name: a\n  user: {}\n";
+        let mut doc: Value = serde_yaml::from_str(text).unwrap();
+        let users = doc["users"].as_sequence_mut().unwrap();
+        users[0]["user"] =
+            serde_yaml::from_str("exec: {args: ['on', 'y', 'no', '1_000', 'off', '0x1F', '1:30']}").unwrap();
+        let new = users[0].clone();
+        let out = replace_users(text, &[("a".into(), new)], &doc).unwrap();
+        for v in ["on", "y", "no", "1_000", "off", "0x1F", "1:30"] {
+            assert!(out.contains(&format!("- \"{v}\"")), "{v} quoted: {out}");
+        }
+        // What a plain scalar in a written item would be, kubectl would misread: the check catches it.
+        let bad = "users:\n- name: a\n  user:\n    exec:\n      args:\n      - on\n";
+        assert_eq!(yaml11_non_strings(bad, &[(0, bad.len())]).unwrap(), vec!["on".to_string()]);
+    }
+
+    #[test]
+    fn a_comment_after_a_block_scalar_that_ends_the_user_stays() {
+        let text = "users:\n- name: a\n  user:\n    client-key-data: |\n      abc\n      # content\n# comment after\n\n- name: b\n  user: {}\n";
+        let mut doc: Value = serde_yaml::from_str(text).unwrap();
+        let new = changed(&mut doc, "a");
+        let out = replace_users(text, &[("a".into(), new)], &doc).unwrap();
+        assert!(out.contains("\n# comment after\n\n- name: b\n"), "{out}");
+        assert!(!out.contains("# content"), "the scalar's own line went with it: {out}");
+    }
+
+    #[test]
+    fn positions_in_non_ascii_text_are_found_in_one_pass() {
+        let text = "# ünïcödé ✓\nusers:\n- name: ä\n  user:\n    token: \"✓✓\"\n- name: b\n  user: {}\n";
+        let mut doc: Value = serde_yaml::from_str(text).unwrap();
+        let new = changed(&mut doc, "ä");
+        let out = replace_users(text, &[("ä".into(), new)], &doc).unwrap();
+        assert!(
+            out.starts_with("# ünïcödé ✓\nusers:\n- name: \"ä\"") && out.ends_with("- name: b\n  user: {}\n"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -1,14 +1,17 @@
-//! Windows file security: the trust rules of docs/reference.md#files expressed with owner SIDs and
-//! access control lists, where Unix uses uids and the modes 0600/0700.
+//! The Windows half of fsutil. File security: the trust rules of docs/reference.md#files expressed
+//! with owner SIDs and access control lists, where Unix uses uids and the modes 0600/0700.
 //! - A file or folder of ours must be owned by the current user (a folder may also be owned by
 //!   SYSTEM or Administrators, as root may own one on Unix), and no access-allowed entry of its
 //!   list may let anyone else write, delete or re-permission it.
 //! - Folders entratool creates get a protected list with one entry, the current user (full
 //!   control), inherited by every file created in them: the `0700`/`0600` of Unix.
+//! - Links (reparse points) are opened themselves, never followed, where Unix uses `O_NOFOLLOW`.
 
 use std::ffi::c_void;
+use std::fs::{DirBuilder, File, Metadata, OpenOptions};
 use std::io;
 use std::os::windows::ffi::OsStrExt;
+use std::os::windows::fs::OpenOptionsExt;
 use std::os::windows::io::AsRawHandle;
 use std::path::Path;
 
@@ -86,7 +89,7 @@ impl Drop for Descriptor {
 
 /// Why a file or folder of ours is not trusted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Untrusted {
+enum Untrusted {
     OtherOwner,
     NoAccessList,
     OthersMayWrite,
@@ -103,7 +106,7 @@ impl std::fmt::Display for Untrusted {
 }
 
 /// What makes an open file or folder untrusted, or `None`.
-pub fn untrusted(file: &std::fs::File, folder: bool) -> io::Result<Option<Untrusted>> {
+fn why_untrusted(file: &File, folder: bool) -> io::Result<Option<Untrusted>> {
     let me = UserSid::current()?;
     let mut owner: PSID = std::ptr::null_mut();
     let mut dacl: *mut ACL = std::ptr::null_mut();
@@ -203,7 +206,72 @@ pub fn make_private(path: &Path, folder: bool) -> io::Result<()> {
 }
 
 /// The commands that give `path` back to the current user alone.
-pub fn remedy(path: &Path) -> String {
+fn remedy(path: &Path) -> String {
     let shown = path.display();
     format!("take it back: takeown /f \"{shown}\" then icacls \"{shown}\" /inheritance:r /grant:r \"%USERNAME%:F\"")
+}
+
+use super::Links;
+
+/// `FILE_FLAG_BACKUP_SEMANTICS`: a folder opens only with it.
+const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+/// `FILE_FLAG_OPEN_REPARSE_POINT`: a link is opened itself, never followed.
+const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+
+/// A file or folder opened only to read its owner and access list.
+fn open_for_security(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT).open(path)
+}
+
+/// What is wrong, with the commands that fix it. A descriptor that cannot be
+/// read is refused: nothing says who may write.
+pub fn untrusted(file: &File, path: &Path, folder: bool) -> Option<(String, String)> {
+    let what = match why_untrusted(file, folder) {
+        Ok(None) => return None,
+        Ok(Some(what)) => what.to_string(),
+        Err(e) => format!("cannot be checked (its owner and access list do not read: {e})"),
+    };
+    Some((format!("{}: it {what}", path.display()), remedy(path)))
+}
+
+/// A folder that cannot be opened (missing) is not untrusted: it is created private.
+pub fn untrusted_folder(dir: &Path) -> Option<(String, String)> {
+    untrusted(&open_for_security(dir).ok()?, dir, true)
+}
+
+pub fn is_mine(path: &Path) -> bool {
+    open_for_security(path).is_ok_and(|f| !matches!(why_untrusted(&f, false), Ok(Some(Untrusted::OtherOwner))))
+}
+
+/// Access lists make folders private: nothing to set at creation.
+pub fn private_dir(_builder: &mut DirBuilder) {}
+
+/// A file gets its folder's inherited owner-only list.
+pub fn private_file(_options: &mut OpenOptions) {}
+
+/// A refused link is opened itself, then refused as not a regular file.
+pub fn open_flags(options: &mut OpenOptions, links: Links) {
+    if links == Links::Refuse {
+        options.custom_flags(FILE_FLAG_OPEN_REPARSE_POINT);
+    }
+}
+
+/// Why a file may not be written (its read-only attribute), if so.
+pub fn read_only(meta: &Metadata) -> Option<String> {
+    meta.permissions().readonly().then(|| "the read-only attribute".to_string())
+}
+
+/// Windows reports no link count through std: a file is taken as one name.
+pub fn hard_links(_meta: &Metadata) -> u64 {
+    1
+}
+
+/// The replacement inherits its folder's access list, as the tools' own writes do.
+pub fn copy_owner_and_mode(_file: &File, _original: &Metadata) -> io::Result<()> {
+    Ok(())
+}
+
+/// `/proc/locks` has no Windows counterpart: the holder is not named.
+pub fn lock_holder(_file: &File) -> Option<u32> {
+    None
 }

@@ -1,18 +1,32 @@
 //! A certificate: a signed client assertion (PS256 or RS256) at Entra ID.
+//!
+//! The folder holds everything about certificates, each file below the one
+//! that uses it (docs/architecture.md): `key` (the key and algorithm types),
+//! `x509` (an opened certificate and what the portal shows of it), `file`
+//! (PKCS#12 and PEM files, thumbprint lookup in a folder), `store` (the
+//! operating system's stores), `assertion` (the signed client assertion), and
+//! here the credential itself.
+
+pub mod assertion;
+pub mod file;
+pub mod key;
+pub mod store;
+pub mod x509;
 
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use zeroize::Zeroizing;
 
-use super::assertion::{self, AssertionAlgorithm};
 use super::secrets::{self, SecretKind};
-use super::store::{self, StoreLocation};
-use super::x509::{self, LoadError, LoadedCertificate};
-use super::{AuthContext, Credential, EXPIRY_WARNING_DAYS, Grant, SecretPrompt, assertion_fields, open_asking};
+use super::{AuthContext, Credential, EXPIRY_WARNING_DAYS, Grant, SecretPrompt, assertion_fields};
 use crate::entra::{ClientApp, HintFacts};
 use crate::error::{Error, Result};
 use crate::fsutil;
 use crate::profile::Profile;
+pub use key::AssertionAlgorithm;
+use store::StoreLocation;
+pub use x509::{Certificate, LoadError, LoadedCertificate};
 
 /// Where the certificate is.
 #[derive(Debug, Clone)]
@@ -88,7 +102,7 @@ impl CertificateCredential {
 
     fn try_open(&self, password: Option<&str>) -> std::result::Result<LoadedCertificate, LoadError> {
         match &self.location {
-            CertLocation::File { cert, key } => x509::load(cert, key.as_deref(), password),
+            CertLocation::File { cert, key } => file::load(cert, key.as_deref(), password),
             CertLocation::Thumbprint { thumbprint, store } => {
                 // The system's store holds the key itself: no password, and it is looked in first.
                 let location = StoreLocation::parse(store.as_deref()).map_err(LoadError::Failed)?;
@@ -96,7 +110,7 @@ impl CertificateCredential {
                     return Ok(found);
                 }
                 let dir = fsutil::config_dir().map_err(LoadError::Failed)?.join("certs");
-                x509::find_by_thumbprint(&dir, thumbprint, password).map_err(|e| {
+                file::find_by_thumbprint(&dir, thumbprint, password).map_err(|e| {
                     LoadError::Failed(match store::place(location) {
                         Some(place) => e
                             .with_source(format!("it is neither in {place} nor in {}", dir.display()))
@@ -266,5 +280,34 @@ impl Credential for CertificateCredential {
         let hints = HintFacts { thumbprint: Some(cert.thumbprint_hex()), ..Default::default() };
         let granted = self.app.request_token(scope, &assertion_fields(zeroize::Zeroizing::new(jwt)), &hints)?;
         Ok(Grant::labelled(granted, format!("certificate {}", cert.thumbprint_hex())))
+    }
+}
+
+/// Opens a certificate with `open`, asking `prompt` for its password until it
+/// opens (`tries` answers at most, or until the person cancels when `None`):
+/// the one password loop of `get-token`, `cert info` and the wizard. Returns
+/// the certificate and the password that opened it, if one was needed.
+pub fn open_asking<T>(
+    open: impl Fn(Option<&str>) -> std::result::Result<T, LoadError>,
+    shown: &str,
+    prompt: &dyn SecretPrompt,
+    tries: Option<u32>,
+) -> std::result::Result<(T, Option<Zeroizing<String>>), LoadError> {
+    use LoadError::{NeedsPassword, WrongPassword};
+    match open(None) {
+        Err(NeedsPassword | WrongPassword) => {}
+        other => return other.map(|c| (c, None)),
+    }
+    let mut asked = 0;
+    loop {
+        let pw = prompt.ask("Certificate password: ").map_err(LoadError::Failed)?;
+        asked += 1;
+        match open(Some(&pw)) {
+            Ok(c) => return Ok((c, Some(pw))),
+            Err(NeedsPassword | WrongPassword) if tries.is_none_or(|t| asked < t) => {
+                prompt.wrong(&format!("Invalid certificate password for {shown}"))
+            }
+            Err(e) => return Err(e),
+        }
     }
 }

@@ -9,6 +9,33 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
+// The platform halves (docs/architecture.md, "Platform code"): one private child per system with
+// the same `open`, picked here.
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+use linux as platform;
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as platform;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as platform;
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
+mod platform {
+    use super::{Backend, Keyring, SecretKind, unusable};
+    use crate::error::Result;
+    pub fn open(_: Backend) -> Result<Keyring> {
+        Err(unusable("OS keyring", "none is supported on this platform"))
+    }
+
+    pub fn check_size(_: SecretKind, _: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
 pub const SERVICE: &str = "entratool";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +162,7 @@ impl Keyring {
                 Err(e) => Err(e.to_string()),
             },
             #[cfg(target_os = "linux")]
-            Keyring::Kernel => kernel::get(account),
+            Keyring::Kernel => linux::kernel::get(account),
         }
     }
 
@@ -143,7 +170,7 @@ impl Keyring {
         match self {
             Keyring::Core(store, _) => core_entry(store, account)?.set_password(secret).map_err(|e| e.to_string()),
             #[cfg(target_os = "linux")]
-            Keyring::Kernel => kernel::set(account, secret),
+            Keyring::Kernel => linux::kernel::set(account, secret),
         }
     }
 
@@ -154,7 +181,7 @@ impl Keyring {
                 Err(e) => Err(e.to_string()),
             },
             #[cfg(target_os = "linux")]
-            Keyring::Kernel => kernel::delete(account),
+            Keyring::Kernel => linux::kernel::delete(account),
         }
     }
 }
@@ -176,92 +203,6 @@ fn unusable(name: &str, e: impl std::fmt::Display) -> Error {
         "set ENTRATOOL_KEYRING to another store (auto, secret-service, keyutils), or pass the secret in the \
          environment for this run",
     )
-}
-
-#[cfg(target_os = "linux")]
-mod platform {
-    use super::*;
-
-    pub fn open(chosen: Backend) -> Result<Keyring> {
-        let secret_service = || {
-            zbus_secret_service_keyring_store::Store::new()
-                .map(|s| Keyring::Core(s as Arc<CredentialStore>, "Secret Service"))
-                .map_err(|e| unusable("Secret Service", e))
-        };
-        match chosen {
-            Backend::SecretService => secret_service(),
-            Backend::Keyutils => Ok(Keyring::Kernel),
-            // The Secret Service needs a session bus; without one, use the kernel keyring.
-            _ if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() => secret_service().or(Ok(Keyring::Kernel)),
-            _ => Ok(Keyring::Kernel),
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-mod kernel {
-    use linux_keyutils::{KeyError, KeyRing, KeyRingIdentifier};
-    use zeroize::Zeroizing;
-
-    fn ring() -> Result<KeyRing, String> {
-        KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(|e| format!("{e:?}"))
-    }
-
-    fn description(account: &str) -> String {
-        format!("{}:{account}", super::SERVICE)
-    }
-
-    pub fn get(account: &str) -> Result<Option<Zeroizing<String>>, String> {
-        let key = match ring()?.search(&description(account)) {
-            Ok(k) => k,
-            Err(KeyError::KeyDoesNotExist) => return Ok(None),
-            Err(e) => return Err(format!("{e:?}")),
-        };
-        let bytes = Zeroizing::new(key.read_to_vec().map_err(|e| format!("{e:?}"))?);
-        let text = std::str::from_utf8(&bytes).map_err(|_| "the stored value is not UTF-8".to_string())?;
-        Ok(Some(Zeroizing::new(text.to_string())))
-    }
-
-    pub fn set(account: &str, secret: &str) -> Result<(), String> {
-        // add_key replaces the payload of a key with the same description.
-        ring()?.add_key(&description(account), secret.as_bytes()).map(|_| ()).map_err(|e| format!("{e:?}"))
-    }
-
-    pub fn delete(account: &str) -> Result<(), String> {
-        match ring()?.search(&description(account)) {
-            Ok(key) => key.invalidate().map_err(|e| format!("{e:?}")),
-            Err(KeyError::KeyDoesNotExist) => Ok(()),
-            Err(e) => Err(format!("{e:?}")),
-        }
-    }
-}
-
-#[cfg(target_os = "macos")]
-mod platform {
-    use super::*;
-    pub fn open(_: Backend) -> Result<Keyring> {
-        apple_native_keyring_store::keychain::Store::new()
-            .map(|s| Keyring::Core(s as Arc<CredentialStore>, "Keychain"))
-            .map_err(|e| unusable("Keychain", e))
-    }
-}
-
-#[cfg(windows)]
-mod platform {
-    use super::*;
-    pub fn open(_: Backend) -> Result<Keyring> {
-        windows_native_keyring_store::Store::new()
-            .map(|s| Keyring::Core(s as Arc<CredentialStore>, "Credential Manager"))
-            .map_err(|e| unusable("Credential Manager", e))
-    }
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
-mod platform {
-    use super::*;
-    pub fn open(_: Backend) -> Result<Keyring> {
-        Err(unusable("OS keyring", "none is supported on this platform"))
-    }
 }
 
 /// The stored secret; `Ok(None)` when there is none (or no keyring by choice).
@@ -303,14 +244,7 @@ pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static st
                 kind.env_var()
             )));
     };
-    #[cfg(windows)]
-    if !fits_credential_manager(secret) {
-        return Err(Error::credential(format!(
-            "the {} is longer than Credential Manager keeps ({CREDENTIAL_MANAGER_MAX} bytes)",
-            kind.label()
-        ))
-        .with_remedy(format!("pass {} on each run instead", kind.env_var())));
-    }
+    platform::check_size(kind, secret)?;
     // Create-or-update is two calls in some stores (the Keychain answers "item already exists"
     // to the second of two concurrent creates): one writer at a time, across processes.
     let _lock = crate::fsutil::lock(&crate::fsutil::config_dir()?.join("secrets.lock"))?;
@@ -320,6 +254,15 @@ pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static st
             .with_remedy(format!("pass {} on each run instead", kind.env_var()))
     })?;
     Ok(store.name())
+}
+
+/// A secret too long for Credential Manager: what to say (every platform's tests check the rule).
+pub fn too_long_for_credential_manager(kind: SecretKind) -> Error {
+    Error::credential(format!(
+        "the {} is longer than Credential Manager keeps ({CREDENTIAL_MANAGER_MAX} bytes)",
+        kind.label()
+    ))
+    .with_remedy(format!("pass {} on each run instead", kind.env_var()))
 }
 
 /// Credential Manager keeps at most this many bytes per credential (CRED_MAX_CREDENTIAL_BLOB_SIZE).
