@@ -12,9 +12,9 @@
 # ENTRATOOL_CROSS_RUSTUP=1 uses rustup's toolchain with `rustup target add` instead.
 
 # What the clippy checks, the x86_64 musl build and its tests need (scripts/test.sh runs those) ...
-cross_packages=(rustc-web cargo-web rust-web-src rust-web-clippy musl-tools libunwind-14-dev perl make file man-db)
+cross_packages=(rustc-web cargo-web rust-web-src rust-web-clippy musl-tools libunwind-14-dev perl make file man-db gcc-mingw-w64-x86-64)
 # ... and what only the Windows build, the aarch64 build and the release check add.
-full_packages=(gcc-mingw-w64-x86-64 gcc-aarch64-linux-gnu qemu-user wine64 zip unzip debootstrap)
+full_packages=(gcc-aarch64-linux-gnu qemu-user wine64 zip unzip debootstrap)
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail

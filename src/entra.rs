@@ -86,11 +86,15 @@ pub struct Granted {
     pub refresh_in: Option<i64>,
 }
 
-/// What a refusal's hint can show besides the code: the certificate
-/// thumbprint that was used, or the claims of the federated token presented.
+/// What a refusal's hint can show besides the code: the profile, the
+/// certificate that was used (SHA-1, what the portal lists; SHA-256, what
+/// Entra's own message shows for a PS256 assertion), or the claims of the
+/// federated token presented.
 #[derive(Debug, Clone, Default)]
 pub struct HintFacts {
+    pub profile: Option<String>,
     pub thumbprint: Option<String>,
+    pub thumbprint_sha256: Option<String>,
     pub federated: Option<FederatedClaims>,
 }
 
@@ -220,10 +224,18 @@ fn hint(code: i64, client_id: &str, facts: &HintFacts) -> Option<String> {
     }
     Some(match code {
         700027 => match &facts.thumbprint {
-            Some(t) => format!(
-                "the certificate is not registered on the app, or has expired there: the app registration's \
-                 Certificates & secrets page must list SHA-1 thumbprint {t}, the one entratool used"
-            ),
+            Some(t) => {
+                let whose = facts.profile.as_deref().map_or_else(String::new, |p| format!("profile '{p}' "));
+                let sha256 = facts.thumbprint_sha256.as_deref().map_or_else(String::new, |s| {
+                    format!(" (its SHA-256 thumbprint, which Entra's message may show as the key used, is {s})")
+                });
+                format!(
+                    "the certificate is not registered on the app, or has expired there: {whose}signed with the \
+                     certificate whose SHA-1 thumbprint is {t}{sha256}; the app registration's Certificates & \
+                     secrets page must list that SHA-1 thumbprint (`entratool cert rotate` registers a new one: \
+                     docs/rotation.md)"
+                )
+            }
             None => "the certificate is not registered on the app, or has expired there. Compare the SHA-1 \
                      thumbprint from `entratool cert info -p NAME` with the app registration's Certificates & secrets \
                      page"
@@ -295,12 +307,19 @@ mod tests {
             "trace_id": "x",
             "correlation_id": "y"
         });
-        let facts = HintFacts { thumbprint: Some("AB12".into()), ..Default::default() };
+        let facts = HintFacts {
+            thumbprint: Some("AB12".into()),
+            thumbprint_sha256: Some("CD34".into()),
+            profile: Some("prod".into()),
+            ..Default::default()
+        };
         let e = rejection(&body, 401, "c", &facts);
         assert!(e.message.contains("AADSTS700027: Client assertion contains an invalid signature."));
         assert!(e.message.ends_with("(Trace ID x, Correlation ID y)"), "{}", e.message);
         assert_eq!(e.message.matches("Trace ID").count(), 1, "the description's own lines are not repeated");
-        assert!(e.remedy.unwrap().contains("SHA-1 thumbprint AB12"));
+        let remedy = e.remedy.unwrap();
+        assert!(remedy.contains("profile 'prod' signed with the certificate whose SHA-1 thumbprint is AB12"), "{remedy}");
+        assert!(remedy.contains("SHA-256 thumbprint, which Entra's message may show as the key used, is CD34"), "{remedy}");
     }
 
     #[test]

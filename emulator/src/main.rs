@@ -217,6 +217,13 @@ fn handle(emu: &Emulator, mut request: Request) {
             let stats = lock(emu).stats();
             reply(request, 200, &stats)
         }
+        (Method::Get, ["_emulator", "clients", client_id, "certificates"]) => {
+            let listed = lock(emu).client_mut(client_id).map(|c| c.certificates.iter().map(|k| k.view()).collect());
+            match listed {
+                Some(keys) => reply(request, 200, &Value::Array(keys)),
+                None => reply(request, 404, &json!({"ok": false, "error": "no such client"})),
+            }
+        }
         (Method::Post, ["_emulator", rest @ ..]) => admin(emu, request, rest, &body),
         _ => reply(request, 404, &json!({"error": "not_found", "path": path})),
     }
@@ -266,6 +273,19 @@ fn admin(emu: &Emulator, request: Request, rest: &[&str], body: &str) {
             ["clients"] => {
                 let spec: ClientSpec = serde_json::from_str(body).map_err(|e| e.to_string())?;
                 st.register(&spec)
+            }
+            // `{"thumbprint": HEX}` or `{"keyId": GUID}`: as deleting it in the portal.
+            ["clients", client_id, "certificates", "remove"] => {
+                let v: Value = serde_json::from_str(body).map_err(|e| e.to_string())?;
+                let client = st.client_mut(client_id).ok_or("no such client")?;
+                let before = client.certificates.len();
+                let thumb = v["thumbprint"].as_str().map(|t| t.replace(':', "").to_ascii_uppercase());
+                let key_id = v["keyId"].as_str();
+                client.certificates.retain(|k| !(thumb.as_deref() == Some(&k.thumbprint()) || key_id == Some(&k.key_id)));
+                if client.certificates.len() == before {
+                    return Err("no such certificate".into());
+                }
+                Ok(())
             }
             ["issuers"] => {
                 let spec: state::IssuerSpec = serde_json::from_str(body).map_err(|e| e.to_string())?;

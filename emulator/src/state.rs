@@ -7,16 +7,94 @@ use openssl::x509::X509;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// An app registration: its certificates, secrets, and for subject
-/// name/issuer auth the trusted CAs and subject names.
+/// An app registration: its certificates (key credentials), secrets, and for
+/// subject name/issuer auth the trusted CAs and subject names.
 pub struct Client {
     pub client_id: String,
-    pub certificates: Vec<X509>,
+    /// The application object's id (not the client id): what Graph's proofs name as `iss`.
+    pub object_id: String,
+    pub certificates: Vec<KeyCredential>,
     pub secrets: Vec<String>,
     pub trusted_cas: Vec<X509>,
     pub subject_names: Vec<String>,
     /// Workload identity federation: the tokens of other issuers this app trusts.
     pub federated: Vec<FederatedSpec>,
+    /// Whether the app may read its own application object through Graph
+    /// (`Application.Read.All` or ownership); without it, Graph answers 403.
+    pub graph_read: bool,
+}
+
+/// A certificate registered on an app, as Graph's `keyCredential` shows it.
+#[derive(Clone)]
+pub struct KeyCredential {
+    pub key_id: String,
+    pub cert: X509,
+    pub display_name: String,
+    pub start: i64,
+    pub end: i64,
+    /// When the token endpoint starts to accept it (Graph's writes replicate
+    /// after a while; keys registered by the admin API at once).
+    pub accepted_from: i64,
+}
+
+impl KeyCredential {
+    /// A key for `cert`, accepted from `accepted_from`, named as the portal names uploads.
+    pub fn new(cert: X509, display_name: Option<String>, accepted_from: i64) -> KeyCredential {
+        let epoch = |t: &openssl::asn1::Asn1TimeRef| {
+            openssl::asn1::Asn1Time::from_unix(0)
+                .ok()
+                .and_then(|e| e.diff(t).ok())
+                .map_or(0, |d| d.days as i64 * 86_400 + d.secs as i64)
+        };
+        let subject = cert
+            .subject_name()
+            .entries()
+            .map(|e| e.data().to_string().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(", ");
+        KeyCredential {
+            key_id: uuid::Uuid::new_v4().to_string(),
+            display_name: display_name.unwrap_or(format!("CN={subject}")),
+            start: epoch(cert.not_before()),
+            end: epoch(cert.not_after()),
+            cert,
+            accepted_from,
+        }
+    }
+
+    /// SHA-1 thumbprint, upper-case hex, as the portal lists it.
+    pub fn thumbprint(&self) -> String {
+        self.cert
+            .digest(openssl::hash::MessageDigest::sha1())
+            .map(|d| d.iter().map(|b| format!("{b:02X}")).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the token endpoint accepts it at `now`: replicated, and not expired.
+    pub fn accepted(&self, now: i64) -> bool {
+        now >= self.accepted_from && now <= self.end
+    }
+
+    /// As Graph and `GET /_emulator/clients/{id}/certificates` show it.
+    pub fn view(&self) -> Value {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let custom = self.cert.digest(openssl::hash::MessageDigest::sha1()).map(|d| b64.encode(d)).unwrap_or_default();
+        json!({
+            "keyId": self.key_id,
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "displayName": self.display_name,
+            "customKeyIdentifier": custom,
+            "thumbprint": self.thumbprint(),
+            "startDateTime": rfc3339(self.start),
+            "endDateTime": rfc3339(self.end),
+        })
+    }
+}
+
+pub fn rfc3339(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// A federated identity credential of an app: issuer, subject and audiences
@@ -195,7 +273,10 @@ impl State {
         })
     }
 
-    /// Adds or replaces a client from its JSON description (see README).
+    /// Adds a client from its JSON description (docs/emulator.md), or adds
+    /// to an existing one what the description names (certificates, secrets,
+    /// federated credentials, trusted CAs, subject names), as the portal's
+    /// uploads add.
     pub fn register(&mut self, spec: &ClientSpec) -> Result<(), String> {
         let parse_pems = |pems: &[String]| -> Result<Vec<X509>, String> {
             let mut out = Vec::new();
@@ -209,14 +290,9 @@ impl State {
             }
             Ok(out)
         };
-        let client = Client {
-            client_id: spec.client_id.to_ascii_lowercase(),
-            certificates: parse_pems(&spec.certificates)?,
-            secrets: spec.secrets.clone(),
-            trusted_cas: parse_pems(&spec.trusted_cas)?,
-            subject_names: spec.subject_names.clone(),
-            federated: spec.federated_credentials.clone(),
-        };
+        let client_id = spec.client_id.to_ascii_lowercase();
+        let certificates = parse_pems(&spec.certificates)?;
+        let trusted_cas = parse_pems(&spec.trusted_cas)?;
         let tenant_id = spec.tenant.to_ascii_lowercase();
         if self.tenant(&tenant_id).is_none() {
             self.tenants.push(Tenant { id: tenant_id.clone(), domains: spec.domains.clone(), clients: Vec::new() });
@@ -231,9 +307,58 @@ impl State {
                 tenant.domains.push(d.clone());
             }
         }
-        tenant.clients.retain(|c| c.client_id != client.client_id);
-        tenant.clients.push(client);
+        if !tenant.clients.iter().any(|c| c.client_id == client_id) {
+            // The object id: the one given, else one derived from the client id (stable across runs).
+            let object_id = spec.object_id.clone().unwrap_or_else(|| {
+                uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, client_id.as_bytes()).to_string()
+            });
+            tenant.clients.push(Client {
+                client_id: client_id.clone(),
+                object_id,
+                certificates: Vec::new(),
+                secrets: Vec::new(),
+                trusted_cas: Vec::new(),
+                subject_names: Vec::new(),
+                federated: Vec::new(),
+                graph_read: false,
+            });
+        }
+        let client = tenant.clients.iter_mut().find(|c| c.client_id == client_id).ok_or("client vanished")?;
+        for cert in certificates {
+            let thumb = KeyCredential::new(cert.clone(), None, 0).thumbprint();
+            if !client.certificates.iter().any(|k| k.thumbprint() == thumb) {
+                client.certificates.push(KeyCredential::new(cert, None, 0));
+            }
+        }
+        add_new(&mut client.secrets, &spec.secrets);
+        add_new(&mut client.subject_names, &spec.subject_names);
+        for f in &spec.federated_credentials {
+            if !client.federated.iter().any(|x| x.issuer == f.issuer && x.subject == f.subject) {
+                client.federated.push(f.clone());
+            }
+        }
+        client.trusted_cas.extend(trusted_cas);
+        if let Some(id) = &spec.object_id {
+            client.object_id = id.clone();
+        }
+        if let Some(read) = spec.graph_read {
+            client.graph_read = read;
+        }
         Ok(())
+    }
+
+    /// The client with this id, in any tenant.
+    pub fn client_mut(&mut self, client_id: &str) -> Option<&mut Client> {
+        let wanted = client_id.to_ascii_lowercase();
+        self.tenants.iter_mut().flat_map(|t| t.clients.iter_mut()).find(|c| c.client_id == wanted)
+    }
+}
+
+fn add_new(list: &mut Vec<String>, more: &[String]) {
+    for m in more {
+        if !list.contains(m) {
+            list.push(m.clone());
+        }
     }
 }
 
@@ -256,4 +381,10 @@ pub struct ClientSpec {
     pub subject_names: Vec<String>,
     #[serde(default)]
     pub federated_credentials: Vec<FederatedSpec>,
+    /// The application object's id (default: derived from the client id).
+    #[serde(default)]
+    pub object_id: Option<String>,
+    /// Whether Graph lets the app read its own application object.
+    #[serde(default)]
+    pub graph_read: Option<bool>,
 }

@@ -37,11 +37,12 @@ fn digest_b64(cert: &X509, md: MessageDigest) -> String {
 
 /// Finds the certificate that signed: a registered one by thumbprint, or the
 /// x5c leaf when the app trusts its issuing CA.
-fn signing_certificate(header: &Value, client: &Client) -> Result<X509, Aadsts> {
+fn signing_certificate(header: &Value, client: &Client, now: i64) -> Result<X509, Aadsts> {
     // MSAL Python pads its thumbprints ("="); Entra accepts both forms.
     let s256 = header["x5t#S256"].as_str().map(|t| t.trim_end_matches('='));
     let sha1 = header["x5t"].as_str().map(|t| t.trim_end_matches('='));
-    let registered = client.certificates.iter().find(|c| {
+    // A key Graph added is found only once it has replicated (and until it expires).
+    let registered = client.certificates.iter().filter(|k| k.accepted(now)).map(|k| &k.cert).find(|c| {
         s256.is_some_and(|t| t == digest_b64(c, MessageDigest::sha256()))
             || sha1.is_some_and(|t| t == digest_b64(c, MessageDigest::sha1()))
     });
@@ -147,7 +148,7 @@ pub fn verify(assertion: &str, client: &Client, aud: &Audience, now: i64) -> Res
     if alg != "RS256" && alg != "PS256" {
         return Err(aadsts::malformed(&format!("Unsupported signing algorithm '{alg}'.")));
     }
-    let cert = signing_certificate(&header, client)?;
+    let cert = signing_certificate(&header, client, now)?;
     let signed = format!("{}.{}", parts[0], parts[1]);
     if !verify_signature(alg, &cert, signed.as_bytes(), &signature) {
         return Err(aadsts::bad_signature());

@@ -206,6 +206,10 @@ fn edit(args: EditArgs) -> Result<()> {
     }
     p.validate()?;
     let pending = read_pending_secret(&fields)?;
+    if pending.is_some() {
+        // The secret is now in a store of entratool's: no longer only in a kubeconfig.
+        p.secret_in = None;
+    }
     if fields.certificate.is_some() || pending.as_ref().is_some_and(|s| s.kind == SecretKind::CertificatePassword) {
         let warnings = check_certificate(&p, pending.as_ref())?;
         entratool::output::warn_all(&warnings, false);
@@ -238,7 +242,7 @@ fn credential_summary(p: &Profile) -> String {
             .clone()
             .or_else(|| p.certificate_thumbprint.as_ref().map(|t| format!("thumbprint {t}")))
             .unwrap_or_default(),
-        AuthMethod::Secret => "(client secret in the keyring)".into(),
+        AuthMethod::Secret => secret_summary(p),
         AuthMethod::WorkloadIdentity => {
             p.federated_token_file.clone().unwrap_or_else(|| "(token file from $AZURE_FEDERATED_TOKEN_FILE)".into())
         }
@@ -255,6 +259,20 @@ fn credential_summary(p: &Profile) -> String {
             identity_summary(p),
             p.federated_audience.as_deref().unwrap_or(exchange_audience(p.cloud.as_deref()))
         ),
+    }
+}
+
+/// Where the client secret is: the environment for this run, a store, or
+/// (a kubelogin conversion on a machine whose only store is lost at reboot)
+/// a kubeconfig's exec env; or nowhere yet.
+fn secret_summary(p: &Profile) -> String {
+    if secrets::from_env(SecretKind::ClientSecret).is_some() {
+        return "(client secret from ENTRATOOL_CLIENT_SECRET for this run)".into();
+    }
+    match (secrets::held_in(&p.name, SecretKind::ClientSecret), &p.secret_in) {
+        (Some(store), _) => format!("(client secret in the {store})"),
+        (None, Some(place)) => format!("(client secret in {place}, which only kubectl passes to it)"),
+        (None, None) => format!("(no client secret stored: `entratool config edit -p {} --secret-stdin`)", p.name),
     }
 }
 

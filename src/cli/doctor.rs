@@ -6,9 +6,9 @@ use clap::Args;
 use super::profile_form::PendingSecrets;
 use entratool::credential::secrets;
 use entratool::credential::{
-    AuthContext, CertificateCredential, Credential, EXPIRY_WARNING_DAYS, FederatedCredential,
-    ManagedIdentityCredential, secrets::SecretKind,
+    AuthContext, CertificateCredential, EXPIRY_WARNING_DAYS, FederatedCredential, secrets::SecretKind,
 };
+use entratool::token::{self, TokenKind, TokenRequest};
 use entratool::entra::{self, FederatedClaims};
 use entratool::error::Result;
 use entratool::profile::{self, AuthMethod, Profile};
@@ -114,13 +114,38 @@ fn check_profile(r: &mut Report, p: &Profile) {
         r.fail(&format!("{n}: profile"), &e.report("", ""));
         return;
     }
+    let before = r.failures;
     match p.auth_method() {
         AuthMethod::Certificate => check_certificate(r, p),
         AuthMethod::Secret => check_secret(r, p),
         AuthMethod::WorkloadIdentity | AuthMethod::GithubActions | AuthMethod::AzurePipelines => check_federated(r, p),
-        AuthMethod::ManagedIdentity | AuthMethod::ManagedIdentityFederation => return check_managed_identity(r, p),
+        // The token below is what tells: the endpoint answers (and, for federation, Entra takes its token).
+        AuthMethod::ManagedIdentity | AuthMethod::ManagedIdentityFederation => {}
     }
-    check_authority(r, p);
+    // A managed identity's token comes from the host, not the authority.
+    if p.auth_method() != AuthMethod::ManagedIdentity {
+        check_authority(r, p);
+    }
+    // What Entra ID says is what counts: a certificate that opens may still be one it does not
+    // accept. A local failure already says why no token would come.
+    if r.failures == before {
+        check_token(r, p);
+    }
+}
+
+/// A token for the profile's scope, as a helper would get it: a cached one
+/// counts, a miss makes one request. Entra's refusal is shown with its hint.
+fn check_token(r: &mut Report, p: &Profile) {
+    let n = &p.name;
+    let scope = p.default_scope().unwrap_or(entra::RESOURCE_MANAGER_SCOPE);
+    let request = TokenRequest::for_helper(p, scope, TokenKind::Access);
+    match token::acquire(&request, &mut Vec::new()) {
+        Ok(t) => r.pass(&format!(
+            "{n}: a token for {scope} (valid until {})",
+            entratool::output::rfc3339_utc(t.expires_on)
+        )),
+        Err(e) => r.fail(&format!("{n}: no token for {scope}: {e}"), e.remedy.as_deref().unwrap_or("see the message")),
+    }
 }
 
 /// Where the client secret comes from; a volatile store is said.
@@ -182,19 +207,6 @@ fn check_federated(r: &mut Report, p: &Profile) {
     }
 }
 
-/// The managed identity endpoint answers with a token for the profile's scope.
-fn check_managed_identity(r: &mut Report, p: &Profile) {
-    let n = &p.name;
-    let cred = ManagedIdentityCredential::new(p);
-    let scope = p.default_scope().unwrap_or(entra::RESOURCE_MANAGER_SCOPE);
-    match cred.get_token(scope, &mut AuthContext::default()) {
-        Ok(_) => {
-            r.pass(&format!("{n}: {} gives {} a token for {scope}", cred.endpoint.name(), cred.selector.describe()))
-        }
-        Err(e) => r.fail(&format!("{n}: {}", cred.endpoint.name()), &e.report("", "")),
-    }
-}
-
 fn check_certificate(r: &mut Report, p: &Profile) {
     let n = &p.name;
     let loaded = CertificateCredential::new(p).and_then(|c| c.load(&mut AuthContext::default()));
@@ -208,12 +220,13 @@ fn check_certificate(r: &mut Report, p: &Profile) {
             {
                 r.warn(&format!("{n}: its certificate password is in the kernel keyring"), secrets::VOLATILE_NOTE);
             }
+            check_key_files(r, p);
             let now = Utc::now();
             match cert.check_validity(now) {
                 Err(e) => r.fail(&format!("{n}: validity"), &e.report("", "")),
                 Ok(()) if cert.days_left(now) < EXPIRY_WARNING_DAYS => r.fail(
                     &format!("{n}: certificate expires in {} days", cert.days_left(now)),
-                    "rotate it (docs/certificates.md, Rotation)",
+                    &format!("rotate it: `entratool cert rotate -p {n}` (docs/rotation.md)"),
                 ),
                 Ok(()) => r.pass(&format!(
                     "{n}: valid until {} ({} days)",
@@ -232,6 +245,54 @@ fn check_certificate(r: &mut Report, p: &Profile) {
             }
         }
     }
+}
+
+/// A private key is safe only where nobody else reads it, and only where it
+/// is meant to be: the profile's files readable by other users, and an
+/// unencrypted key left beside them (the key a PFX was made from), are flagged.
+fn check_key_files(r: &mut Report, p: &Profile) {
+    let n = &p.name;
+    let own: Vec<std::path::PathBuf> =
+        [&p.certificate_path, &p.certificate_key_path].into_iter().flatten().map(std::path::PathBuf::from).collect();
+    for file in &own {
+        if let Some(mode) = entratool::fsutil::readable_by_others(file) {
+            r.fail(
+                &format!("{n}: {} holds a private key and other users may read it ({mode})", file.display()),
+                &format!("chmod 600 {}", file.display()),
+            );
+        }
+    }
+    let Some(folder) = own.first().and_then(|f| f.parent()) else { return };
+    for loose in unencrypted_keys_in(folder).into_iter().filter(|k| !own.contains(k)) {
+        r.fail(
+            &format!("{n}: an unencrypted private key lies beside the certificate: {}", loose.display()),
+            &format!(
+                "the .pfx holds the key: remove this copy (shred -u {0}), or encrypt it (openssl pkcs8 -topk8 -in {0} \
+                 -out {0}.enc)",
+                loose.display()
+            ),
+        );
+    }
+}
+
+/// Files in `folder` that hold an unencrypted PEM private key.
+fn unencrypted_keys_in(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(folder) else { return Vec::new() };
+    let mut found: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|path| {
+            let bytes =
+                entratool::fsutil::read_regular(path, 1024 * 1024, entratool::fsutil::Links::Refuse).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            ["-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY-----"]
+                .iter()
+                .any(|m| text.contains(m))
+                && !text.contains("Proc-Type: 4,ENCRYPTED")
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// The authority answers OIDC discovery for the tenant, and its clock agrees with ours.

@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::args::ProfileArg;
 use super::prompt::TerminalPrompt;
+use entratool::credential::TriedCertificate;
 use entratool::error::{Error, Result};
 use entratool::protocols::kubectl::{self, ExecInfo};
 use entratool::protocols::{az, plain};
@@ -53,6 +54,9 @@ pub struct GetTokenArgs {
     /// Try this certificate for the profile without saving it (bypasses the cache)
     #[arg(long, value_name = "PATH")]
     pub certificate: Option<PathBuf>,
+    /// The --certificate file's password, from stdin (never the profile's stored one)
+    #[arg(long, requires = "certificate")]
+    pub password_stdin: bool,
 }
 
 pub fn run(args: GetTokenArgs) -> Result<()> {
@@ -87,13 +91,15 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
     }
     // kubectl says whether a person can answer; otherwise the terminal does.
     let interactive_ok = exec_info.as_ref().is_none_or(ExecInfo::allows_prompt);
+    let password = if args.password_stdin { Some(read_password()?) } else { None };
+    let tried = args.certificate.as_deref().map(|path| TriedCertificate { path, password: password.as_ref() });
     let request = TokenRequest {
         profile: &profile,
         scope: &scope,
         kind: TokenKind::Access,
         force_refresh: args.force_refresh,
         min_validity: args.min_validity,
-        certificate_override: args.certificate.as_deref(),
+        certificate_override: tried,
         prompt: (interactive_ok && !args.silent && super::args::stdin_is_terminal()).then_some(&TerminalPrompt),
     };
     let mut warnings = Vec::new();
@@ -109,4 +115,9 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         TokenFormat::ExecCredential => kubectl::exec_credential(&t, &exec_info.unwrap_or_default()),
     };
     entratool::output::stdout(&text)
+}
+
+/// The `--certificate` file's password, the first line of stdin.
+fn read_password() -> Result<zeroize::Zeroizing<String>> {
+    super::profile_form::read_stdin_secret("certificate password")
 }

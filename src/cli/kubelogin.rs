@@ -68,7 +68,7 @@ pub fn convert(path: &Path, only_context: Option<&str>, dry_run: bool) -> Result
     let mut ready_users = Vec::new();
     let mut first_failure = None;
     for p in plans {
-        match ready(&p) {
+        match ready(&p, path) {
             Ok((kept, made)) => ready_users.push(Ready { user: p, kept, made }),
             Err(e) => {
                 entratool::output::note(&format!("user '{}' is left as it is: {}", p.user, e.report("", "")));
@@ -168,7 +168,7 @@ fn secret_stays() -> bool {
 /// user is converted. Returns the secret kept in the file, and whether the
 /// profile was made here. Err: the user stays as it is, and nothing it made
 /// stays behind (the error is the cause, with its exit code).
-fn ready(p: &KubeloginUser) -> Result<(Kept, bool)> {
+fn ready(p: &KubeloginUser, kubeconfig: &Path) -> Result<(Kept, bool)> {
     let Some(profile) = &p.profile else { return Ok((None, false)) };
     let store = profile::ProfilesFile::open()?;
     let existing = store.load()?.find(&profile.name).cloned();
@@ -191,8 +191,17 @@ fn ready(p: &KubeloginUser) -> Result<(Kept, bool)> {
             .with_remedy("rename that profile, or convert this user by hand with `entratool setup kubectl -p NAME`"));
         }
         None if stays => {
+            let mut profile = profile.clone();
+            if let Some(s) = &p.secret {
+                profile.secret_in = Some(format!(
+                    "the kubeconfig {}, user '{}' (its exec entry's env, as {})",
+                    kubeconfig.display(),
+                    p.user,
+                    s.kind.env_var()
+                ));
+            }
             save(&store, profile.clone(), None, false, &[])?;
-            profile.clone()
+            profile
         }
         None => {
             save(&store, profile.clone(), None, false, pending.as_slice())?;

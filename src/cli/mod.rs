@@ -3,6 +3,7 @@
 mod args;
 mod cache;
 mod cert;
+mod completions;
 mod config;
 mod doctor;
 mod get_token;
@@ -130,11 +131,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Doctor(a) => doctor::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            let mut text = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "entratool", &mut text);
-            let mut text = String::from_utf8_lossy(&text).into_owned();
-            text.push_str(profile_completion(shell));
-            done(entratool::output::stdout(&text))
+            done(entratool::output::stdout(&completions::script(shell, &mut Cli::command())))
         }
         Command::Manpages { dir } => done(write_manpages(&dir)),
         // `main` runs the helpers from protocols::HELPERS before clap; these definitions give
@@ -150,25 +147,19 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// `entratool(1)` and `entratool-COMMAND(1)` for each visible command, from
-/// the same clap definitions as `--help` (clap_mangen), so they cannot drift:
-/// scripts/release.sh runs this on the binary it ships.
+/// `entratool(1)` and a page for every visible command at every depth
+/// (`entratool-config(1)`, `entratool-config-edit(1)`, …: each page's SEE ALSO
+/// names its subcommands' pages, so every page named exists), from the same
+/// clap definitions as `--help` (clap_mangen): scripts/release.sh runs this on
+/// the binary it ships.
 fn write_manpages(dir: &std::path::Path) -> Result<()> {
     use clap::CommandFactory;
     use entratool::error::Error;
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
     let mut top = Cli::command().version(env!("CARGO_PKG_VERSION"));
     top.build();
-    let mut pages = vec![("entratool".to_string(), top.clone())];
-    for sub in top.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
-        let name = format!("entratool-{}", sub.get_name());
-        let page = sub
-            .clone()
-            .display_name(name.clone())
-            .bin_name(format!("entratool {}", sub.get_name()))
-            .version(env!("CARGO_PKG_VERSION"));
-        pages.push((name, page));
-    }
+    let mut pages = Vec::new();
+    collect_pages(&top, "entratool", &mut pages);
     for (name, page) in pages {
         let mut text = Vec::new();
         let path = dir.join(format!("{name}.1"));
@@ -178,28 +169,13 @@ fn write_manpages(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// Profile names after `-p`/`--profile`, from `entratool config list --names`
-/// at completion time: appended to clap's static script (bash and fish; the
-/// other shells complete the flag but not its value).
-fn profile_completion(shell: clap_complete::Shell) -> &'static str {
-    match shell {
-        clap_complete::Shell::Bash => {
-            r#"
-_entratool_profiles() {
-    local prev=${COMP_WORDS[COMP_CWORD-1]}
-    if [[ $prev == -p || $prev == --profile ]]; then
-        COMPREPLY=($(compgen -W "$(entratool config list --names 2>/dev/null)" -- "${COMP_WORDS[COMP_CWORD]}"))
-        return 0
-    fi
-    _entratool "$@"
-}
-complete -F _entratool_profiles -o nosort -o bashdefault -o default entratool
-"#
-        }
-        clap_complete::Shell::Fish => {
-            "complete -c entratool -s p -l profile -x -a '(entratool config list --names 2>/dev/null)'\n"
-        }
-        _ => "",
+/// `cmd`'s page as `name`, then its visible subcommands' as `name-sub`.
+fn collect_pages(cmd: &clap::Command, name: &str, pages: &mut Vec<(String, clap::Command)>) {
+    let bin = name.replace('-', " ");
+    let page = cmd.clone().display_name(name.to_string()).bin_name(bin).version(env!("CARGO_PKG_VERSION"));
+    pages.push((name.to_string(), page));
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+        collect_pages(sub, &format!("{name}-{}", sub.get_name()), pages);
     }
 }
 

@@ -15,6 +15,8 @@ pub struct SecretCredential {
     pub app: ClientApp,
     /// The environment profile: the secret is `$AZURE_CLIENT_SECRET`, nothing else.
     pub from_environment: bool,
+    /// Where the secret is when no store holds it (the profile's `secretIn`).
+    pub secret_in: Option<String>,
 }
 
 /// The environment profile's secret, as the Azure SDKs name it.
@@ -28,6 +30,27 @@ impl SecretCredential {
             return std::env::var(AZURE_CLIENT_SECRET).ok().filter(|s| !s.is_empty()).map(Zeroizing::new);
         }
         secrets::from_env(SecretKind::ClientSecret)
+    }
+}
+
+impl SecretCredential {
+    /// No secret where this run looked: where it was looked for, and where it is when a kubeconfig keeps it.
+    fn missing(&self) -> Error {
+        let looked = format!("looked in ENTRATOOL_CLIENT_SECRET and the {}", secrets::store_name());
+        let store = format!("`entratool config edit -p {} --secret-stdin`", self.profile);
+        match &self.secret_in {
+            Some(place) => Error::credential(format!(
+                "no client secret for profile '{}' in this run ({looked}): it is kept in {place}, which only \
+                 kubectl passes",
+                self.profile
+            ))
+            .with_remedy(format!(
+                "run it through kubectl, set ENTRATOOL_CLIENT_SECRET for this run, or store it in a durable store \
+                 with {store}"
+            )),
+            None => Error::credential(format!("no client secret for profile '{}' ({looked})", self.profile))
+                .with_remedy(format!("set ENTRATOOL_CLIENT_SECRET for this run, or store it with {store}")),
+        }
     }
 }
 
@@ -57,18 +80,7 @@ impl Credential for SecretCredential {
                     typed = true;
                     prompt.ask("Client secret: ")?
                 }
-                None => {
-                    return Err(Error::credential(format!(
-                        "no client secret for profile '{}' (looked in ENTRATOOL_CLIENT_SECRET and the {})",
-                        self.profile,
-                        secrets::store_name()
-                    ))
-                    .with_remedy(format!(
-                        "set ENTRATOOL_CLIENT_SECRET for this run, or store it with `entratool config edit -p {} \
-                         --secret-stdin`",
-                        self.profile
-                    )));
-                }
+                None => return Err(self.missing()),
             },
         };
         let fields = [("client_secret", secret)];

@@ -93,11 +93,19 @@ pub trait Credential {
 /// Warn this many days before a certificate expires.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-/// The credential a profile describes; `certificate_override` tries another
-/// certificate file without saving it.
-pub fn for_profile(profile: &Profile, certificate_override: Option<&Path>) -> Result<Box<dyn Credential>> {
-    if let Some(path) = certificate_override {
-        return Ok(Box::new(CertificateCredential::from_path(profile, path.to_path_buf(), None)?));
+/// Another certificate file to try for a profile (`get-token --certificate`),
+/// with the password given for it: never the profile's stored one.
+#[derive(Clone, Copy)]
+pub struct TriedCertificate<'a> {
+    pub path: &'a Path,
+    pub password: Option<&'a Zeroizing<String>>,
+}
+
+/// The credential a profile describes; `tried` tries another certificate
+/// file without saving it.
+pub fn for_profile(profile: &Profile, tried: Option<TriedCertificate>) -> Result<Box<dyn Credential>> {
+    if let Some(t) = tried {
+        return Ok(Box::new(CertificateCredential::tried(profile, t.path.to_path_buf(), t.password.cloned())?));
     }
     Ok(match profile.auth_method() {
         AuthMethod::Certificate => Box::new(CertificateCredential::new(profile)?),
@@ -105,6 +113,7 @@ pub fn for_profile(profile: &Profile, certificate_override: Option<&Path>) -> Re
             profile: profile.name.clone(),
             app: profile.client_app()?,
             from_environment: profile.from_environment,
+            secret_in: profile.secret_in.clone(),
         }),
         AuthMethod::WorkloadIdentity | AuthMethod::GithubActions | AuthMethod::AzurePipelines => {
             Box::new(FederatedCredential::for_profile(profile)?)

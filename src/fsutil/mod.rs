@@ -29,6 +29,11 @@ pub fn read_only(path: &std::path::Path) -> crate::error::Result<Option<String>>
     Ok(platform::read_only(&meta))
 }
 
+/// Who else may read `path` (`mode 644`), if anyone: for files holding a private key.
+pub fn readable_by_others(path: &std::path::Path) -> Option<String> {
+    std::fs::metadata(path).ok().as_ref().and_then(platform::readable_by_others)
+}
+
 pub use folders::{cache_dir, config_dir, ensure_private_dir, is_default_config_dir};
 pub use locks::{Lock, lock};
 pub use reads::{Links, ReadError, read_regular, read_trusted};

@@ -61,6 +61,12 @@ pub fn open_flags(options: &mut OpenOptions, links: Links) {
     options.custom_flags(libc::O_NONBLOCK | nofollow);
 }
 
+/// Who else may read a file (`mode 644`), if anyone.
+pub fn readable_by_others(meta: &Metadata) -> Option<String> {
+    let mode = meta.permissions().mode();
+    (mode & 0o077 != 0).then(|| format!("mode {:o}", mode & 0o777))
+}
+
 /// Why the owner may not write a file (`mode 400`), if so.
 pub fn read_only(meta: &Metadata) -> Option<String> {
     let mode = meta.permissions().mode();

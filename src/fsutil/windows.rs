@@ -256,6 +256,11 @@ pub fn open_flags(options: &mut OpenOptions, links: Links) {
     }
 }
 
+/// Reading is granted by access lists inherited from the folder; only writes are checked here.
+pub fn readable_by_others(_meta: &Metadata) -> Option<String> {
+    None
+}
+
 /// Why a file may not be written (its read-only attribute), if so.
 pub fn read_only(meta: &Metadata) -> Option<String> {
     meta.permissions().readonly().then(|| "the read-only attribute".to_string())

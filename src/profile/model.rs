@@ -104,6 +104,11 @@ pub struct Profile {
     /// The application object's id (not the client id): what Graph's proofs name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_object_id: Option<String>,
+    /// Where the secret is when no store of entratool's holds it (a kubeconfig's
+    /// exec env, where `setup kubectl --from-kubelogin` left it): said by
+    /// `config show` and by the error of a run that cannot see it. Never the secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_in: Option<String>,
     /// Arc clusters: the proof-of-possession claims (`u=<ARM ID>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pop_claims: Option<String>,

@@ -5,9 +5,7 @@
 pub mod acr;
 pub mod cache;
 
-use std::path::Path;
-
-use crate::credential::{self, AuthContext, Credential, Grant, InnerTokens, SecretPrompt};
+use crate::credential::{self, AuthContext, Credential, Grant, InnerTokens, SecretPrompt, TriedCertificate};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use cache::{Cache, Entry, EntryKind, Key, Want};
@@ -34,7 +32,7 @@ pub struct TokenRequest<'a> {
     pub force_refresh: bool,
     pub min_validity: i64,
     /// Try this certificate instead of the profile's; bypasses the cache.
-    pub certificate_override: Option<&'a Path>,
+    pub certificate_override: Option<TriedCertificate<'a>>,
     /// Who may be asked for a missing secret (the plain CLI on a terminal).
     pub prompt: Option<&'a dyn SecretPrompt>,
 }
@@ -75,7 +73,7 @@ struct Source {
 }
 
 impl Source {
-    fn new(profile: &Profile, scope: &str, certificate_override: Option<&Path>) -> Result<Source> {
+    fn new(profile: &Profile, scope: &str, certificate_override: Option<TriedCertificate>) -> Result<Source> {
         let credential = credential::for_profile(profile, certificate_override)?;
         let key = Key::new(&profile.name, &["access", scope, &credential.identity()?]);
         Ok(Source { key, credential })

@@ -121,6 +121,16 @@ fn doctor_reports_each_check_and_completions_generate() {
     let App { emu, mut env, pfx, .. } = App::new(&[]);
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     env.create_cert_profile("doc", &pfx, &emu, &[]);
+    // The key the PFX was made from, left beside it unencrypted (as openssl's quick start does): flagged.
+    let out = env.run(&["doctor"]);
+    assert_exit(&out, 1);
+    let loose = pfx.with_file_name("app.key.pem");
+    assert!(
+        stdout(&out).contains(&format!("an unencrypted private key lies beside the certificate: {}", loose.display())),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::remove_file(&loose).unwrap();
     let out = env.run(&["doctor"]);
     assert_ok(&out);
     let text = stdout(&out);
@@ -132,6 +142,7 @@ fn doctor_reports_each_check_and_completions_generate() {
         "RSA key, 2048 bits",
         "knows tenant",
         "clock within",
+        "doc: a token for https://graph.microsoft.com/.default (valid until",
     ] {
         assert!(text.contains(check), "{check} missing:\n{text}");
     }

@@ -532,7 +532,12 @@ fn aadsts_errors_carry_code_description_and_hint() {
     // The hint shows the thumbprint that was used, as the portal lists them (docs/reference.md#commands).
     let used: String =
         stranger.cert.digest(MessageDigest::sha1()).unwrap().iter().map(|b| format!("{b:02X}")).collect();
-    assert!(err.contains("hint: ") && err.contains(&format!("SHA-1 thumbprint {used}")), "{err}");
+    assert!(err.contains("hint: ") && err.contains(&format!("SHA-1 thumbprint is {used}")), "{err}");
+    // Both thumbprints labelled, and the profile named (under kubectl nobody sees which one ran).
+    let sha256: String =
+        stranger.cert.digest(MessageDigest::sha256()).unwrap().iter().map(|b| format!("{b:02X}")).collect();
+    assert!(err.contains(&format!("SHA-256 thumbprint, which Entra's message may show as the key used, is {sha256}")));
+    assert!(err.contains("profile 'p' signed with"), "{err}");
     // Entra's IDs once, as support asks for them, not the description's own trailing lines.
     assert_eq!(err.matches("Trace ID").count(), 1, "{err}");
     assert!(err.contains("(Trace ID ") && err.contains(", Correlation ID "), "{err}");

@@ -51,6 +51,12 @@ pub struct CertificateCredential {
     pub send_chain: bool,
     /// The environment profile: the password is `$AZURE_CLIENT_CERTIFICATE_PASSWORD` or none.
     pub from_environment: bool,
+    /// Another file tried for the profile (`get-token --certificate`): its
+    /// password is the one given (or `$ENTRATOOL_CERTIFICATE_PASSWORD`, or a
+    /// prompt), never the profile's stored one, and a prompted one is not stored.
+    pub tried: Option<Option<Zeroizing<String>>>,
+    /// Where the password is when no store holds it (the profile's `secretIn`).
+    pub secret_in: Option<String>,
 }
 
 impl CertificateCredential {
@@ -76,6 +82,13 @@ impl CertificateCredential {
         Self::with_location(profile, CertLocation::File { cert, key })
     }
 
+    /// Another certificate file tried for the profile, with the password given for it.
+    pub fn tried(profile: &Profile, cert: PathBuf, password: Option<Zeroizing<String>>) -> Result<Self> {
+        let mut c = Self::from_path(profile, cert, None)?;
+        c.tried = Some(password);
+        Ok(c)
+    }
+
     fn with_location(profile: &Profile, location: CertLocation) -> Result<Self> {
         Ok(CertificateCredential {
             profile: profile.name.clone(),
@@ -84,6 +97,8 @@ impl CertificateCredential {
             algorithm: AssertionAlgorithm::from_profile(profile.assertion_algorithm.as_deref()),
             send_chain: profile.send_certificate_chain.unwrap_or(false),
             from_environment: profile.from_environment,
+            tried: None,
+            secret_in: profile.secret_in.clone(),
         })
     }
 
@@ -155,6 +170,9 @@ impl CertificateCredential {
     /// Opens the certificate, finding its password in the environment, the
     /// keyring or (when allowed) a prompt whose answer is checked, then stored.
     pub fn load(&self, ctx: &mut AuthContext) -> Result<LoadedCertificate> {
+        if let Some(given) = &self.tried {
+            return self.load_tried(given.as_ref(), ctx);
+        }
         if self.from_environment {
             let pw = std::env::var("AZURE_CLIENT_CERTIFICATE_PASSWORD").ok().filter(|p| !p.is_empty());
             let pw = pw.map(zeroize::Zeroizing::new);
@@ -208,11 +226,42 @@ impl CertificateCredential {
         if let Some(e) = search_failure {
             return Err(e);
         }
-        match ctx.prompt {
-            Some(prompt) => self.prompt_and_store(prompt, &mut ctx.warnings),
-            None => Err(self
-                .load_error(LoadError::NeedsPassword)
-                .with_source(format!("looked in ENTRATOOL_CERTIFICATE_PASSWORD and the {}", secrets::store_name()))),
+        let looked = format!("looked in ENTRATOOL_CERTIFICATE_PASSWORD and the {}", secrets::store_name());
+        match (ctx.prompt, &self.secret_in) {
+            (Some(prompt), _) => self.prompt_and_store(prompt, &mut ctx.warnings),
+            (None, Some(place)) => Err(self.load_error(LoadError::NeedsPassword).with_source(format!(
+                "{looked}; it is kept in {place}, which only kubectl passes"
+            ))),
+            (None, None) => Err(self.load_error(LoadError::NeedsPassword).with_source(looked)),
+        }
+    }
+
+    /// A file tried for the profile: the password given for it (else the
+    /// environment's, else a prompt on a terminal), never the profile's.
+    fn load_tried(&self, given: Option<&Zeroizing<String>>, ctx: &mut AuthContext) -> Result<LoadedCertificate> {
+        let never = "the profile's stored password is never tried on another file";
+        let (password, from) = match given {
+            Some(pw) => (Some(pw.clone()), "--password-stdin"),
+            None => (secrets::from_env(SecretKind::CertificatePassword), "ENTRATOOL_CERTIFICATE_PASSWORD"),
+        };
+        match self.try_open(password.as_ref().map(|p| p.as_str())) {
+            Ok(c) => Ok(c),
+            Err(LoadError::NeedsPassword | LoadError::WrongPassword) if password.is_some() => {
+                Err(Error::credential(format!("Invalid certificate password for {}", self.shown()))
+                    .with_remedy(format!("the password came from {from}: give this file's own password ({never})")))
+            }
+            Err(LoadError::NeedsPassword | LoadError::WrongPassword) => match ctx.prompt {
+                // Asked, checked, and not stored: the profile keeps its own file and password.
+                Some(prompt) => open_asking(|pw| self.try_open(pw), &self.shown(), prompt, Some(3))
+                    .map(|(c, _)| c)
+                    .map_err(|e| e.into_error(&self.shown(), None)),
+                None => Err(Error::credential(format!(
+                    "the certificate {} is protected by a password and none was given for it",
+                    self.shown()
+                ))
+                .with_remedy(format!("pass it with --password-stdin or ENTRATOOL_CERTIFICATE_PASSWORD ({never})"))),
+            },
+            Err(e) => Err(e.into_error(&self.shown(), None)),
         }
     }
 
@@ -277,7 +326,12 @@ impl Credential for CertificateCredential {
         let endpoint = self.app.endpoint();
         let jwt =
             assertion::build(&cert, &self.app.client_id, &endpoint, self.algorithm, self.send_chain, now.timestamp())?;
-        let hints = HintFacts { thumbprint: Some(cert.thumbprint_hex()), ..Default::default() };
+        let hints = HintFacts {
+            profile: (!self.from_environment).then(|| self.profile.clone()),
+            thumbprint: Some(cert.thumbprint_hex()),
+            thumbprint_sha256: Some(cert.thumbprint_sha256_hex()),
+            ..Default::default()
+        };
         let granted = self.app.request_token(scope, &assertion_fields(zeroize::Zeroizing::new(jwt)), &hints)?;
         Ok(Grant::labelled(granted, format!("certificate {}", cert.thumbprint_hex())))
     }
