@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(pkg-config libssl-dev openssl perl make gcc)
 if [ "${1:-}" != build ]; then
-  packages+=(git python3-venv keyutils hyperfine time gnome-keyring dbus-daemon libsecret-tools skopeo binutils util-linux)
+  packages+=(git python3-venv keyutils hyperfine time gnome-keyring dbus-daemon libsecret-tools skopeo binutils util-linux zsh fish)
 fi
 missing=()
 for p in "${packages[@]}"; do

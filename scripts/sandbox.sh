@@ -11,6 +11,9 @@ cargo build --release --workspace --bins
 bin="$PWD/target/release"
 work=$(mktemp -d)
 trap 'kill "${emu_pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# entratool, the emulator and the helpers' names (git-credential-entratool, …) on PATH, as after an install.
+"$bin/entratool" install --dir "$work/bin" > /dev/null
+export PATH="$work/bin:$bin:$PATH"
 
 tenant=87654321-4321-4321-4321-cba987654321
 client=12345678-1234-1234-1234-123456789abc
@@ -22,6 +25,8 @@ openssl req -x509 -newkey rsa:2048 -keyout "$work/key.pem" -out "$work/cert.pem"
   -days 730 -nodes -subj "/CN=entratool-demo" 2>/dev/null
 openssl pkcs12 -export -in "$work/cert.pem" -inkey "$work/key.pem" \
   -out "$work/certificate.pfx" -password "pass:$ENTRATOOL_CERTIFICATE_PASSWORD"
+# The .pfx holds the key now: no unencrypted copy stays beside it (doctor would flag one).
+rm "$work/key.pem"
 
 echo "== a throwaway CA and TLS certificate for the emulator (https, as Entra ID)"
 . scripts/emulator-tls.sh
@@ -38,6 +43,8 @@ emu_pid=$!
 for _ in $(seq 50); do [ -s "$work/emulator.out" ] && break; sleep 0.1; done
 url=$(head -1 "$work/emulator.out" | awk '{print $NF}')
 echo "   $url"
+# Profiles without --authority-host use the emulator too, as the Azure SDKs read this variable.
+export AZURE_AUTHORITY_HOST="$url"
 
 echo "== entratool config create"
 "$bin/entratool" config create --name demo --client-id "$client" --tenant-id "$tenant" \

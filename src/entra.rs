@@ -318,8 +318,14 @@ mod tests {
         assert!(e.message.ends_with("(Trace ID x, Correlation ID y)"), "{}", e.message);
         assert_eq!(e.message.matches("Trace ID").count(), 1, "the description's own lines are not repeated");
         let remedy = e.remedy.unwrap();
-        assert!(remedy.contains("profile 'prod' signed with the certificate whose SHA-1 thumbprint is AB12"), "{remedy}");
-        assert!(remedy.contains("SHA-256 thumbprint, which Entra's message may show as the key used, is CD34"), "{remedy}");
+        assert!(
+            remedy.contains("profile 'prod' signed with the certificate whose SHA-1 thumbprint is AB12"),
+            "{remedy}"
+        );
+        assert!(
+            remedy.contains("SHA-256 thumbprint, which Entra's message may show as the key used, is CD34"),
+            "{remedy}"
+        );
     }
 
     #[test]

@@ -77,8 +77,9 @@ pub fn print_error(e: &crate::error::Error) {
     stderr_line(&redact(&e.report(style.who, style.lead)));
 }
 
-/// A warning on stderr: `warning: …` (led by who speaks).
+/// A warning on stderr: `warning: …` (led by who speaks), on one line.
 pub fn warn(text: &str) {
+    let text = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
     stderr_line(&redact(&format!("{}warning: {text}", style().who)));
 }
 

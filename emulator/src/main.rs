@@ -281,7 +281,9 @@ fn admin(emu: &Emulator, request: Request, rest: &[&str], body: &str) {
                 let before = client.certificates.len();
                 let thumb = v["thumbprint"].as_str().map(|t| t.replace(':', "").to_ascii_uppercase());
                 let key_id = v["keyId"].as_str();
-                client.certificates.retain(|k| !(thumb.as_deref() == Some(&k.thumbprint()) || key_id == Some(&k.key_id)));
+                client
+                    .certificates
+                    .retain(|k| !(thumb.as_deref() == Some(&k.thumbprint()) || key_id == Some(&k.key_id)));
                 if client.certificates.len() == before {
                     return Err("no such certificate".into());
                 }

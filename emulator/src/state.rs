@@ -309,9 +309,10 @@ impl State {
         }
         if !tenant.clients.iter().any(|c| c.client_id == client_id) {
             // The object id: the one given, else one derived from the client id (stable across runs).
-            let object_id = spec.object_id.clone().unwrap_or_else(|| {
-                uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, client_id.as_bytes()).to_string()
-            });
+            let object_id = spec
+                .object_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, client_id.as_bytes()).to_string());
             tenant.clients.push(Client {
                 client_id: client_id.clone(),
                 object_id,

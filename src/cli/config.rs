@@ -74,6 +74,12 @@ pub struct EditArgs {
     pub profile: String,
     #[command(flatten)]
     pub fields: ProfileFields,
+    /// Remove this entry from the profile's match list (repeatable)
+    #[arg(long = "remove-match", value_name = "PATTERN")]
+    pub remove_matches: Vec<String>,
+    /// Drop authorityHost, so the cloud's (or $AZURE_AUTHORITY_HOST) is used
+    #[arg(long, conflicts_with = "authority_host")]
+    pub clear_authority_host: bool,
 }
 
 pub fn run(cmd: ConfigCommand) -> Result<()> {
@@ -186,11 +192,11 @@ fn create(fields: ProfileFields) -> Result<()> {
 }
 
 fn edit(args: EditArgs) -> Result<()> {
-    let EditArgs { profile: name, fields } = args;
+    let EditArgs { profile: name, fields, remove_matches, clear_authority_host } = args;
     let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let was = doc.get(&name, &store.path)?.clone();
-    if fields.is_empty() {
+    if fields.is_empty() && remove_matches.is_empty() && !clear_authority_host {
         if super::args::stdin_is_terminal() {
             return super::wizard::edit(&name);
         }
@@ -200,6 +206,16 @@ fn edit(args: EditArgs) -> Result<()> {
     }
     let mut p = was.clone();
     p.apply(&fields.edit())?;
+    for pattern in &remove_matches {
+        if !p.matches.iter().any(|m| m.pattern() == pattern) {
+            return Err(Error::usage(format!("profile '{name}' has no match entry '{pattern}'"))
+                .with_remedy(format!("`entratool config show -p {name}` lists them; nothing was changed")));
+        }
+        p.matches.retain(|m| m.pattern() != pattern);
+    }
+    if clear_authority_host {
+        p.authority_host = None;
+    }
     if let Some(n) = &fields.name {
         profile::validate_name(n)?;
         p.name = n.clone();
@@ -382,7 +398,7 @@ fn export(name: &str, output: Option<&PathBuf>) -> Result<()> {
         None => entratool::output::stdout(&pretty(&v))?,
     }
     if let Some(path) = output {
-        entratool::ewriteln!("Profile '{name}' exported to {} (no secrets included).", path.display());
+        entratool::outln!("✓ Profile '{name}' exported to {} (no secrets included)", path.display());
     }
     Ok(())
 }
@@ -414,7 +430,9 @@ fn import(input: &Path, new_name: Option<String>) -> Result<()> {
     })?;
     entratool::outln!("✓ Profile '{name}' imported successfully");
     if needs_secret {
-        entratool::ewriteln!("Store its client secret with `entratool config edit -p {name} --secret-stdin`.");
+        entratool::output::note(&format!(
+            "profile '{name}' uses a client secret: store it with `entratool config edit -p {name} --secret-stdin`"
+        ));
     }
     Ok(())
 }

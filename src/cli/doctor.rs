@@ -8,10 +8,10 @@ use entratool::credential::secrets;
 use entratool::credential::{
     AuthContext, CertificateCredential, EXPIRY_WARNING_DAYS, FederatedCredential, secrets::SecretKind,
 };
-use entratool::token::{self, TokenKind, TokenRequest};
 use entratool::entra::{self, FederatedClaims};
 use entratool::error::Result;
 use entratool::profile::{self, AuthMethod, Profile};
+use entratool::token::{self, TokenKind, TokenRequest};
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
@@ -140,10 +140,9 @@ fn check_token(r: &mut Report, p: &Profile) {
     let scope = p.default_scope().unwrap_or(entra::RESOURCE_MANAGER_SCOPE);
     let request = TokenRequest::for_helper(p, scope, TokenKind::Access);
     match token::acquire(&request, &mut Vec::new()) {
-        Ok(t) => r.pass(&format!(
-            "{n}: a token for {scope} (valid until {})",
-            entratool::output::rfc3339_utc(t.expires_on)
-        )),
+        Ok(t) => {
+            r.pass(&format!("{n}: a token for {scope} (valid until {})", entratool::output::rfc3339_utc(t.expires_on)))
+        }
         Err(e) => r.fail(&format!("{n}: no token for {scope}: {e}"), e.remedy.as_deref().unwrap_or("see the message")),
     }
 }
@@ -282,8 +281,8 @@ fn unencrypted_keys_in(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
         .flatten()
         .map(|e| e.path())
         .filter(|path| {
-            let bytes =
-                entratool::fsutil::read_regular(path, 1024 * 1024, entratool::fsutil::Links::Refuse).unwrap_or_default();
+            let bytes = entratool::fsutil::read_regular(path, 1024 * 1024, entratool::fsutil::Links::Refuse)
+                .unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes);
             ["-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN EC PRIVATE KEY-----"]
                 .iter()

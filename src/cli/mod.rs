@@ -156,7 +156,8 @@ fn write_manpages(dir: &std::path::Path) -> Result<()> {
     use clap::CommandFactory;
     use entratool::error::Error;
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create the folder", dir, e))?;
-    let mut top = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    // No `help` subcommands: a page would name `entratool-cache-help(1)`, which nobody needs.
+    let mut top = Cli::command().version(env!("CARGO_PKG_VERSION")).disable_help_subcommand(true);
     top.build();
     let mut pages = Vec::new();
     collect_pages(&top, "entratool", &mut pages);

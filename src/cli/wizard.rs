@@ -7,7 +7,7 @@ use super::profile_form::{PendingSecret as Pending, ProfileFields, announce_save
 use super::prompt::{Prompter, TerminalPrompt};
 use entratool::credential::certificate::{LoadError, file, x509};
 use entratool::credential::open_asking;
-use entratool::credential::secrets::SecretKind;
+use entratool::credential::secrets::{self, SecretKind};
 use entratool::error::{Error, Result};
 use entratool::profile::{self, AuthMethod, Profile};
 
@@ -173,59 +173,189 @@ fn secretless_details(p: &mut Prompter, profile: &mut Profile, fields: &ProfileF
     Ok(())
 }
 
-const MENU: &str = "1. Certificate Path\n2. Certificate Password\n3. Client Secret\n4. Scope\n5. Client ID\n6. Tenant ID\n7. Save and exit";
+/// A field `config edit`'s menu can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    CertificatePath,
+    CertificatePassword,
+    ClientSecret,
+    TokenFile,
+    ServiceConnection,
+    IdentityClientId,
+    Scope,
+    ClientId,
+    TenantId,
+    Authority,
+    AddMatch,
+    RemoveMatch,
+}
 
-/// `config edit -p NAME` on a terminal with no flags: a menu of the fields.
+impl Field {
+    fn label(self) -> &'static str {
+        match self {
+            Field::CertificatePath => "Certificate path",
+            Field::CertificatePassword => "Certificate password",
+            Field::ClientSecret => "Client secret",
+            Field::TokenFile => "Federated token file",
+            Field::ServiceConnection => "Service connection ID",
+            Field::IdentityClientId => "Managed identity client ID",
+            Field::Scope => "Scope",
+            Field::ClientId => "Client ID",
+            Field::TenantId => "Tenant ID",
+            Field::Authority => "Authority host",
+            Field::AddMatch => "Add a match entry",
+            Field::RemoveMatch => "Remove a match entry",
+        }
+    }
+}
+
+/// The fields that apply to a profile of `method`, in the seed's order
+/// (its credential first); switching the method is done with flags.
+fn fields_for(method: AuthMethod) -> Vec<Field> {
+    let own: &[Field] = match method {
+        AuthMethod::Certificate => &[Field::CertificatePath, Field::CertificatePassword],
+        AuthMethod::Secret => &[Field::ClientSecret],
+        AuthMethod::WorkloadIdentity => &[Field::TokenFile],
+        AuthMethod::AzurePipelines => &[Field::ServiceConnection],
+        AuthMethod::ManagedIdentity | AuthMethod::ManagedIdentityFederation => &[Field::IdentityClientId],
+        AuthMethod::GithubActions => &[],
+    };
+    let mut fields = own.to_vec();
+    fields.extend([Field::Scope, Field::ClientId, Field::TenantId, Field::Authority, Field::AddMatch]);
+    fields.push(Field::RemoveMatch);
+    fields
+}
+
+/// What the field holds now, as the menu shows it (never a secret: only where it is).
+fn current(profile: &Profile, field: Field) -> String {
+    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "none".to_string());
+    match field {
+        Field::CertificatePath => profile
+            .certificate_path
+            .clone()
+            .or_else(|| profile.certificate_thumbprint.as_ref().map(|t| format!("thumbprint {t}")))
+            .unwrap_or_else(|| "none".into()),
+        Field::CertificatePassword => stored(&profile.name, SecretKind::CertificatePassword),
+        Field::ClientSecret => stored(&profile.name, SecretKind::ClientSecret),
+        Field::TokenFile => {
+            profile.federated_token_file.clone().unwrap_or_else(|| "$AZURE_FEDERATED_TOKEN_FILE".into())
+        }
+        Field::ServiceConnection => {
+            profile.service_connection_id.clone().unwrap_or_else(|| "$AZURESUBSCRIPTION_SERVICE_CONNECTION_ID".into())
+        }
+        Field::IdentityClientId => {
+            profile.managed_identity_client_id.clone().unwrap_or_else(|| "system-assigned".into())
+        }
+        Field::Scope => profile.default_scope().unwrap_or("none").to_string(),
+        Field::ClientId => profile.client_id.clone(),
+        Field::TenantId => profile.tenant_id.clone(),
+        Field::Authority => or_none(&profile.authority_host),
+        Field::AddMatch | Field::RemoveMatch => {
+            let all: Vec<&str> = profile.matches.iter().map(|m| m.pattern()).collect();
+            if all.is_empty() { "none".into() } else { all.join(", ") }
+        }
+    }
+}
+
+fn stored(profile: &str, kind: SecretKind) -> String {
+    match secrets::held_in(profile, kind) {
+        Some(store) => format!("stored in the {store}"),
+        None => "not stored".into(),
+    }
+}
+
+/// `config edit -p NAME` on a terminal with no flags: a menu of the fields
+/// that apply to the profile's method, each with its current value.
 pub fn edit(name: &str) -> Result<()> {
     let store = profile::ProfilesFile::open()?;
     let doc = store.load()?;
     let mut profile = doc.get(name, &store.path)?.clone();
     let mut pending: Vec<Pending> = Vec::new();
     let mut p = Prompter::new();
+    let fields = fields_for(profile.auth_method());
+    let save_at = fields.len() + 1;
     loop {
-        entratool::outln!("Profile '{name}':\n{MENU}");
-        let choice = p.ask_until("Select: ", |a| match a.parse::<u8>() {
-            Ok(n @ 1..=7) => Ok(n),
-            _ => Err(Error::usage("type a number from 1 to 7")),
-        })?;
-        match choice {
-            1 => {
-                let (path, pw) = certificate(&mut p, None)?;
-                profile.certificate_path = Some(path.display().to_string());
-                profile.certificate_thumbprint = None;
-                profile.set_auth_method(AuthMethod::Certificate);
-                pending.extend(pw);
-            }
-            2 => match profile.certificate_path.clone() {
-                Some(path) => {
-                    let key = profile.certificate_key_path.as_deref().map(Path::new);
-                    match certificate_password(Path::new(&path), key)? {
-                        Ok(Some(pw)) => pending.push(pw),
-                        Ok(None) => entratool::outln!("✓ {path} needs no password"),
-                        Err(why) => entratool::outln!("✗ {why}"),
-                    }
-                }
-                None => entratool::outln!("✗ this profile has no certificate path: choose 1 first"),
-            },
-            3 => {
-                pending.push(client_secret(&mut p)?);
-                profile.set_auth_method(AuthMethod::Secret);
-            }
-            4 => profile.scope = Some(p.ask_until("Scope: ", non_empty)?),
-            5 => {
-                profile.client_id =
-                    p.ask_until("Client ID: ", |a| profile::validate_guid("client ID", a).map(|_| a.to_string()))?
-            }
-            6 => {
-                profile.tenant_id =
-                    p.ask_until("Tenant ID: ", |a| profile::validate_tenant(a).map(|_| a.to_string()))?
-            }
-            _ => break,
+        entratool::outln!("Profile '{name}' ({}):", profile.auth_method().label());
+        for (i, f) in fields.iter().enumerate() {
+            entratool::outln!("{}. {} [{}]", i + 1, f.label(), current(&profile, *f));
         }
+        entratool::outln!("{save_at}. Save and exit");
+        let choice = p.ask_until("Select: ", |a| match a.parse::<usize>() {
+            Ok(n @ 1..) if n <= save_at => Ok(n),
+            _ => Err(Error::usage(format!("type a number from 1 to {save_at}"))),
+        })?;
+        if choice == save_at {
+            break;
+        }
+        change(&mut p, &mut profile, &mut pending, fields[choice - 1])?;
     }
     profile.validate()?;
     let stored = save(&store, profile, Some(name), false, &pending)?;
     announce_saved(name, true, &stored);
+    Ok(())
+}
+
+/// Asks for one field's new value.
+fn change(p: &mut Prompter, profile: &mut Profile, pending: &mut Vec<Pending>, field: Field) -> Result<()> {
+    match field {
+        Field::CertificatePath => {
+            let (path, pw) = certificate(p, None)?;
+            profile.certificate_path = Some(path.display().to_string());
+            profile.certificate_thumbprint = None;
+            pending.extend(pw);
+        }
+        Field::CertificatePassword => match profile.certificate_path.clone() {
+            Some(path) => {
+                let key = profile.certificate_key_path.as_deref().map(Path::new);
+                match certificate_password(Path::new(&path), key)? {
+                    Ok(Some(pw)) => pending.push(pw),
+                    Ok(None) => entratool::outln!("✓ {path} needs no password"),
+                    Err(why) => entratool::outln!("✗ {why}"),
+                }
+            }
+            None => entratool::outln!("✗ this profile has no certificate path: choose the certificate path first"),
+        },
+        Field::ClientSecret => pending.push(client_secret(p)?),
+        Field::TokenFile => profile.federated_token_file = Some(p.ask_until("Federated token file: ", non_empty)?),
+        Field::ServiceConnection => {
+            profile.service_connection_id = Some(p.ask_until("Service connection ID: ", non_empty)?)
+        }
+        Field::IdentityClientId => {
+            let id = p.ask_until("Managed identity client ID: ", |a| {
+                profile::validate_guid("client ID", a).map(|_| a.to_string())
+            })?;
+            profile.managed_identity_client_id = Some(id);
+        }
+        Field::Scope => profile.scope = Some(p.ask_until("Scope: ", non_empty)?),
+        Field::ClientId => {
+            profile.client_id =
+                p.ask_until("Client ID: ", |a| profile::validate_guid("client ID", a).map(|_| a.to_string()))?
+        }
+        Field::TenantId => {
+            profile.tenant_id = p.ask_until("Tenant ID: ", |a| profile::validate_tenant(a).map(|_| a.to_string()))?
+        }
+        Field::Authority => {
+            let host = p.ask("Authority host (empty: the cloud's): ")?;
+            profile.authority_host = match host.as_str() {
+                "" => None,
+                url => Some(entratool::http::check_url(url)?.as_str().trim_end_matches('/').to_string()),
+            };
+        }
+        Field::AddMatch => {
+            let pattern = p.ask_until("Match entry (URL prefix, host or *.host): ", non_empty)?;
+            if !profile.matches.iter().any(|m| m.pattern() == pattern) {
+                profile.matches.push(profile::MatchEntry::Pattern(pattern));
+            }
+        }
+        Field::RemoveMatch => {
+            let pattern = p.ask_until("Match entry to remove: ", non_empty)?;
+            let before = profile.matches.len();
+            profile.matches.retain(|m| m.pattern() != pattern);
+            if profile.matches.len() == before {
+                entratool::outln!("✗ no match entry '{pattern}'");
+            }
+        }
+    }
     Ok(())
 }
 

@@ -206,8 +206,7 @@ impl Cache {
                         minutes_left(&c, want.now)
                     );
                     warnings.push(format!(
-                        "{}\nserving the cached token, valid until {}",
-                        e.report("", ""),
+                        "{e}; serving the cached token, valid until {}",
                         crate::output::rfc3339_utc(c.expires_on)
                     ));
                     Ok(c)

@@ -106,11 +106,14 @@ pub fn plan(scope: &Scope, url: &str, ours: &str) -> Result<Plan> {
     let fallbacks: Vec<String> =
         helpers_for(url, scope)?.into_iter().filter(|h| !h.contains(" git-credential -p ")).collect();
     let key = format!("credential.{url}.helper");
-    let mut commands = vec![vec!["--unset-all".to_string(), key.clone()]];
+    let http_path = format!("credential.{url}.useHttpPath");
+    // Both keys unset, then set in one order: a rerun writes the same bytes, so it changes nothing.
+    let mut commands =
+        vec![vec!["--unset-all".to_string(), key.clone()], vec!["--unset-all".to_string(), http_path.clone()]];
     for v in std::iter::once(String::new()).chain(std::iter::once(ours.to_string())).chain(fallbacks.iter().cloned()) {
         commands.push(vec!["--add".into(), key.clone(), v]);
     }
-    commands.push(vec!["--replace-all".into(), format!("credential.{url}.useHttpPath"), "true".into()]);
+    commands.push(vec!["--add".into(), http_path, "true".into()]);
     let after = run_on_copy(before.as_deref(), &commands)?;
     let change = Change { path, what: "the git config", before, after, secrets: Vec::new() };
     Ok(Plan { commands: commands.into_iter().map(|c| with_scope(scope, c)).collect(), change, fallbacks })

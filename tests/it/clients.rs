@@ -13,19 +13,19 @@ use serde_json::{Value, json};
 
 /// Emulator, app certificate, an Env with the password in the environment,
 /// and a bin folder holding the helper links (first on PATH).
-struct World {
-    emu: Emulator,
-    env: Env,
-    pfx: PathBuf,
-    bin: PathBuf,
-    validator: Validator,
-    ca: TestCert,
-    tls: TestCert,
+pub struct World {
+    pub emu: Emulator,
+    pub env: Env,
+    pub pfx: PathBuf,
+    pub bin: PathBuf,
+    pub validator: Validator,
+    pub ca: TestCert,
+    pub tls: TestCert,
     /// The app's registered certificate.
-    cert: TestCert,
+    pub cert: TestCert,
 }
 
-fn world() -> World {
+pub fn world() -> World {
     let App { emu, mut env, pfx, cert } = App::new(&[]);
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     let bin = env.path().join("bin");
@@ -41,11 +41,11 @@ fn world() -> World {
 }
 
 impl World {
-    fn profile(&self, name: &str, extra: &[&str]) {
+    pub fn profile(&self, name: &str, extra: &[&str]) {
         self.env.create_cert_profile(name, &self.pfx, &self.emu, extra);
     }
 
-    fn tool(&self, program: &str, args: &[&str], dir: &Path) -> Output {
+    pub fn tool(&self, program: &str, args: &[&str], dir: &Path) -> Output {
         let mut cmd = self.env.program(program);
         cmd.args(args).current_dir(dir);
         cmd.env("GIT_TERMINAL_PROMPT", "0").env("GIT_CONFIG_NOSYSTEM", "1");
@@ -668,7 +668,7 @@ fn setup_kubectl_honours_dry_run_and_backs_up_exclusively() {
 }
 
 /// A kubeconfig with one kubelogin spn user (its secret and authority in the exec env) and its context.
-fn one_spn_user(w: &World, user: &str, secret: &str, authority: &str) -> String {
+pub fn one_spn_user(w: &World, user: &str, secret: &str, authority: &str) -> String {
     let doc = json!({
         "apiVersion": "v1", "kind": "Config", "current-context": user, "preferences": {},
         "clusters": [{"name": "aks", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority": w.ca.cert_pem.display().to_string()}}],

@@ -106,15 +106,21 @@ fn edit_menu_changes_the_chosen_field() {
     env.set("ENTRATOOL_CERTIFICATE_PASSWORD", PASSWORD);
     env.create_cert_profile("menu", &k.pfx, &k.emu, &[]);
     let mut s = pty(&env, &["config", "edit", "-p", "menu"]);
-    s.exp_string("4. Scope").unwrap();
+    // The fields of a certificate profile, each with its current value; no client secret.
+    let menu = s.exp_string("9. Save and exit").unwrap();
+    assert!(menu.contains(&format!("1. Certificate path [{}]", k.pfx.display())), "{menu}");
+    assert!(menu.contains("3. Scope [https://graph.microsoft.com/.default]"), "{menu}");
+    assert!(menu.contains(&format!("4. Client ID [{CLIENT}]")) && !menu.contains("Client secret"), "{menu}");
     s.exp_string("Select: ").unwrap();
-    s.send_line("9").unwrap();
+    s.send_line("10").unwrap();
+    s.exp_string("type a number from 1 to 9").unwrap();
     s.exp_string("Select: ").unwrap();
-    s.send_line("4").unwrap();
+    s.send_line("3").unwrap();
     s.exp_string("Scope: ").unwrap();
     s.send_line("https://vault.azure.net/.default").unwrap();
+    s.exp_string("3. Scope [https://vault.azure.net/.default]").unwrap();
     s.exp_string("Select: ").unwrap();
-    s.send_line("7").unwrap();
+    s.send_line("9").unwrap();
     s.exp_string("Profile 'menu' updated successfully").unwrap();
     s.exp_eof().unwrap();
     let shown: serde_json::Value =

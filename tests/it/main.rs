@@ -22,3 +22,4 @@ mod secretless;
 mod soak;
 mod token;
 mod trace;
+mod truth;

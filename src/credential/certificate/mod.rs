@@ -229,9 +229,9 @@ impl CertificateCredential {
         let looked = format!("looked in ENTRATOOL_CERTIFICATE_PASSWORD and the {}", secrets::store_name());
         match (ctx.prompt, &self.secret_in) {
             (Some(prompt), _) => self.prompt_and_store(prompt, &mut ctx.warnings),
-            (None, Some(place)) => Err(self.load_error(LoadError::NeedsPassword).with_source(format!(
-                "{looked}; it is kept in {place}, which only kubectl passes"
-            ))),
+            (None, Some(place)) => Err(self
+                .load_error(LoadError::NeedsPassword)
+                .with_source(format!("{looked}; it is kept in {place}, which only kubectl passes"))),
             (None, None) => Err(self.load_error(LoadError::NeedsPassword).with_source(looked)),
         }
     }

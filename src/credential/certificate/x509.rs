@@ -102,7 +102,10 @@ impl Certificate {
 
     /// SHA-256 thumbprint in upper-case hex (what Entra shows for an `x5t#S256` assertion).
     pub fn thumbprint_sha256_hex(&self) -> String {
-        self.leaf().digest(MessageDigest::sha256()).map(|d| crate::codec::hex(&d).to_ascii_uppercase()).unwrap_or_default()
+        self.leaf()
+            .digest(MessageDigest::sha256())
+            .map(|d| crate::codec::hex(&d).to_ascii_uppercase())
+            .unwrap_or_default()
     }
 
     /// The `x5t` header: base64url SHA-1 of the DER.
