@@ -61,6 +61,10 @@ stage() {
   cp target/assets/man/*.1 "$dir/man/"
   cp target/assets/completions/* "$dir/completions/"
   cp README.md LICENSE target/assets/INSTALL.txt "$dir/"
+  # Every user on the machine reads what is installed from it: documents 0644, the binary 0755.
+  find "$dir" -type d -exec chmod 755 {} +
+  find "$dir" -type f -exec chmod 644 {} +
+  chmod 755 "$dir/$(basename "$exe")"
   echo "$dir"
 }
 

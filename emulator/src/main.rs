@@ -438,6 +438,16 @@ fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
         st.token_requests += 1;
         st.next_fault("token")
     };
+    if let Some(f) = fault.as_ref().filter(|f| f.kind == "echo") {
+        // An endpoint that shows the request in its error text: secrets a client sent included.
+        lock(emu).record(json!({"fault": f.kind}));
+        let description = format!("AADSTS900144: The request was: {body}");
+        return reply(
+            request,
+            400,
+            &json!({"error": "invalid_request", "error_description": description, "error_codes": [900144]}),
+        );
+    }
     let request = match fault {
         Some(f) => match inject(&f, request) {
             Some(r) => r,
@@ -605,6 +615,20 @@ fn grant(
 /// docker helper end to end: an emulator token for the registry audience in,
 /// a refresh token (a JWT living 3 hours, as ACR's) out.
 fn acr_exchange(emu: &Emulator, request: Request, body: &str) {
+    let fault = lock(emu).next_fault("exchange");
+    if let Some(f) = fault {
+        if f.kind == "echo" {
+            // A registry that shows the request in its error, terminal controls included.
+            let message = format!("\u{1b}[31mbad request\u{1b}[0m: {body}");
+            return reply(request, 400, &json!({"errors": [{"code": "DENIED", "message": message}]}));
+        }
+        let Some(request) = inject(&f, request) else { return };
+        return acr_exchange_answer(emu, request, body);
+    }
+    acr_exchange_answer(emu, request, body)
+}
+
+fn acr_exchange_answer(emu: &Emulator, request: Request, body: &str) {
     let f = form(body);
     let now = chrono::Utc::now().timestamp();
     let token_ok = f

@@ -165,7 +165,8 @@ fn write_manpages(dir: &std::path::Path) -> Result<()> {
         let mut text = Vec::new();
         let path = dir.join(format!("{name}.1"));
         clap_mangen::Man::new(page).render(&mut text).map_err(|e| Error::io("render", &path, e))?;
-        entratool::fsutil::replace_file(&path, &text)?;
+        // Documentation for everyone: the umask's mode (0644), not a private file's.
+        std::fs::write(&path, &text).map_err(|e| Error::io("write", &path, e))?;
     }
     Ok(())
 }

@@ -145,7 +145,10 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
         provide_cluster_info: false,
     };
     let plan = |text: &str, doc: &serde_yaml::Value| -> Result<(String, String, Change)> {
-        let (context, user) = kubeconfig::context_and_user(doc, a.context.as_deref())?;
+        let (context, user) = match &chosen.found {
+            Some(found) => found.clone(),
+            None => kubeconfig::context_and_user(doc, a.context.as_deref())?,
+        };
         let mut after = doc.clone();
         let item = kubeconfig::set_exec_user(&mut after, &user, &entry)?;
         Ok((context, user.clone(), kubeconfig::change(file, text, &[(user, item)], &after)?))

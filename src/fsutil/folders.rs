@@ -11,21 +11,27 @@ pub fn config_dir() -> Result<PathBuf> {
     dir_from_env("ENTRATOOL_CONFIG_DIR", |b| b.config_dir().join("entratool"))
 }
 
-/// The platform's config folder + `entratool`, whatever `$ENTRATOOL_CONFIG_DIR` says.
-fn default_config_dir() -> Option<PathBuf> {
-    directories::BaseDirs::new().map(|b| b.config_dir().join("entratool"))
+/// The folder earlier versions' name-only keyring entries belong to: the
+/// platform's default config folder as it is without any variable (on Linux
+/// `~/.config/entratool`, whatever `$XDG_CONFIG_HOME` says; elsewhere the
+/// platform's, which no variable moves).
+fn legacy_config_dir() -> Option<PathBuf> {
+    let base = directories::BaseDirs::new()?;
+    Some(if cfg!(target_os = "linux") {
+        base.home_dir().join(".config").join("entratool")
+    } else {
+        base.config_dir().join("entratool")
+    })
 }
 
-/// Whether the config folder is the platform's default one (no
-/// `$ENTRATOOL_CONFIG_DIR`, or one naming that same folder).
+/// Whether the config folder in use is that folder (`$ENTRATOOL_CONFIG_DIR`
+/// and `$XDG_CONFIG_HOME` unset, or naming it): only there are an earlier
+/// version's keyring entries read (docs/reference.md#secrets).
 pub fn is_default_config_dir() -> bool {
-    match (std::env::var_os("ENTRATOOL_CONFIG_DIR").filter(|v| !v.is_empty()), default_config_dir()) {
-        (None, _) => true,
-        (Some(dir), Some(default)) => {
-            let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
-            absolute(PathBuf::from(dir)) == absolute(default)
-        }
-        (Some(_), None) => false,
+    let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+    match (config_dir(), legacy_config_dir()) {
+        (Ok(dir), Some(legacy)) => absolute(dir) == absolute(legacy),
+        _ => false,
     }
 }
 

@@ -43,6 +43,15 @@ fn parse_text(text: &str, path: &Path) -> Result<Value> {
 pub struct Chosen {
     pub path: PathBuf,
     pub why: String,
+    /// The context and its user, when they were found across `$KUBECONFIG`'s
+    /// files (the file changed may hold the user but not the context).
+    pub found: Option<(String, String)>,
+}
+
+impl Chosen {
+    fn plain(path: PathBuf, why: &str) -> Chosen {
+        Chosen { path, why: why.to_string(), found: None }
+    }
 }
 
 /// `$KUBECONFIG`'s files as client-go lists them: split on the platform's
@@ -69,18 +78,15 @@ fn home_config() -> Result<PathBuf> {
 /// first that exists (the last when none does); else `~/.kube/config`.
 pub fn default_file(explicit: Option<&Path>) -> Result<Chosen> {
     if let Some(p) = explicit {
-        return Ok(Chosen { path: p.to_path_buf(), why: "--kubeconfig".into() });
+        return Ok(Chosen::plain(p.to_path_buf(), "--kubeconfig"));
     }
     let files = env_files();
     match files.as_slice() {
-        [] => Ok(Chosen { path: home_config()?, why: "the default kubeconfig".into() }),
-        [only] => Ok(Chosen { path: only.clone(), why: "$KUBECONFIG".into() }),
+        [] => Ok(Chosen::plain(home_config()?, "the default kubeconfig")),
+        [only] => Ok(Chosen::plain(only.clone(), "$KUBECONFIG")),
         _ => match files.iter().find(|f| f.exists()) {
-            Some(f) => Ok(Chosen { path: f.clone(), why: "the first file of $KUBECONFIG that exists".into() }),
-            None => Ok(Chosen {
-                path: files[files.len() - 1].clone(),
-                why: "the last file of $KUBECONFIG (none exists)".into(),
-            }),
+            Some(f) => Ok(Chosen::plain(f.clone(), "the first file of $KUBECONFIG that exists")),
+            None => Ok(Chosen::plain(files[files.len() - 1].clone(), "the last file of $KUBECONFIG (none exists)")),
         },
     }
 }
@@ -91,7 +97,7 @@ pub fn default_file(explicit: Option<&Path>) -> Result<Chosen> {
 /// to set a value wins), the first that defines the context's user.
 pub fn file_for_context(explicit: Option<&Path>, context: Option<&str>) -> Result<Chosen> {
     let files = match explicit {
-        Some(p) => return Ok(Chosen { path: p.to_path_buf(), why: "--kubeconfig".into() }),
+        Some(p) => return Ok(Chosen::plain(p.to_path_buf(), "--kubeconfig")),
         None if env_files().is_empty() => return default_file(None),
         None => env_files(),
     };
@@ -107,7 +113,8 @@ pub fn file_for_context(explicit: Option<&Path>, context: Option<&str>) -> Resul
     let context = context.or(current).ok_or_else(no_current_context)?;
     let user = docs.iter().find_map(|(_, d)| user_of(d, context)).ok_or_else(|| no_context(context))?;
     let (path, _) = docs.iter().find(|(_, d)| item_of(d, &user).is_some()).ok_or_else(|| no_user(&user))?;
-    Ok(Chosen { path: path.clone(), why: format!("the first file of $KUBECONFIG that defines user '{user}'") })
+    let why = format!("the first file of $KUBECONFIG that defines user '{user}'");
+    Ok(Chosen { path: path.clone(), why, found: Some((context.to_string(), user)) })
 }
 
 fn no_current_context() -> Error {

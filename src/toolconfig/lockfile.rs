@@ -18,9 +18,11 @@ pub struct TheirLock {
 
 impl Drop for TheirLock {
     fn drop(&mut self) {
-        signals::forget();
+        // A signal now would find the path remembered and the file gone, or the reverse: held off.
+        let _held = signals::held_off();
         // A lock file left behind would block kubectl: nothing else can be done if removal fails.
         drop(std::fs::remove_file(&self.path));
+        signals::forget();
     }
 }
 
@@ -39,12 +41,16 @@ fn take(file: &Path) -> Result<TheirLock> {
     let path = file.with_file_name(format!("{name}.lock"));
     let started = Instant::now();
     loop {
+        // Created and remembered with the signals held off: no moment holds the file unremembered.
+        let held = signals::held_off();
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(_) => {
                 signals::remember(&path);
+                drop(held);
                 return Ok(TheirLock { path });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                drop(held);
                 if started.elapsed() > WAIT {
                     return Err(Error::config(format!("{} has been locked for 10 s", file.display())).with_remedy(
                         format!(
@@ -102,6 +108,31 @@ mod signals {
         free(HELD.swap(std::ptr::null_mut(), Ordering::SeqCst));
     }
 
+    /// The three signals blocked until the value is dropped (then a pending one is delivered).
+    pub struct HeldOff(libc::sigset_t);
+
+    pub fn held_off() -> HeldOff {
+        // SAFETY: sigset_t is plain data; sigemptyset/sigaddset initialise it; pthread_sigmask
+        // blocks them in this thread (entratool runs setup commands in one thread).
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in SIGNALS {
+                libc::sigaddset(&mut set, s);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            HeldOff(old)
+        }
+    }
+
+    impl Drop for HeldOff {
+        fn drop(&mut self) {
+            // SAFETY: restores the mask saved above.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut()) };
+        }
+    }
+
     fn free(ptr: *mut libc::c_char) {
         if !ptr.is_null() {
             // SAFETY: every non-null pointer stored came from CString::into_raw and is taken back once.
@@ -114,6 +145,10 @@ mod signals {
 /// rare in setup commands there, and the message names the lock to remove.
 #[cfg(not(unix))]
 mod signals {
+    pub struct HeldOff;
     pub fn remember(_path: &std::path::Path) {}
     pub fn forget() {}
+    pub fn held_off() -> HeldOff {
+        HeldOff
+    }
 }

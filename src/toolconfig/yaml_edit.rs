@@ -193,6 +193,8 @@ fn item_at(text: &str, events: &[Spanned], at: usize) -> Result<(Item, usize)> {
     let mut name = String::new();
     let mut anchored = false;
     let mut last_end = start;
+    // A block scalar (`|`, `>`) ends after its last line's newline, at the next token.
+    let mut last_was_block = false;
     let mut expect_name = false;
     let mut i = at;
     loop {
@@ -207,13 +209,14 @@ fn item_at(text: &str, events: &[Spanned], at: usize) -> Result<(Item, usize)> {
                 // A block collection's end sits at the next token; a flow one's at its bracket.
                 if text[*s..*e].contains(['}', ']']) {
                     last_end = *e;
+                    last_was_block = false;
                 }
                 if depth == 0 {
                     i += 1;
                     break;
                 }
             }
-            Event::Scalar(value, _, anchor, _) => {
+            Event::Scalar(value, style, anchor, _) => {
                 anchored |= *anchor != 0;
                 if depth == 1 && expect_name {
                     name = value.to_string();
@@ -221,15 +224,28 @@ fn item_at(text: &str, events: &[Spanned], at: usize) -> Result<(Item, usize)> {
                 } else if depth == 1 && value == "name" {
                     expect_name = true;
                 }
-                last_end = last_end.max(*e);
+                if *e >= last_end {
+                    last_end = *e;
+                    last_was_block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+                }
             }
-            Event::Alias(_) => last_end = last_end.max(*e),
+            Event::Alias(_) if *e >= last_end => {
+                last_end = *e;
+                last_was_block = false;
+            }
             _ => {}
         }
         i += 1;
     }
-    // A quoted scalar's span ends at its closing quote; the item ends with that line's content.
-    let end = if flow { last_end } else { end_of_content(text, last_end) };
+    // A quoted scalar's span ends at its closing quote; the item ends with that line's content. A
+    // block scalar's ends at the next token: the item ends with its last line, newline excluded.
+    let end = if flow {
+        last_end
+    } else if last_was_block {
+        text[..last_end].trim_end_matches(['\n', '\r']).len()
+    } else {
+        end_of_content(text, last_end)
+    };
     // A block scalar (`|`) ends where the next token starts: comment lines before it are not the item's.
     let end = if flow { end } else { without_trailing_comments(text, start, end, column(text, start)) };
     Ok((Item { name, start, end, anchored, flow }, i))

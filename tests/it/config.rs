@@ -373,6 +373,16 @@ fn secrets_of_same_named_profiles_in_two_config_folders_stay_apart() {
     assert_exit(&a.run(&["get-token", "-p", &old, "--scope", GRAPH]), 4);
     assert_ok(&a.run(&["config", "delete", "-p", &old]));
     assert!(keyctl(&["search", "@u", "user", &legacy]).status.success(), "another folder deleted the old entry");
+    // Nor does a folder that XDG_CONFIG_HOME moves elsewhere: the earlier version's entries belong to
+    // ~/.config/entratool alone, whatever the variable says.
+    let mut x = Env::new();
+    x.set("ENTRATOOL_KEYRING", "keyutils");
+    x.envs.retain(|(k, _)| k != "ENTRATOOL_CONFIG_DIR");
+    x.set("XDG_CONFIG_HOME", &x.path().join("elsewhere").display().to_string());
+    assert_ok(&x.run(&args));
+    assert_exit(&x.run(&["get-token", "-p", &old, "--scope", GRAPH]), 4);
+    assert_ok(&x.run(&["config", "delete", "-p", &old]));
+    assert!(keyctl(&["search", "@u", "user", &legacy]).status.success(), "an XDG folder deleted the old entry");
     // The default folder's profile finds it, copies it, and takes it along when deleted.
     let mut d = Env::new();
     d.set("ENTRATOOL_KEYRING", "keyutils");

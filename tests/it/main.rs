@@ -13,6 +13,7 @@ mod common;
 mod config;
 mod diagnostics;
 mod hardening;
+mod hardening3;
 mod hostile;
 mod interactive;
 mod keyring;

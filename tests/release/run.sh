@@ -49,6 +49,15 @@ url=$(head -1 "$work/emulator.out" | awk '{print $NF}')
 case $url in https://localhost:*) ;; *) fail "the emulator did not start: $(cat "$work/emulator.out")" ;; esac
 unset SSL_CERT_FILE SSL_CERT_DIR
 
+# What every user reads once the archive is installed as INSTALL.txt says: files 0644, folders and
+# the binary 0755 (a 0600 man page would be unreadable to all but its installer).
+archive_modes() {
+  local dir=$1 bad
+  bad=$(find "$dir" \( -type d ! -perm 755 \) -o \( -type f ! -name entratool ! -name entratool.exe ! -perm 644 \) \
+    -o \( -type f \( -name entratool -o -name entratool.exe \) ! -perm 755 \))
+  [ -z "$bad" ] || fail "archive files with the wrong mode: $(stat -c '%a %n' $bad | tr '\n' ' ')"
+}
+
 # A root holding only what a user would COPY into a scratch image: the binary, a CA bundle (the
 # system store's place, /etc/ssl/certs/ca-certificates.crt) and the PFX, plus the /etc/hosts a
 # container runtime writes (the emulator is "localhost"). No libc, no loader.
@@ -62,6 +71,7 @@ empty_root() {
   printf '127.0.0.1 localhost\n' > "$r/etc/hosts"
   [ -z "$(find "$r" -name 'ld-*' -o -name 'libc*')" ] || fail "the empty root holds a loader or libc"
   file "$r/entratool" | grep -q 'static-pie linked' || fail "not a static PIE: $(file "$r/entratool")"
+  archive_modes "$work/entratool-$version-$arch-unknown-linux-musl"
   local run=(env -i HOME=/tmp ENTRATOOL_CONFIG_DIR=/config ENTRATOOL_CACHE_DIR=/cache ENTRATOOL_KEYRING=none
     ENTRATOOL_CERTIFICATE_PASSWORD=pw "$(command -v chroot)" "$r" /entratool)
   as_root "${run[@]}" config create --name scratch --client-id "$client" --tenant-id "$tenant" \
