@@ -288,16 +288,14 @@ fn docker_config_keeps_big_numbers_and_bytes_and_a_full_disk_leaves_no_partial_b
     std::fs::create_dir_all(&full).unwrap();
     let big = format!("{{\"auths\": {{}}, \"pad\": \"{}\"}}\n", "x".repeat(40 * 1024));
     let entratool = env!("CARGO_BIN_EXE_entratool");
-    let probe = format!(
-        "mount -t tmpfs -o size=96k tmpfs \"$1\" || exit 90; printf '%s' \"$2\" > \"$1/config.json\"; \
+    let probe = "mount -t tmpfs -o size=96k tmpfs \"$1\" || exit 90; printf '%s' \"$2\" > \"$1/config.json\"; \
          head -c 40960 /dev/zero > \"$1/filler\" 2>/dev/null; \
          DOCKER_CONFIG=\"$1\" \"$3\" setup docker -p on --registry contoso.azurecr.io; code=$?; \
          ls \"$1\" | grep -c entratool-backup; printf '%s' \"$2\" | cmp -s \"$1/config.json\" - || echo changed; \
-         exit $code"
-    );
+         exit $code";
     let out = env
         .program("unshare")
-        .args(["-m", "sh", "-c", &probe, "sh", full.to_str().unwrap(), &big, entratool])
+        .args(["-m", "sh", "-c", probe, "sh", full.to_str().unwrap(), &big, entratool])
         .output()
         .unwrap();
     assert_exit(&out, 3);
