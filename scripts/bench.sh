@@ -59,6 +59,56 @@ run git-erase "$work/git-other.in" "$links/git-credential-entratool erase"
 run docker-get "$work/docker.in" "$links/docker-credential-entratool get"
 run docker-store "$work/docker-store.in" "$links/docker-credential-entratool store"
 
+echo "== every binary users get, one hyperfine run: the static musl binary of the release archives and the glibc one (.deb, cargo install)"
+# shellcheck source=cross-env.sh
+(. scripts/cross-env.sh && build_musl x86_64 && shipped_musl x86_64 > "$work/musl-path") > /dev/null
+musl=$(cat "$work/musl-path")
+"$hf" -N --warmup 30 --runs 500 --export-json "$work/binaries.json" "$floor $cache_file" \
+  "$musl get-token -p demo" "$bin/entratool get-token -p demo" > /dev/null
+python3 - "$work/binaries.json" <<'PY'
+import json, sys
+floor, *rest = json.load(open(sys.argv[1]))["results"]
+print(f"floor: mean {floor['mean']*1e3:.2f} ms, median {floor['median']*1e3:.2f} ms")
+for x in rest:
+    print(f"{x['command'].split()[0].rsplit('/', 2)[-2]}: mean {x['mean']*1e3:.2f} ms ({x['mean']/floor['mean']:.2f}x), "
+          f"median {x['median']*1e3:.2f} ms ({x['median']/floor['median']:.2f}x)")
+PY
+
+echo "== setup kubectl on kubeconfigs of 1, 100 and 300 AKS clusters with admin certificates: time, and how long kubectl's lock is held"
+for n in 1 100 300; do
+  python3 - "$work/kube-$n" "$n" <<'PY'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+blob = "LS0tLS1CRUdJTi" * 140  # about 2 KB, an admin certificate's base64
+lines = ["apiVersion: v1", "kind: Config", "current-context: aks0", "clusters:"]
+for i in range(n):
+    lines += [f"- name: aks{i}", "  cluster:", f"    certificate-authority-data: {blob}", f"    server: https://aks{i}.hcp.eastus.azmk8s.io:443"]
+lines.append("contexts:")
+for i in range(n):
+    lines += [f"- name: aks{i}", "  context:", f"    cluster: aks{i}", f"    user: clusterAdmin_rg_aks{i}"]
+lines.append("users:")
+for i in range(n):
+    lines += [f"- name: clusterAdmin_rg_aks{i}", "  user:", f"    client-certificate-data: {blob}", f"    client-key-data: {blob}", f"    token: {'0' * 64}"]
+open(path, "w").write("\n".join(lines) + "\n")
+PY
+  size=$(stat -c %s "$work/kube-$n")
+  "$hf" -N --warmup 2 --runs 20 --prepare "cp $work/kube-$n $work/kube-$n.run" \
+    "$bin/entratool setup kubectl -p demo --kubeconfig $work/kube-$n.run --context aks$((n - 1))" --export-json "$work/kube-$n.json" > /dev/null
+  rm -f "$work/kube-$n.trace"
+  for _ in $(seq 10); do
+    cp "$work/kube-$n" "$work/kube-$n.run"
+    ENTRATOOL_TRACE="$work/kube-$n.trace" "$bin/entratool" setup kubectl -p demo --kubeconfig "$work/kube-$n.run" \
+      --context "aks$((n - 1))" > /dev/null
+  done
+  python3 - "$work/kube-$n.json" "$work/kube-$n.trace" "$n" "$size" <<'PY'
+import json, re, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+held = sorted(int(m) for m in re.findall(r"released \S*kube-\d+\.run\.lock after (\d+) ms", open(sys.argv[2]).read()))
+print(f"{sys.argv[3]} clusters ({int(sys.argv[4]) / 1e6:.2f} MB): mean {r['mean']*1e3:.1f} ms, median {r['median']*1e3:.1f} ms; "
+      f"kubectl's lock held {held[len(held) // 2]} ms (median of 10, max {held[-1]})")
+PY
+done
+
 echo "== page faults (perf stat, mean of 50) and peak RSS (KiB, max of 5)"
 faults() { perf stat -x, -e page-faults -r 50 "$@" 2>&1 >/dev/null | awk -F, '/page-faults/ {print $1}'; }
 rss() { for _ in 1 2 3 4 5; do /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; done | sort -n | tail -1; }

@@ -140,7 +140,7 @@ fn identity_token(
     let scope = format!("{audience}/.default");
     let mut fetch = || identity.get_token(&scope, &mut AuthContext::default());
     let grant = match ctx.inner {
-        Some(cache) => cache.get_or_fetch(&identity.identity()?, &scope, &mut ctx.warnings, &mut fetch)?,
+        Some(cache) => cache.get_or_fetch([&identity.identity()?, &scope], &mut ctx.warnings, &mut fetch)?,
         None => fetch()?,
     };
     Ok(Zeroizing::new(grant.access_token))

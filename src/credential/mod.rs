@@ -38,15 +38,12 @@ pub struct AuthContext<'a> {
 /// its own key, with the same single flight, so the identity endpoint is
 /// asked once for many app tokens. The token source implements it.
 pub trait InnerTokens {
-    /// The token `identity` has for `scope`, cached or from `fetch`.
-    fn get_or_fetch(
-        &self,
-        identity: &str,
-        scope: &str,
-        warnings: &mut Vec<String>,
-        fetch: &mut dyn FnMut() -> Result<Grant>,
-    ) -> Result<Grant>;
+    /// The token `identity` has for `scope` (`[identity, scope]`), cached or from `fetch`.
+    fn get_or_fetch(&self, of: [&str; 2], warnings: &mut Vec<String>, fetch: Fetch) -> Result<Grant>;
 }
+
+/// How a credential fetches the token it lends the cache.
+pub type Fetch<'a> = &'a mut dyn FnMut() -> Result<Grant>;
 
 /// Asks a person for a secret. The library never touches a terminal itself:
 /// the command line implements this.

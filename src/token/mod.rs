@@ -5,7 +5,7 @@
 pub mod acr;
 pub mod cache;
 
-use crate::credential::{self, AuthContext, Credential, Grant, InnerTokens, SecretPrompt, TriedCertificate};
+use crate::credential::{self, AuthContext, Credential, Fetch, Grant, InnerTokens, SecretPrompt, TriedCertificate};
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use cache::{Cache, Entry, EntryKind, Key, Want};
@@ -150,13 +150,7 @@ struct Inner<'a> {
 }
 
 impl InnerTokens for Inner<'_> {
-    fn get_or_fetch(
-        &self,
-        identity: &str,
-        scope: &str,
-        warnings: &mut Vec<String>,
-        fetch: &mut dyn FnMut() -> Result<Grant>,
-    ) -> Result<Grant> {
+    fn get_or_fetch(&self, [identity, scope]: [&str; 2], warnings: &mut Vec<String>, fetch: Fetch) -> Result<Grant> {
         let key = Key::new(self.profile, &["inner", scope, identity]);
         let want = Want { now: self.now, min_validity: DEFAULT_MIN_VALIDITY, force: false };
         let entry = self.cache.get_or_fetch(&key, want, warnings, |_| {

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 /// `<file>.lock`, held until dropped.
 pub struct TheirLock {
     path: PathBuf,
+    taken: Instant,
 }
 
 impl Drop for TheirLock {
@@ -23,6 +24,7 @@ impl Drop for TheirLock {
         // A lock file left behind would block kubectl: nothing else can be done if removal fails.
         drop(std::fs::remove_file(&self.path));
         signals::forget();
+        crate::trace!("released {} after {} ms", self.path.display(), self.taken.elapsed().as_millis());
     }
 }
 
@@ -47,7 +49,8 @@ fn take(file: &Path) -> Result<TheirLock> {
             Ok(_) => {
                 signals::remember(&path);
                 drop(held);
-                return Ok(TheirLock { path });
+                crate::trace!("took {} after {} ms", path.display(), started.elapsed().as_millis());
+                return Ok(TheirLock { path, taken: Instant::now() });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 drop(held);

@@ -361,12 +361,17 @@ contexts: []   # none yet
         assert_eq!(yaml11_non_strings(bad, &[(0, bad.len())]).unwrap(), vec!["on".to_string()]);
     }
 
+    /// `text` with user `name` changed as `changed` changes it.
+    fn replaced(text: &str, name: &str) -> String {
+        let mut doc: Value = serde_yaml::from_str(text).unwrap();
+        let new = changed(&mut doc, name);
+        replace_users(text, &[(name.into(), new)], &doc).unwrap()
+    }
+
     #[test]
     fn a_comment_after_a_block_scalar_that_ends_the_user_stays() {
         let text = "users:\n- name: a\n  user:\n    client-key-data: |\n      abc\n      # content\n# comment after\n\n- name: b\n  user: {}\n";
-        let mut doc: Value = serde_yaml::from_str(text).unwrap();
-        let new = changed(&mut doc, "a");
-        let out = replace_users(text, &[("a".into(), new)], &doc).unwrap();
+        let out = replaced(text, "a");
         assert!(out.contains("\n# comment after\n\n- name: b\n"), "{out}");
         assert!(!out.contains("# content"), "the scalar's own line went with it: {out}");
     }
@@ -374,9 +379,7 @@ contexts: []   # none yet
     #[test]
     fn positions_in_non_ascii_text_are_found_in_one_pass() {
         let text = "# ünïcödé ✓\nusers:\n- name: ä\n  user:\n    token: \"✓✓\"\n- name: b\n  user: {}\n";
-        let mut doc: Value = serde_yaml::from_str(text).unwrap();
-        let new = changed(&mut doc, "ä");
-        let out = replace_users(text, &[("ä".into(), new)], &doc).unwrap();
+        let out = replaced(text, "ä");
         assert!(
             out.starts_with("# ünïcödé ✓\nusers:\n- name: \"ä\"") && out.ends_with("- name: b\n  user: {}\n"),
             "{out}"
@@ -388,18 +391,14 @@ contexts: []   # none yet
         let mut doc: Value = serde_yaml::from_str(FILE).unwrap();
         let new = changed(&mut doc, "b");
         assert!(replace_users(FILE, &[("b".into(), new)], &doc).is_err());
-        let mut doc: Value = serde_yaml::from_str(FILE).unwrap();
-        let new = changed(&mut doc, "c");
-        let out = replace_users(FILE, &[("c".into(), new)], &doc).unwrap();
+        let out = replaced(FILE, "c");
         assert!(out.contains("&common") && out.ends_with("contexts: []   # none yet\n"), "{out}");
     }
 
     #[test]
     fn flow_style_users_get_json() {
         let text = "users: [{name: a, user: {token: x}}, {name: b, user: {}}]\n";
-        let mut doc: Value = serde_yaml::from_str(text).unwrap();
-        let new = changed(&mut doc, "b");
-        let out = replace_users(text, &[("b".into(), new)], &doc).unwrap();
+        let out = replaced(text, "b");
         assert!(out.starts_with("users: [{name: a, user: {token: x}}, {\"name\":\"b\""), "{out}");
     }
 }
