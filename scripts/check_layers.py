@@ -24,11 +24,11 @@ LIBRARY = [
     "fsutil",
     "trace",
     "claims http",
-    "entra",
+    "entra graph",
     "profile",
     "credential routing",
     "token",
-    "binding",
+    "binding rotation",
     "protocols",
     "toolconfig",
 ]

@@ -11,6 +11,7 @@
 
 mod aadsts;
 mod federation;
+mod graph;
 mod identity;
 mod state;
 mod verify;
@@ -225,6 +226,12 @@ fn handle(emu: &Emulator, mut request: Request) {
             }
         }
         (Method::Post, ["_emulator", rest @ ..]) => admin(emu, request, rest, &body),
+        (ref m, [version, ..]) if *version == "v1.0" || *version == "beta" => {
+            // Graph addresses an app as `applications(appId='…')`, which a client may percent-encode.
+            let decoded: Vec<String> =
+                segments.iter().map(|s| s.replace("%27", "'").replace("%28", "(").replace("%29", ")")).collect();
+            graph::handle(emu, request, m, &decoded, &body)
+        }
         _ => reply(request, 404, &json!({"error": "not_found", "path": path})),
     }
 }
@@ -319,6 +326,12 @@ fn admin(emu: &Emulator, request: Request, rest: &[&str], body: &str) {
                 }
                 if let Some(o) = v["clockOffset"].as_i64() {
                     st.settings.clock_offset = o;
+                }
+                if let Some(d) = v["keyReplicationDelay"].as_i64() {
+                    st.settings.key_replication_delay = d;
+                }
+                if v.get("maxKeyLifetimeDays").is_some() {
+                    st.settings.max_key_lifetime_days = v["maxKeyLifetimeDays"].as_i64();
                 }
                 let text = |k: &str| v[k].as_str().map(String::from);
                 if let Some(l) = v["identityTokenLifetime"].as_i64() {
@@ -647,6 +660,11 @@ fn acr_exchange_answer(emu: &Emulator, request: Request, body: &str) {
 
 /// The `aud` of a token this emulator issued and that is still valid.
 fn own_token_audience(emu: &Emulator, token: &str, now: i64) -> Option<String> {
+    own_token_claims(emu, token, now).and_then(|c| c["aud"].as_str().map(String::from))
+}
+
+/// The claims of a token this emulator issued and that is still valid.
+fn own_token_claims(emu: &Emulator, token: &str, now: i64) -> Option<Value> {
     let mut parts = token.split('.');
     let (h, c, s) = (parts.next()?, parts.next()?, parts.next()?);
     let sig = URL_SAFE_NO_PAD.decode(s).ok()?;
@@ -656,7 +674,7 @@ fn own_token_audience(emu: &Emulator, token: &str, now: i64) -> Option<String> {
         return None;
     }
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(c).ok()?).ok()?;
-    (claims["exp"].as_i64()? > now).then(|| claims["aud"].as_str().map(String::from))?
+    (claims["exp"].as_i64()? > now).then_some(claims)
 }
 
 fn sign(emu: &Emulator, header: &Value, claims: &Value) -> String {

@@ -184,6 +184,10 @@ pub struct Settings {
     pub github_subject: String,
     /// What Azure Pipelines' `SYSTEM_ACCESSTOKEN` must be.
     pub pipelines_access_token: String,
+    /// Seconds before the token endpoint accepts a key Graph added (replication).
+    pub key_replication_delay: i64,
+    /// A tenant policy's longest key lifetime, in days (Graph's addKey refuses longer ones).
+    pub max_key_lifetime_days: Option<i64>,
 }
 
 impl Default for Settings {
@@ -198,6 +202,8 @@ impl Default for Settings {
             github_request_token: "github-request-token".into(),
             github_subject: "repo:contoso/app:ref:refs/heads/main".into(),
             pipelines_access_token: "system-access-token".into(),
+            key_replication_delay: 0,
+            max_key_lifetime_days: None,
             resources: [
                 "https://graph.microsoft.com",
                 "https://management.azure.com",

@@ -372,17 +372,25 @@ fn delete(name: &str) -> Result<()> {
         entratool::outln!("✓ Removed the orphaned secret of '{name}' (a config create that did not finish)");
         return Ok(());
     }
-    store.update(|doc| {
-        if doc.find(name).is_none() {
+    let files = store.update(|doc| {
+        let Some(gone) = doc.find(name) else {
             return Err(profile::unknown_profile(name, &doc.names(), &store.path, "-p"));
-        }
+        };
+        // The passwords a rotation stored for its files go too.
+        let files: Vec<String> =
+            [&gone.certificate_path, &gone.previous_certificate_path].into_iter().flatten().cloned().collect();
         doc.profiles.retain(|p| p.name != name);
         if doc.default_profile.as_deref() == Some(name) {
             doc.default_profile = None;
         }
-        Ok(())
+        Ok(files)
     })?;
     forget_secrets(name);
+    for file in files {
+        if let Err(e) = secrets::delete_for_file(name, Path::new(&file)) {
+            entratool::output::warn(&e.report("", ""));
+        }
+    }
     let removed = Cache::open().map(|c| c.clear(Some(name))).unwrap_or(0);
     entratool::outln!("✓ Profile '{name}' deleted (and {removed} cached token files)");
     Ok(())

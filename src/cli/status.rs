@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::args::ListFormat;
 use entratool::credential::secrets::{self, SecretKind};
-use entratool::credential::{AuthContext, CertificateCredential};
+use entratool::credential::{AuthContext, CertificateCredential, EXPIRY_WARNING_DAYS};
 use entratool::error::Result;
 use entratool::output::{pretty, table};
 use entratool::profile::{self, AuthMethod, Profile};
@@ -77,6 +77,12 @@ pub fn run(a: StatusArgs) -> Result<()> {
     entratool::output::stdout(&table(&table_rows))?;
     if rows.iter().any(|r| r["source"] == "environment") {
         entratool::outln!("env: the environment profile, made from AZURE_CLIENT_ID, AZURE_TENANT_ID and their kin");
+    }
+    for r in rows.iter().filter(|r| r["certificateDaysLeft"].as_i64().is_some_and(|d| d < EXPIRY_WARNING_DAYS)) {
+        let (name, days) = (cell(&r["name"]), cell(&r["certificateDaysLeft"]));
+        entratool::outln!(
+            "! {name}: its certificate expires in {days} days — rotate it: entratool cert rotate -p {name}"
+        );
     }
     for r in rows.iter().filter(|r| r["volatileSecret"] == true) {
         entratool::outln!("! {}: its secret is in the kernel keyring — {}", cell(&r["name"]), secrets::VOLATILE_NOTE);

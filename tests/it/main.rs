@@ -19,6 +19,7 @@ mod interactive;
 mod keyring;
 mod msal;
 mod protocols;
+mod rotation;
 mod secretless;
 mod soak;
 mod token;

@@ -72,3 +72,38 @@ fn json_b64(value: &impl Serialize) -> Result<String> {
         .map(|json| URL_SAFE_NO_PAD.encode(json))
         .map_err(|e| Error::credential(format!("cannot encode the client assertion: {e}")))
 }
+
+/// The audience Graph's proof of possession names (`addKey`, `removeKey`): Azure AD Graph's app
+/// id, which Graph's own reference pages require (docs/rotation.md#the-proof).
+pub const GRAPH_PROOF_AUDIENCE: &str = "00000002-0000-0000-c000-000000000000";
+
+#[derive(Serialize)]
+struct ProofClaims<'a> {
+    aud: &'a str,
+    iss: &'a str,
+    nbf: i64,
+    exp: i64,
+    jti: String,
+}
+
+/// The proof of possession Graph takes for `addKey`/`removeKey` on the
+/// application object `object_id`: RS256 with the certificate's key, header
+/// `kid` (SHA-1 hex) and `x5t`, claims `aud` (Azure AD Graph), `iss` (the
+/// object id), `nbf` now, `exp` ten minutes on, a fresh `jti`; every part
+/// base64url without padding.
+pub fn graph_proof(cert: &LoadedCertificate, object_id: &str, now: i64) -> Result<String> {
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some("JWT".into());
+    header.kid = Some(cert.thumbprint_hex());
+    header.x5t = Some(cert.x5t());
+    let claims = ProofClaims {
+        aud: GRAPH_PROOF_AUDIENCE,
+        iss: object_id,
+        nbf: now,
+        exp: now + ASSERTION_LIFETIME_SECS,
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    let signing_input = format!("{}.{}", json_b64(&header)?, json_b64(&claims)?);
+    let signature = cert.key.sign(AssertionAlgorithm::Rs256, signing_input.as_bytes())?;
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
+}

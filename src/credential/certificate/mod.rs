@@ -8,6 +8,7 @@
 //! here the credential itself.
 
 pub mod assertion;
+pub mod create;
 pub mod file;
 pub mod key;
 pub mod store;
@@ -208,7 +209,16 @@ impl CertificateCredential {
             }
             Err(e) => return Err(self.load_error(e)),
         }
-        if let Some(pw) = secrets::load(&self.profile, SecretKind::CertificatePassword, &mut ctx.warnings)? {
+        // The file's own stored password (a rotated file's), then the profile's.
+        let for_file = match &self.location {
+            CertLocation::File { cert, .. } => secrets::load_for_file(&self.profile, cert)?,
+            CertLocation::Thumbprint { .. } => None,
+        };
+        let stored = match for_file {
+            Some(pw) => Some(pw),
+            None => secrets::load(&self.profile, SecretKind::CertificatePassword, &mut ctx.warnings)?,
+        };
+        if let Some(pw) = stored {
             let store = secrets::store_name();
             return self.try_open(Some(&pw)).map_err(|e| match e {
                 LoadError::WrongPassword => {

@@ -235,8 +235,47 @@ pub fn load(profile: &str, kind: SecretKind, warnings: &mut Vec<String>) -> Resu
     Ok(Some(secret))
 }
 
+/// The account of the password of one certificate file of a profile: a
+/// rotation stores the new file's password here before the profile points
+/// at the file, so no moment pairs a file with another file's password.
+fn file_account(profile: &str, file: &std::path::Path) -> Result<String> {
+    let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    let hash = crate::codec::hex(&sha2::Sha256::digest(file.as_os_str().as_encoded_bytes())[..8]);
+    Ok(format!("{}:{hash}", account(profile, SecretKind::CertificatePassword)?))
+}
+
+/// The stored password of one certificate file of a profile (see `file_account`).
+pub fn load_for_file(profile: &str, file: &std::path::Path) -> Result<Option<Zeroizing<String>>> {
+    let Some(store) = open_keyring()? else { return Ok(None) };
+    store.get(&file_account(profile, file)?).map_err(|e| {
+        Error::credential(format!(
+            "cannot read a certificate password of profile '{profile}' from the {}",
+            store.name()
+        ))
+        .with_source(e)
+        .with_remedy("set ENTRATOOL_CERTIFICATE_PASSWORD for this run instead")
+    })
+}
+
+/// Stores the password of one certificate file of a profile; the store's name.
+pub fn save_for_file(profile: &str, file: &std::path::Path, secret: &str) -> Result<&'static str> {
+    save_account(SecretKind::CertificatePassword, &file_account(profile, file)?, secret)
+}
+
+/// Removes the stored password of one certificate file (a missing one is fine).
+pub fn delete_for_file(profile: &str, file: &std::path::Path) -> Result<()> {
+    let Some(store) = open_keyring()? else { return Ok(()) };
+    store.delete(&file_account(profile, file)?).map_err(|e| {
+        Error::credential(format!("cannot remove a certificate password of profile '{profile}'")).with_source(e)
+    })
+}
+
 /// Stores a secret; returns the name of the store used.
 pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static str> {
+    save_account(kind, &account(profile, kind)?, secret)
+}
+
+fn save_account(kind: SecretKind, account: &str, secret: &str) -> Result<&'static str> {
     let Some(store) = open_keyring()? else {
         return Err(Error::credential(format!("ENTRATOOL_KEYRING=none: the {} cannot be stored", kind.label()))
             .with_remedy(format!(
@@ -248,7 +287,7 @@ pub fn save(profile: &str, kind: SecretKind, secret: &str) -> Result<&'static st
     // Create-or-update is two calls in some stores (the Keychain answers "item already exists"
     // to the second of two concurrent creates): one writer at a time, across processes.
     let _lock = crate::fsutil::lock(&crate::fsutil::config_dir()?.join("secrets.lock"))?;
-    store.set(&account(profile, kind)?, secret).map_err(|e| {
+    store.set(account, secret).map_err(|e| {
         Error::credential(format!("cannot store the {} in the {}", kind.label(), store.name()))
             .with_source(e)
             .with_remedy(format!("pass {} on each run instead", kind.env_var()))
