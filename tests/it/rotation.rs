@@ -472,3 +472,29 @@ fn remove_old_never_removes_a_key_another_profile_here_still_uses() {
     assert_eq!(shown["certificateThumbprint"], thumb.as_str(), "the other profile was left as it was");
     let _ = r.env.run(&["config", "delete", "-p", &q]);
 }
+
+/// The schedules docs/rotation.md shows run the command they show: daily, it changes nothing until
+/// the certificate expires within 30 days, then rotates it and removes the old key.
+#[test]
+fn the_documented_schedules_run_as_written() {
+    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rotation.md")).unwrap();
+    let exec = docs.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("the systemd unit's ExecStart");
+    let cron = docs.lines().find(|l| l.starts_with("17 3 * * * ")).expect("the cron line");
+    let cron = cron.trim_start_matches("17 3 * * * ").split(" >>").next().unwrap();
+    assert_eq!(exec, cron, "the schedules run the same command");
+    let words: Vec<&str> = exec.split_whitespace().collect();
+    assert_eq!(words[0], "/usr/local/bin/entratool");
+    for days in [365, 10] {
+        let r = rot_with(true, days);
+        let args: Vec<&str> =
+            words[1..].iter().map(|w| if *w == "production-service" { r.name.as_str() } else { w }).collect();
+        let out = r.env.run(&args);
+        assert_ok(&out);
+        if days == 365 {
+            assert!(stdout(&out).contains("nothing to do"), "{}", stdout(&out));
+        } else {
+            assert!(stdout(&out).contains("Removed the old key"), "{}", both(&out));
+            assert_eq!(r.keys().len(), 1);
+        }
+    }
+}
