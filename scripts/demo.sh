@@ -34,3 +34,11 @@ echo "== what is cached (never the tokens themselves)"
 "$bin/entratool" cache list
 echo "== the same request traced (ENTRATOOL_TRACE=1): what a helper did, never a secret"
 ENTRATOOL_TRACE=1 "$bin/entratool" get-token -p demo --force-refresh 2>&1 >/dev/null
+
+echo "== a certificate that rotates itself: a new certificate made, registered on the app through Graph"
+echo "   (the app adds its own key, proven with the current certificate), accepted, and the profile switched"
+echo "   (the emulator plays Graph and lets the app read its own object; polls 1 s apart here, 5 s by default)"
+ENTRATOOL_ROTATION_POLL_MS=1000 "$bin/entratool" cert rotate -p demo --graph-host "$url" --remove-old
+echo "== the profile now names the new certificate and its key id; tokens come from it"
+"$bin/entratool" config show -p demo
+"$bin/entratool" get-token -p demo --force-refresh | "$bin/entratool" token decode | head -3

@@ -17,6 +17,8 @@ export PATH="$work/bin:$bin:$PATH"
 
 tenant=87654321-4321-4321-4321-cba987654321
 client=12345678-1234-1234-1234-123456789abc
+# The app registration's Object ID (what `cert rotate` proves ownership of).
+object_id=0b1ec7a1-0000-4000-8000-0000000de305
 export ENTRATOOL_CONFIG_DIR="$work/config" ENTRATOOL_CACHE_DIR="$work/cache"
 export ENTRATOOL_KEYRING=none ENTRATOOL_CERTIFICATE_PASSWORD=demo-password
 
@@ -35,7 +37,7 @@ export SSL_CERT_FILE="$work/ca.pem"
 
 echo "== the emulator, with the certificate registered on the app"
 cat > "$work/emulator.json" <<JSON
-{"clients": [{"tenant": "$tenant", "clientId": "$client", "certificates": ["$work/cert.pem"]}]}
+{"clients": [{"tenant": "$tenant", "clientId": "$client", "objectId": "$object_id", "graphRead": true, "certificates": ["$work/cert.pem"]}]}
 JSON
 "$bin/entra-emulator" --config "$work/emulator.json" --tls-cert "$work/tls.pem" --tls-key "$work/tls.key" \
   > "$work/emulator.out" &

@@ -100,11 +100,12 @@ pub fn rotate(o: &Options, prompt: Option<&dyn SecretPrompt>) -> Result<()> {
     for other in &switched.also {
         crate::outln!("✓ Profile '{other}' (the same app and certificate file) switched with it");
     }
-    crate::outln!("  the old certificate {} stays, still registered on the app", current.path.display());
     // 8. The old key, removed when asked: the rotation stands whatever happens here.
     if o.remove_old {
+        crate::outln!("  the old certificate {} stays on disk", current.path.display());
         return remove_old(&graph, &object_id, &profile, &current, &new, old_key_id, &switched.still_using_old);
     }
+    crate::outln!("  the old certificate {} stays, still registered on the app", current.path.display());
     crate::outln!("  remove its key later with `entratool cert prune -p {}`", o.profile);
     Ok(())
 }
