@@ -23,7 +23,7 @@ LIBRARY = [
     "output",
     "fsutil",
     "trace",
-    "claims http",
+    "claims http pop",
     "entra graph",
     "profile",
     "credential routing",

@@ -6,7 +6,8 @@
 use serde_json::{Map, Value, json};
 
 /// The claims shown, in this order.
-pub const CLAIMS: [&str; 10] = ["aud", "iss", "tid", "appid", "azp", "oid", "sub", "roles", "scp", "xms_mirid"];
+/// `cnf`: the key a proof-of-possession token is bound to.
+pub const CLAIMS: [&str; 11] = ["aud", "iss", "tid", "appid", "azp", "oid", "sub", "roles", "scp", "xms_mirid", "cnf"];
 /// Times, shown as epoch and local time (`exp` with the minutes left).
 pub const TIMES: [&str; 3] = ["iat", "nbf", "exp"];
 

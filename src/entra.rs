@@ -68,13 +68,31 @@ impl ClientApp {
     }
 
     /// The client-credentials grant: `client_id`, `scope`, `grant_type` and
-    /// the fields that authenticate the client (a secret or an assertion).
-    pub fn request_token(&self, scope: &str, auth: &[(&str, Zeroizing<String>)], hints: &HintFacts) -> Result<Granted> {
+    /// the fields that authenticate the client (a secret or an assertion);
+    /// with `pop` (a `req_cnf`), a proof-of-possession token bound to that key.
+    pub fn request_token(
+        &self,
+        scope: &str,
+        auth: &[(&str, Zeroizing<String>)],
+        hints: &HintFacts,
+        pop: Option<&str>,
+    ) -> Result<Granted> {
         let endpoint = self.endpoint();
         let mut form: Vec<(&str, &str)> =
             vec![("client_id", &self.client_id), ("scope", scope), ("grant_type", "client_credentials")];
         form.extend(auth.iter().map(|(k, v)| (*k, v.as_str())));
-        request(&endpoint, &form, &self.client_id, hints)
+        if let Some(req_cnf) = pop {
+            form.extend([("token_type", "pop"), ("req_cnf", req_cnf)]);
+        }
+        let granted = request(&endpoint, &form, &self.client_id, hints)?;
+        if pop.is_some() && !granted.pop {
+            // A bearer token in an SHR is refused by the cluster: say so here instead.
+            return Err(Error::rejected(format!(
+                "Entra ID at {endpoint} answered a PoP token request with a bearer token"
+            ))
+            .with_remedy("check authorityHost: PoP tokens come from Entra ID itself (login.microsoftonline.com or the national clouds)"));
+        }
+        Ok(granted)
     }
 }
 
@@ -84,6 +102,8 @@ pub struct Granted {
     pub access_token: String,
     pub expires_in: i64,
     pub refresh_in: Option<i64>,
+    /// `token_type` is `pop`: the token is bound to the key of the request's `req_cnf`.
+    pub pop: bool,
 }
 
 /// What a refusal's hint can show besides the code: the profile, the
@@ -161,7 +181,8 @@ fn parse_granted(body: &Value, endpoint: &str) -> Result<Granted> {
     let expires_in = seconds(&body["expires_in"]);
     match (token, expires_in) {
         (Some(t), Some(e)) => {
-            Ok(Granted { access_token: t.to_string(), expires_in: e, refresh_in: seconds(&body["refresh_in"]) })
+            let pop = body["token_type"].as_str().is_some_and(|t| t.eq_ignore_ascii_case("pop"));
+            Ok(Granted { access_token: t.to_string(), expires_in: e, refresh_in: seconds(&body["refresh_in"]), pop })
         }
         _ => Err(Error::unavailable(format!("Entra ID at {endpoint} answered 200 without access_token/expires_in"))
             .with_remedy("check authorityHost")),

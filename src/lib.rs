@@ -20,6 +20,7 @@ pub mod graph;
 pub mod http;
 pub mod net;
 pub mod output;
+pub mod pop;
 pub mod profile;
 pub mod protocols;
 pub mod rotation;

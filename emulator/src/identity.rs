@@ -178,13 +178,29 @@ pub fn managed_identity(emu: &Emulator, request: Request, app_service: bool, now
     reply(request, 200, &body);
 }
 
+/// The issuer of a managed identity's tokens for a token exchange audience:
+/// Entra's v2 issuer of the identity's tenant (what an app's federated
+/// identity credential names, with the identity's object id as subject).
+pub const ENTRA_V2_ISSUER: (&str, &str) = ("https://login.microsoftonline.com/", "/v2.0");
+
 /// An access token for a managed identity, shaped like Entra's: `xms_mirid`
-/// names the identity's resource.
+/// names the identity's resource. For a token exchange audience it is a v2
+/// token whose issuer and subject an app's federated credential can name.
 fn identity_token(emu: &Emulator, id: &ManagedIdentitySpec, resource: &str, now: i64, lifetime: i64) -> String {
     let tid = id.tenant.clone().unwrap_or_else(|| "87654321-4321-4321-4321-cba987654321".into());
     let mirid = id.resource_id.clone().unwrap_or_else(|| {
         format!("/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg/providers/Microsoft.Compute/virtualMachines/vm-{}", &id.client_id[..8.min(id.client_id.len())])
     });
+    if resource.starts_with("api://AzureADTokenExchange") {
+        let (before, after) = ENTRA_V2_ISSUER;
+        let claims = json!({
+            "aud": resource, "iss": format!("{before}{tid}{after}"),
+            "iat": now, "nbf": now, "exp": now + lifetime,
+            "azp": id.client_id, "azpacr": "2", "oid": id.object_id, "sub": id.object_id, "tid": tid,
+            "xms_mirid": mirid, "uti": uuid::Uuid::new_v4().simple().to_string(), "ver": "2.0",
+        });
+        return sign(emu, &json!({"typ": "JWT", "alg": "RS256", "kid": emu.kid}), &claims);
+    }
     let claims: Value = json!({
         "aud": resource, "iss": format!("https://sts.windows.net/{tid}/"),
         "iat": now, "nbf": now, "exp": now + lifetime,

@@ -486,6 +486,8 @@ fn token_endpoint(emu: &Emulator, request: Request, tenant: &str, body: &str) {
         "scope": fields.get("scope"),
         "grantType": fields.get("grant_type"),
         "auth": if fields.contains_key("client_assertion") { "assertion" } else if fields.contains_key("client_secret") { "secret" } else { "none" },
+        "tokenType": fields.get("token_type"),
+        "reqCnf": fields.get("req_cnf"),
     });
     match outcome {
         Ok((resp, seen)) => {
@@ -522,7 +524,12 @@ fn issuer_keys(
 ) -> Option<Vec<(Option<String>, PKey<openssl::pkey::Public>)>> {
     let iss = federation::claims(assertion)?["iss"].as_str()?.to_string();
     let own = [identity::GITHUB, identity::PIPELINES, identity::KUBERNETES];
-    if own.iter().any(|p| iss == format!("{}/{p}", emu.base_url)) {
+    let (entra_before, entra_after) = identity::ENTRA_V2_ISSUER;
+    // Entra's own v2 issuer: a managed identity's token for a token exchange audience.
+    let entra = iss.strip_prefix(entra_before).and_then(|t| t.strip_suffix(entra_after)).is_some_and(|t| {
+        st.tenant(t).is_some() || st.managed_identities.iter().any(|m| m.tenant.as_deref() == Some(t))
+    });
+    if entra || own.iter().any(|p| iss == format!("{}/{p}", emu.base_url)) {
         return Some(vec![(Some(emu.kid.clone()), emu.public_key.clone())]);
     }
     st.issuers.iter().find(|i| i.issuer == iss).map(federation::issuer_keys)
@@ -611,9 +618,11 @@ fn grant(
             format!("JWT token is invalid or malformed. The client assertion jti '{jti}' has already been used."),
         ));
     }
-    let token = access_token(emu, &resource, &tid, &client_id, now, lifetime);
+    let cnf = pop_confirmation(f)?;
+    let token_type = if cnf.is_some() { "pop" } else { "Bearer" };
+    let token = access_token(emu, &resource, &tid, &client_id, now, lifetime, cnf);
     let mut resp = json!({
-        "token_type": "Bearer",
+        "token_type": token_type,
         "expires_in": lifetime,
         "ext_expires_in": lifetime,
         "access_token": token,
@@ -622,6 +631,37 @@ fn grant(
         resp["refresh_in"] = json!(r);
     }
     Ok((resp, seen))
+}
+
+/// A PoP request's key (`token_type=pop` with `req_cnf`, base64url of
+/// `{"kid": …}`): the access token's `cnf` claim. None for a bearer request.
+fn pop_confirmation(f: &std::collections::HashMap<String, String>) -> Result<Option<Value>, Aadsts> {
+    match f.get("token_type").map(String::as_str) {
+        None | Some("bearer" | "Bearer") => return Ok(None),
+        Some("pop") => {}
+        Some(other) => {
+            return Err(Aadsts::new(400, "invalid_request", 900144, format!("token_type '{other}' is not supported.")));
+        }
+    }
+    let req_cnf = f.get("req_cnf").ok_or_else(|| aadsts::missing_parameter("req_cnf"))?;
+    let cnf: Value = URL_SAFE_NO_PAD
+        .decode(req_cnf)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|v: &Value| v["kid"].as_str().is_some_and(|k| !k.is_empty()))
+        .ok_or_else(|| {
+            Aadsts::new(
+                400,
+                "invalid_request",
+                5002738,
+                "AADSTS5002738: Invalid req_cnf: it must be base64url JSON with a kid.",
+            )
+        })?;
+    let mut claim = json!({"kid": cnf["kid"]});
+    if let Some(ksl) = cnf.get("xms_ksl") {
+        claim["xms_ksl"] = ksl.clone();
+    }
+    Ok(Some(claim))
 }
 
 /// ACR's `/oauth2/exchange`, so the offline demo and benchmark can run the
@@ -689,8 +729,17 @@ fn sign(emu: &Emulator, header: &Value, claims: &Value) -> String {
     format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
-/// An RS256 JWT shaped like Entra's app-only v1 access tokens.
-fn access_token(emu: &Emulator, resource: &str, tid: &str, appid: &str, now: i64, lifetime: i64) -> String {
+/// An RS256 JWT shaped like Entra's app-only v1 access tokens; a PoP token
+/// carries the key it is bound to in `cnf`.
+fn access_token(
+    emu: &Emulator,
+    resource: &str,
+    tid: &str,
+    appid: &str,
+    now: i64,
+    lifetime: i64,
+    cnf: Option<Value>,
+) -> String {
     let header = json!({"typ": "JWT", "alg": "RS256", "kid": emu.kid, "x5t": emu.kid});
     let oid = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, format!("{tid}/{appid}").as_bytes()).to_string();
     let claims = json!({
@@ -701,5 +750,9 @@ fn access_token(emu: &Emulator, resource: &str, tid: &str, appid: &str, now: i64
         "idtyp": "app", "oid": oid, "sub": oid, "tid": tid,
         "uti": uuid::Uuid::new_v4().simple().to_string(), "ver": "1.0",
     });
+    let mut claims = claims;
+    if let Some(cnf) = cnf {
+        claims["cnf"] = cnf;
+    }
     sign(emu, &header, &claims)
 }

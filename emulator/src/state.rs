@@ -213,6 +213,12 @@ impl Default for Settings {
                 "https://storage.azure.com",
                 "https://database.windows.net",
                 "6dae42f8-4368-4678-94ff-3960e28e3630",
+                // Azure Arc's cluster connect (PoP tokens).
+                "6256c85f-0aad-4d50-b960-e6e9b21efe35",
+                // The token exchange audiences: a managed identity's token for them is an app's federated credential.
+                "api://AzureADTokenExchange",
+                "api://AzureADTokenExchangeUSGov",
+                "api://AzureADTokenExchangeChina",
                 "499b84ac-1321-427f-aa17-267ca6975798",
             ]
             .iter()

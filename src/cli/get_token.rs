@@ -8,6 +8,8 @@ use super::args::ProfileArg;
 use super::prompt::TerminalPrompt;
 use entratool::credential::TriedCertificate;
 use entratool::error::{Error, Result};
+use entratool::pop::{ARC_SERVER_ID, PopClaims, PopKey};
+use entratool::profile::Profile;
 use entratool::protocols::kubectl::{self, ExecInfo};
 use entratool::protocols::{az, plain};
 use entratool::token::{self, DEFAULT_MIN_VALIDITY, TokenKind, TokenRequest};
@@ -57,6 +59,10 @@ pub struct GetTokenArgs {
     /// The --certificate file's password, from stdin (never the profile's stored one)
     #[arg(long, requires = "certificate")]
     pub password_stdin: bool,
+    /// Azure Arc: a proof-of-possession token for the cluster "u=<ARM ID of the cluster>" (kubelogin's
+    /// --pop-claims; the scope then defaults to Arc's server id)
+    #[arg(long, value_name = "CLAIMS")]
+    pub pop_claims: Option<String>,
 }
 
 pub fn run(args: GetTokenArgs) -> Result<()> {
@@ -70,9 +76,17 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         _ => None,
     };
     let profile = entratool::binding::profile_for_command(args.profile.profile.as_deref())?;
+    let pop_claims = pop_claims(&args, exec_info.as_ref(), &profile)?;
+    if pop_claims.is_some() && matches!(args.output, TokenFormat::Az | TokenFormat::Azd) {
+        return Err(Error::usage(
+            "a PoP token is a signed request for one cluster, which the az and azd formats cannot carry",
+        )
+        .with_remedy("use --output exec-credential (kubectl), token, json or header"));
+    }
     let scope = match (&args.scope, &args.server_id) {
         (Some(s), _) => s.clone(),
         (None, Some(id)) => kubectl::server_id_scope(id),
+        (None, None) if pop_claims.is_some() => kubectl::server_id_scope(ARC_SERVER_ID),
         (None, None) => profile.default_scope().map(str::to_string).ok_or_else(|| {
             let remedy = if profile.from_environment {
                 "pass --scope (e.g. https://graph.microsoft.com/.default)".to_string()
@@ -93,6 +107,10 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
     let interactive_ok = exec_info.as_ref().is_none_or(ExecInfo::allows_prompt);
     let password = if args.password_stdin { Some(read_password()?) } else { None };
     let tried = args.certificate.as_deref().map(|path| TriedCertificate { path, password: password.as_ref() });
+    let pop_key = match pop_claims {
+        Some(_) => Some(PopKey::load_or_create()?),
+        None => None,
+    };
     let request = TokenRequest {
         profile: &profile,
         scope: &scope,
@@ -101,11 +119,16 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         min_validity: args.min_validity,
         certificate_override: tried,
         prompt: (interactive_ok && !args.silent && super::args::stdin_is_terminal()).then_some(&TerminalPrompt),
+        pop: pop_key.as_ref(),
     };
     let mut warnings = Vec::new();
     let result = token::acquire(&request, &mut warnings);
     entratool::output::warn_all(&warnings, args.silent);
-    let t = result?;
+    let mut t = result?;
+    if let (Some(key), Some(claims)) = (&pop_key, &pop_claims) {
+        // A fresh signed request on every call, cache hits included.
+        t = t.signed_for(key, claims, entratool::clock::now())?;
+    }
     let text = match args.output {
         TokenFormat::Token => plain::token(&t),
         TokenFormat::Json => plain::json(&t, &scope, &profile),
@@ -115,6 +138,23 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         TokenFormat::ExecCredential => kubectl::exec_credential(&t, &exec_info.unwrap_or_default()),
     };
     entratool::output::stdout(&text)
+}
+
+/// The PoP claims of this call, when it wants a PoP token: the cluster's own
+/// (kubectl's cluster info), else `--pop-claims`, else the profile's
+/// `popClaims`. The cluster's win: they name the cluster being called, where
+/// one kubeconfig user may serve many.
+fn pop_claims(args: &GetTokenArgs, exec_info: Option<&ExecInfo>, profile: &Profile) -> Result<Option<PopClaims>> {
+    let from_cluster = exec_info.and_then(|i| i.cluster_pop_claims.as_deref());
+    let chosen = match (from_cluster, &args.pop_claims, &profile.pop_claims) {
+        (Some(c), _, _) => Some((c, "the cluster's client.authentication.k8s.io/exec extension".to_string())),
+        (None, Some(c), _) => Some((c.as_str(), "--pop-claims".to_string())),
+        (None, None, Some(c)) => Some((c.as_str(), format!("profile '{}' (popClaims)", profile.name))),
+        (None, None, None) => None,
+    };
+    let Some((text, from)) = chosen else { return Ok(None) };
+    entratool::trace!("PoP claims from {from}");
+    PopClaims::parse(text, &from).map(Some)
 }
 
 /// The `--certificate` file's password, the first line of stdin.

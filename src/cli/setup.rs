@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use entratool::error::Result;
+use entratool::pop::{ARC_SERVER_ID, PopClaims};
 use entratool::profile::{self, MatchEntry};
 use entratool::protocols::kubectl;
 use entratool::toolconfig::{self, Change, TheirLock, docker, gitconfig, kubeconfig};
@@ -32,9 +33,12 @@ pub struct KubectlArgs {
     /// Print the exact change as a diff (secrets as ********), change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Resource application id of the cluster's API server (default: AKS)
-    #[arg(long, value_name = "ID", default_value = kubectl::AKS_SERVER_ID)]
-    pub server_id: String,
+    /// Resource application id of the cluster's API server (default: AKS's; Arc's with --pop-claims)
+    #[arg(long, value_name = "ID")]
+    pub server_id: Option<String>,
+    /// Azure Arc: PoP tokens for the cluster "u=<ARM ID of the cluster>" (kubelogin's --pop-enabled --pop-claims)
+    #[arg(long, value_name = "CLAIMS", conflicts_with = "from_kubelogin")]
+    pub pop_claims: Option<String>,
     /// The kubeconfig to change (default: the file of $KUBECONFIG that holds the context's user, as kubectl picks it, else ~/.kube/config)
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
@@ -131,18 +135,27 @@ fn setup_kubectl(a: KubectlArgs) -> Result<()> {
     let chosen = kubeconfig::file_for_context(a.kubeconfig.as_deref(), a.context.as_deref())?;
     let file = chosen.path.as_path();
     entratool::outln!("kubeconfig: {} ({})", file.display(), chosen.why);
+    if let Some(claims) = &a.pop_claims {
+        PopClaims::parse(claims, "--pop-claims")?;
+    }
+    let default_server = if a.pop_claims.is_some() { ARC_SERVER_ID } else { kubectl::AKS_SERVER_ID };
+    let server_id = a.server_id.as_deref().unwrap_or(default_server);
     let exe = super::args::current_exe()?;
     let exe = exe.to_string_lossy();
-    let args: Vec<String> = ["get-token", "-p", &profile, "--server-id", &a.server_id, "--output", "exec-credential"]
+    let mut args: Vec<String> = ["get-token", "-p", &profile, "--server-id", server_id, "--output", "exec-credential"]
         .iter()
         .map(|s| s.to_string())
         .collect();
+    if let Some(claims) = &a.pop_claims {
+        args.extend(["--pop-claims".to_string(), claims.clone()]);
+    }
+    // With PoP, kubectl passes each cluster's info, so a cluster's own popClaims (its exec extension) win.
     let entry = kubeconfig::ExecEntry {
         command: &exe,
         args,
         install_hint: kubectl::INSTALL_HINT,
         api_version: kubectl::V1,
-        provide_cluster_info: false,
+        provide_cluster_info: a.pop_claims.is_some(),
     };
     let plan = |text: &str, doc: &serde_yaml::Value| -> Result<(String, String, Change)> {
         let (context, user) = match &chosen.found {

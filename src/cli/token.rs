@@ -47,7 +47,11 @@ pub fn run(cmd: TokenCommand) -> Result<()> {
         }
         None => read_stdin()?,
     };
-    let payload = entratool::codec::jwt_claims(&token_in(&jwt)).ok_or_else(|| {
+    let token = token_in(&jwt);
+    // A signed HTTP request (Arc PoP): its own parts, then the access token inside.
+    let shr = entratool::pop::open_signed_request(&token);
+    let token = shr.as_ref().map_or(token.clone(), |(_, _, at)| at.clone());
+    let payload = entratool::codec::jwt_claims(&token).ok_or_else(|| {
         Error::usage("that is not a JWT access token").with_remedy(
             "pipe the token alone, e.g. `entratool get-token -p NAME | entratool token decode` (opaque tokens, such \
              as Microsoft Graph's for personal accounts, cannot be decoded)",
@@ -55,10 +59,41 @@ pub fn run(cmd: TokenCommand) -> Result<()> {
     })?;
     let now = entratool::clock::now();
     let shown = claims::selected(&payload, now);
+    let Some((header, request, _)) = shr else {
+        if a.output == ListFormat::Json {
+            return entratool::output::stdout(&pretty(&Value::Object(shown)));
+        }
+        return entratool::output::stdout(&table(&claims::rows(&shown)));
+    };
+    let parts = shr_parts(&header, &request, now);
     if a.output == ListFormat::Json {
-        return entratool::output::stdout(&pretty(&Value::Object(shown)));
+        let v = serde_json::json!({"signedRequest": parts, "accessToken": shown});
+        return entratool::output::stdout(&pretty(&v));
     }
-    entratool::output::stdout(&table(&claims::rows(&shown)))
+    let mut rows = vec![vec!["A signed HTTP request (Azure Arc PoP):".to_string(), String::new()]];
+    rows.extend(claims::rows(&parts).into_iter().map(|r| vec![format!("  {}", r[0]), r[1].clone()]));
+    rows.push(vec!["The access token inside:".to_string(), String::new()]);
+    rows.extend(claims::rows(&shown).into_iter().map(|r| vec![format!("  {}", r[0]), r[1].clone()]));
+    entratool::output::stdout(&table(&rows))
+}
+
+/// What an SHR says besides its access token: the key (`kid`, and the
+/// `cnf.jwk`'s own `kid`), when it was made (`ts`, with its age), for which
+/// cluster (`u`) and its `nonce`.
+fn shr_parts(header: &Value, request: &Value, now: i64) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    for (name, v) in [("typ", &header["typ"]), ("alg", &header["alg"]), ("kid", &header["kid"])] {
+        out.insert(name.into(), v.clone());
+    }
+    out.insert("u".into(), request["u"].clone());
+    if let Some(ts) = request["ts"].as_i64() {
+        let local = entratool::output::utc(ts).with_timezone(&chrono::Local);
+        let made = format!("{} ({} s ago)", local.format("%Y-%m-%d %H:%M:%S %Z"), now.saturating_sub(ts));
+        out.insert("ts".into(), serde_json::json!(made));
+    }
+    out.insert("nonce".into(), request["nonce"].clone());
+    out.insert("cnf.jwk.kid".into(), request["cnf"]["jwk"]["kid"].clone());
+    out
 }
 
 /// The token in what `get-token` prints in any format: the bare token,
@@ -75,7 +110,8 @@ fn token_in(text: &str) -> String {
         return found.unwrap_or("").to_string();
     }
     let header = text.strip_prefix("Authorization:").map(str::trim).unwrap_or(text);
-    header.strip_prefix("Bearer ").unwrap_or(header).trim().to_string()
+    let token = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("PoP ")).unwrap_or(header);
+    token.trim().to_string()
 }
 
 fn read_stdin() -> Result<String> {
@@ -106,6 +142,7 @@ mod tests {
         for text in [
             "eyJ.a.b\n",
             "Authorization: Bearer eyJ.a.b\n",
+            "Authorization: PoP eyJ.a.b\n",
             r#"{"accessToken": "eyJ.a.b", "tokenType": "Bearer"}"#,
             r#"{"token": "eyJ.a.b", "expiresOn": "x"}"#,
             r#"{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", "status": {"token": "eyJ.a.b"}}"#,

@@ -84,11 +84,15 @@ impl Credential for SecretCredential {
             },
         };
         let fields = [("client_secret", secret)];
-        let granted = self.app.request_token(scope, &fields, &HintFacts::default())?;
+        let granted = self.app.request_token(scope, &fields, &HintFacts::default(), ctx.pop.as_deref())?;
         // Only Entra ID can check a typed secret: it is stored once accepted.
         if typed && let Err(e) = secrets::save(&self.profile, SecretKind::ClientSecret, &fields[0].1) {
             ctx.warnings.push(format!("the client secret was not stored: {e}"));
         }
         Ok(Grant::labelled(granted, "secret".to_string()))
+    }
+
+    fn supports_pop(&self) -> bool {
+        true
     }
 }

@@ -169,7 +169,7 @@ impl Credential for FederatedCredential {
         let token = self.federated_token(ctx)?;
         let presented = FederatedClaims::of(&token).ok_or_else(|| not_a_jwt(&self.issuer))?;
         let hints = HintFacts { federated: Some(presented), ..Default::default() };
-        let granted = self.app.request_token(scope, &assertion_fields(token), &hints);
+        let granted = self.app.request_token(scope, &assertion_fields(token), &hints, None);
         let label = match &self.issuer {
             Issuer::File(_) => "workload identity".to_string(),
             Issuer::GithubActions { .. } => "github actions oidc".to_string(),

@@ -31,6 +31,9 @@ pub struct AuthContext<'a> {
     /// The token source's cache, for a credential that needs a token of its
     /// own first (none: fetch it every time).
     pub inner: Option<&'a dyn InnerTokens>,
+    /// A proof-of-possession token is wanted: the PoP key's `req_cnf`
+    /// (only for credentials whose [`Credential::supports_pop`] is true).
+    pub pop: Option<String>,
 }
 
 /// The token source's cache, lent to a credential whose assertion is itself
@@ -85,6 +88,12 @@ pub trait Credential {
 
     /// A token for `scope` (`<resource>/.default`).
     fn get_token(&self, scope: &str, ctx: &mut AuthContext) -> Result<Grant>;
+
+    /// Whether it can ask for a proof-of-possession token (`ctx.pop`): the
+    /// client credentials of an app (a certificate or a secret), as kubelogin.
+    fn supports_pop(&self) -> bool {
+        false
+    }
 }
 
 /// Warn this many days before a certificate expires.

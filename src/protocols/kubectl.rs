@@ -21,12 +21,16 @@ pub const INSTALL_HINT: &str = "entratool gets the tokens for this cluster: inst
 pub struct ExecInfo {
     pub api_version: &'static str,
     pub interactive: bool,
+    /// The cluster's PoP claims, when the exec entry has `provideClusterInfo:
+    /// true` and the cluster's `client.authentication.k8s.io/exec` extension
+    /// carries `popClaims` (`spec.cluster.config.popClaims`).
+    pub cluster_pop_claims: Option<String>,
 }
 
 /// What an unset `KUBERNETES_EXEC_INFO` means: v1beta1, not interactive.
 impl Default for ExecInfo {
     fn default() -> Self {
-        ExecInfo { api_version: V1BETA1, interactive: false }
+        ExecInfo { api_version: V1BETA1, interactive: false, cluster_pop_claims: None }
     }
 }
 
@@ -76,7 +80,17 @@ pub fn exec_info(raw: Option<&str>) -> Result<ExecInfo> {
         }
     };
     let interactive = v.pointer("/spec/interactive").and_then(Value::as_bool).unwrap_or(false);
-    Ok(ExecInfo { api_version, interactive })
+    let cluster_pop_claims = match v.pointer("/spec/cluster/config/popClaims") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(Error::usage(
+                "the cluster's popClaims (its client.authentication.k8s.io/exec extension) is not a string",
+            )
+            .with_remedy("write it as kubelogin's flag: popClaims: \"u=<ARM ID of the cluster>\" (docs/kubectl.md)"));
+        }
+    };
+    Ok(ExecInfo { api_version, interactive, cluster_pop_claims })
 }
 
 pub fn exec_credential(t: &Token, info: &ExecInfo) -> String {
@@ -100,7 +114,18 @@ mod tests {
             r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}"#,
         ))
         .unwrap();
-        assert_eq!(v1, ExecInfo { api_version: V1, interactive: true });
+        assert_eq!(v1, ExecInfo { api_version: V1, interactive: true, cluster_pop_claims: None });
+        let arc = exec_info(Some(
+            r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"server":"https://x","config":{"popClaims":"u=/s/1"}}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(arc.cluster_pop_claims.as_deref(), Some("u=/s/1"));
+        assert!(
+            exec_info(Some(
+                r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"cluster":{"config":{"popClaims":1}}}}"#
+            ))
+            .is_err()
+        );
         assert!(exec_info(Some(r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#)).is_err());
         assert!(exec_info(Some("\u{0}garbage")).is_err());
     }

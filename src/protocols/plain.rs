@@ -10,14 +10,20 @@ pub fn token(t: &Token) -> String {
     format!("{}\n", t.access_token)
 }
 
+/// The header line: `Bearer`, or `PoP` for a signed HTTP request (kubectl
+/// itself sends an SHR as `Bearer`, which Arc takes too).
 pub fn header(t: &Token) -> String {
-    format!("Authorization: Bearer {}\n", t.access_token)
+    format!("Authorization: {} {}\n", scheme(t), t.access_token)
+}
+
+fn scheme(t: &Token) -> &'static str {
+    if t.pop { "PoP" } else { "Bearer" }
 }
 
 pub fn json(t: &Token, scope: &str, profile: &Profile) -> String {
     let v = json!({
         "accessToken": t.access_token,
-        "tokenType": "Bearer",
+        "tokenType": scheme(t),
         "expiresOn": rfc3339_utc(t.expires_on),
         "expires_on": t.expires_on,
         "scope": scope,

@@ -7,6 +7,7 @@ pub mod cache;
 
 use crate::credential::{self, AuthContext, Credential, Fetch, Grant, InnerTokens, SecretPrompt, TriedCertificate};
 use crate::error::{Error, Result};
+use crate::pop::PopKey;
 use crate::profile::Profile;
 use cache::{Cache, Entry, EntryKind, Key, Want};
 
@@ -35,6 +36,9 @@ pub struct TokenRequest<'a> {
     pub certificate_override: Option<TriedCertificate<'a>>,
     /// Who may be asked for a missing secret (the plain CLI on a terminal).
     pub prompt: Option<&'a dyn SecretPrompt>,
+    /// A proof-of-possession token bound to this key (Azure Arc), cached
+    /// apart from bearer tokens; certificate and secret profiles only.
+    pub pop: Option<&'a PopKey>,
 }
 
 impl<'a> TokenRequest<'a> {
@@ -48,6 +52,7 @@ impl<'a> TokenRequest<'a> {
             min_validity: DEFAULT_MIN_VALIDITY,
             certificate_override: None,
             prompt: None,
+            pop: None,
         }
     }
 }
@@ -56,11 +61,24 @@ impl<'a> TokenRequest<'a> {
 pub struct Token {
     pub access_token: String,
     pub expires_on: i64,
+    /// A signed HTTP request carrying a PoP token, not a bearer token.
+    pub pop: bool,
 }
 
 impl From<Entry> for Token {
     fn from(e: Entry) -> Self {
-        Token { access_token: e.access_token, expires_on: e.expires_on }
+        Token { access_token: e.access_token, expires_on: e.expires_on, pop: false }
+    }
+}
+
+impl Token {
+    /// What a PoP token is handed out as: a fresh signed HTTP request (every
+    /// call, cache hits too), valid until the access token expires or
+    /// [`SHR_LIFETIME`](crate::pop::SHR_LIFETIME) has passed, whichever comes first.
+    pub fn signed_for(self, key: &PopKey, claims: &crate::pop::PopClaims, now: i64) -> Result<Token> {
+        let shr = key.signed_request(&self.access_token, claims, now)?;
+        let expires_on = self.expires_on.min(now.saturating_add(crate::pop::SHR_LIFETIME));
+        Ok(Token { access_token: shr, expires_on, pop: true })
     }
 }
 
@@ -73,9 +91,18 @@ struct Source {
 }
 
 impl Source {
-    fn new(profile: &Profile, scope: &str, certificate_override: Option<TriedCertificate>) -> Result<Source> {
+    fn new(req: &TokenRequest, certificate_override: Option<TriedCertificate>) -> Result<Source> {
+        let (profile, scope) = (req.profile, req.scope);
         let credential = credential::for_profile(profile, certificate_override)?;
-        let key = Key::new(&profile.name, &["access", scope, &credential.identity()?]);
+        let key = match req.pop {
+            None => Key::new(&profile.name, &["access", scope, &credential.identity()?]),
+            Some(pop) => {
+                if !credential.supports_pop() {
+                    return Err(no_pop(profile));
+                }
+                Key::new(&profile.name, &["access", scope, &credential.identity()?, "pop", pop.kid()])
+            }
+        };
         Ok(Source { key, credential })
     }
 
@@ -93,7 +120,7 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
             crate::trace!("scope {}, for an ACR refresh token of {registry}", req.scope)
         }
     }
-    let source = Source::new(req.profile, req.scope, req.certificate_override)?;
+    let source = Source::new(req, req.certificate_override)?;
     if req.certificate_override.is_some() {
         return Ok(Token::from(fetch_access(req, &source, None, warnings)?));
     }
@@ -118,7 +145,7 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
 /// Drops what is cached for the request (and, for ACR, the access token it
 /// was traded for), so the next request fetches anew.
 pub fn forget(req: &TokenRequest) -> Result<()> {
-    let source = Source::new(req.profile, req.scope, None)?;
+    let source = Source::new(req, None)?;
     let cache = Cache::open()?;
     if let TokenKind::AcrRefresh { registry } = &req.kind {
         cache.remove(&source.acr_key(req.profile, registry))?;
@@ -132,12 +159,27 @@ fn fetch_access(
     inner: Option<&dyn InnerTokens>,
     warnings: &mut Vec<String>,
 ) -> Result<Entry> {
-    let mut ctx = AuthContext { prompt: req.prompt, warnings: Vec::new(), inner };
+    let pop = req.pop.map(PopKey::req_cnf);
+    let mut ctx = AuthContext { prompt: req.prompt, warnings: Vec::new(), inner, pop };
     let started = now();
     let grant = source.credential.get_token(req.scope, &mut ctx);
     warnings.append(&mut ctx.warnings);
     let grant = grant?;
     checked(access_entry(&source.key, req, grant, started), started)
+}
+
+/// A PoP token was asked of a profile whose credential cannot ask for one.
+fn no_pop(profile: &Profile) -> Error {
+    Error::usage(format!(
+        "profile '{}' uses {}: proof-of-possession tokens (Azure Arc, --pop-claims) come only from certificate and \
+         secret profiles",
+        profile.name,
+        profile.auth_method().label()
+    ))
+    .with_remedy(
+        "use a profile with a certificate or a client secret for the Arc cluster (as kubelogin's --pop-enabled), or \
+         drop --pop-claims (and the profile's popClaims) for clusters that take bearer tokens (docs/kubectl.md)",
+    )
 }
 
 /// The cache lent to a credential for a token of its own (a managed

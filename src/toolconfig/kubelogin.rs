@@ -42,6 +42,8 @@ pub struct KubeloginUser {
     /// The profile to use: None means the environment profile (`-p env`).
     pub profile: Option<Profile>,
     pub secret: Option<FoundSecret>,
+    /// kubelogin's `--pop-enabled --pop-claims`: Azure Arc PoP tokens (spn only, as kubelogin).
+    pub pop_claims: Option<String>,
 }
 
 /// A kubelogin user entratool converts, or why it is left as it is.
@@ -132,6 +134,10 @@ fn read_user(user: &str, exec: &Value) -> Result<Verdict> {
     let f = Flags { args: &args, env };
     let mode = f.flag(&["--login", "-l"]).unwrap_or_else(|| "devicecode".into()).to_ascii_lowercase();
     let server_id = f.flag(&["--server-id"]).unwrap_or_else(|| crate::protocols::kubectl::AKS_SERVER_ID.into());
+    let pop_claims = match pop_flags(&f) {
+        Ok(claims) => claims,
+        Err(why) => return Ok(Verdict::Leave(why)),
+    };
     let name: String =
         user.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '-' }).take(64).collect();
     let mut p = Profile { name, ..Default::default() };
@@ -180,11 +186,13 @@ fn read_user(user: &str, exec: &Value) -> Result<Verdict> {
         }
         // The pod's variables at run time: the environment profile.
         "workloadidentity" => {
+            // kubelogin ignores --pop-enabled here: so does the converted entry.
             return Ok(Verdict::Convert(Box::new(KubeloginUser {
                 user: user.into(),
                 server_id,
                 profile: None,
                 secret: None,
+                pop_claims: None,
             })));
         }
         "msi" => {
@@ -216,7 +224,26 @@ fn read_user(user: &str, exec: &Value) -> Result<Verdict> {
     }
     p.scope = Some(format!("{server_id}/.default"));
     p.validate()?;
-    Ok(Verdict::Convert(Box::new(KubeloginUser { user: user.into(), server_id, profile: Some(p), secret })))
+    // kubelogin makes PoP tokens for spn only and ignores the flags for other modes.
+    let pop_claims = pop_claims.filter(|_| mode == "spn");
+    Ok(Verdict::Convert(Box::new(KubeloginUser { user: user.into(), server_id, profile: Some(p), secret, pop_claims })))
+}
+
+/// kubelogin's `--pop-enabled` with `--pop-claims`: the claims. kubelogin
+/// itself refuses one without the other, so such a user is left as it is.
+fn pop_flags(f: &Flags) -> std::result::Result<Option<String>, String> {
+    let enabled = f.args.iter().any(|a| a == "--pop-enabled" || a == "--pop-enabled=true");
+    match (enabled, f.flag(&["--pop-claims"])) {
+        (false, None) => Ok(None),
+        (true, Some(claims)) => match crate::pop::PopClaims::parse(&claims, "kubelogin's --pop-claims") {
+            Ok(_) => Ok(Some(claims)),
+            Err(e) => Err(format!("kubelogin --pop-claims: {}", e.message)),
+        },
+        _ => {
+            Err("kubelogin's --pop-enabled and --pop-claims must be given together (kubelogin refuses one alone)"
+                .into())
+        }
+    }
 }
 
 /// The client secret kubelogin would take from the shell (`AAD_SERVICE_PRINCIPAL_CLIENT_SECRET`,
@@ -242,7 +269,10 @@ pub fn rewrite_user(doc: &mut Value, p: &KubeloginUser, exe: &str, kept: Option<
         return;
     };
     let profile = p.profile.as_ref().map_or(profile::ENV_PROFILE, |pr| pr.name.as_str());
-    let args = ["get-token", "-p", profile, "--server-id", &p.server_id, "--output", "exec-credential"];
+    let mut args = vec!["get-token", "-p", profile, "--server-id", &p.server_id, "--output", "exec-credential"];
+    if let Some(claims) = &p.pop_claims {
+        args.extend(["--pop-claims", claims]);
+    }
     exec.insert("command".into(), exe.into());
     exec.insert("args".into(), Value::Sequence(args.iter().map(|a| Value::from(*a)).collect()));
     if let Some(env) = exec.get_mut("env").and_then(Value::as_sequence_mut) {

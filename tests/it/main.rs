@@ -7,6 +7,7 @@
 // (docs/platforms.md), so on other targets this binary is empty but still type-checks.
 #![cfg(unix)]
 
+mod arc;
 mod azure_identity;
 mod clients;
 mod common;

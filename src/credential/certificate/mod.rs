@@ -342,8 +342,13 @@ impl Credential for CertificateCredential {
             thumbprint_sha256: Some(cert.thumbprint_sha256_hex()),
             ..Default::default()
         };
-        let granted = self.app.request_token(scope, &assertion_fields(zeroize::Zeroizing::new(jwt)), &hints)?;
+        let fields = assertion_fields(zeroize::Zeroizing::new(jwt));
+        let granted = self.app.request_token(scope, &fields, &hints, ctx.pop.as_deref())?;
         Ok(Grant::labelled(granted, format!("certificate {}", cert.thumbprint_hex())))
+    }
+
+    fn supports_pop(&self) -> bool {
+        true
     }
 }
 

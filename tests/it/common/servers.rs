@@ -108,6 +108,10 @@ pub struct Counts {
     pub authorized: AtomicU64,
     pub schemes: Mutex<Vec<&'static str>>,
     pub exchanges: AtomicU64,
+    /// The signed HTTP requests an Arc cluster accepted: their payloads without `at`.
+    pub shrs: Mutex<Vec<Value>>,
+    /// Why the Arc cluster refused each request it refused.
+    pub refusals: Mutex<Vec<String>>,
 }
 
 /// git smart HTTP: `http://127.0.0.1:PORT/org/_git/<repo>` served by `git http-backend`.
@@ -218,6 +222,92 @@ pub fn start_kube_api(validator: Validator, tls: &TestCert) -> (String, Arc<Coun
             Response::from_string(json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}]}).to_string())
         } else {
             Response::from_string("{}").with_status_code(404)
+        };
+        let _ = req.respond(resp.with_header(json_header));
+    });
+    (url, counts)
+}
+
+pub const ARC_AUD: &str = "6256c85f-0aad-4d50-b960-e6e9b21efe35";
+
+/// An RSA public JWK's key and RFC 7638 thumbprint, computed here (not by entratool).
+fn jwk_key(jwk: &Value) -> Option<(PKey<Public>, String)> {
+    let (n, e) = (jwk["n"].as_str()?, jwk["e"].as_str()?);
+    let key = Rsa::from_public_components(
+        BigNum::from_slice(&URL_SAFE_NO_PAD.decode(n).ok()?).ok()?,
+        BigNum::from_slice(&URL_SAFE_NO_PAD.decode(e).ok()?).ok()?,
+    )
+    .ok()?;
+    let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
+    let digest = openssl::hash::hash(MessageDigest::sha256(), canonical.as_bytes()).ok()?;
+    Some((PKey::from_rsa(key).ok()?, URL_SAFE_NO_PAD.encode(digest)))
+}
+
+/// Checks a signed HTTP request as an Arc cluster's connect endpoint does:
+/// an RS256 signature by the key in `cnf.jwk`, whose thumbprint is the `cnf`
+/// of a valid access token for Arc; `u` the cluster's ARM ID; `ts` within 5
+/// minutes. The payload (without `at`) when it passes, else why not.
+pub fn check_shr(validator: &Validator, shr: &str, arm_id: &str) -> Result<Value, String> {
+    let parts: Vec<&str> = shr.split('.').collect();
+    let [h, p, s] = parts[..] else { return Err("not three parts".into()) };
+    let decode = |x: &str| -> Option<Value> { serde_json::from_slice(&URL_SAFE_NO_PAD.decode(x).ok()?).ok() };
+    let (header, mut payload) = (decode(h).ok_or("header")?, decode(p).ok_or("payload")?);
+    if header["typ"] != "pop" || header["alg"] != "RS256" {
+        return Err(format!("not a PoP SHR: {header}"));
+    }
+    let (key, thumbprint) = jwk_key(&payload["cnf"]["jwk"]).ok_or("no cnf.jwk")?;
+    if header["kid"] != thumbprint.as_str() {
+        return Err("the header's kid is not the key's thumbprint".into());
+    }
+    let mut v = Verifier::new(MessageDigest::sha256(), &key).map_err(|e| e.to_string())?;
+    v.update(format!("{h}.{p}").as_bytes()).map_err(|e| e.to_string())?;
+    if !v.verify(&URL_SAFE_NO_PAD.decode(s).map_err(|e| e.to_string())?).unwrap_or(false) {
+        return Err("the signature is not by cnf.jwk".into());
+    }
+    let at = payload["at"].as_str().ok_or("no at")?.to_string();
+    let claims = validator.check(&at, ARC_AUD).ok_or("at is not a valid access token for Arc")?;
+    if claims["cnf"]["kid"] != thumbprint.as_str() {
+        return Err("the access token is bound to another key".into());
+    }
+    if payload["u"] != arm_id {
+        return Err(format!("u is {}, not this cluster", payload["u"]));
+    }
+    let ts = payload["ts"].as_i64().ok_or("no ts")?;
+    if (chrono::Utc::now().timestamp() - ts).abs() > 300 {
+        return Err(format!("ts {ts} is more than 5 minutes away"));
+    }
+    payload.as_object_mut().map(|o| o.remove("at"));
+    Ok(payload)
+}
+
+/// A Kubernetes API server stub behind Azure Arc's cluster connect: it takes
+/// only a signed HTTP request (as kubectl sends a plugin's token: `Bearer`)
+/// that [`check_shr`] accepts for `arm_id`.
+pub fn start_arc_api(validator: Validator, tls: &TestCert, arm_id: &str) -> (String, Arc<Counts>) {
+    let server = https_server(tls);
+    let url = format!("https://127.0.0.1:{}", port(&server));
+    let counts = Arc::new(Counts::default());
+    let c = counts.clone();
+    let arm_id = arm_id.to_string();
+    spawn(server, move |req| {
+        let checked = match presented_token(&req) {
+            Some((t, "bearer")) => check_shr(&validator, &t, &arm_id),
+            _ => Err("no bearer token".into()),
+        };
+        let json_header = header("Content-Type", "application/json");
+        let resp = match checked {
+            Err(why) => {
+                c.unauthorized.fetch_add(1, Ordering::SeqCst);
+                c.refusals.lock().unwrap().push(why);
+                Response::from_string(json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401}).to_string())
+                    .with_status_code(401)
+            }
+            Ok(payload) if req.url().starts_with("/api") => {
+                c.authorized.fetch_add(1, Ordering::SeqCst);
+                c.shrs.lock().unwrap().push(payload);
+                Response::from_string(json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443"}]}).to_string())
+            }
+            Ok(_) => Response::from_string("{}").with_status_code(404),
         };
         let _ = req.respond(resp.with_header(json_header));
     });
