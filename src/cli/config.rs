@@ -356,6 +356,9 @@ fn show(name: &str, output: ListFormat) -> Result<()> {
     if !matches.is_empty() {
         rows.push(vec!["Match:".into(), matches.join(", ")]);
     }
+    if let Some(claims) = &p.pop_claims {
+        rows.push(vec!["PoP claims:".into(), format!("{claims} (Azure Arc: PoP tokens by default)")]);
+    }
     if doc.default_profile.as_deref() == Some(name) {
         rows.push(vec!["Default:".into(), "yes".into()]);
     }

@@ -4,14 +4,15 @@ use chrono::Utc;
 use clap::Args;
 
 use super::profile_form::PendingSecrets;
-use entratool::credential::secrets;
 use entratool::credential::{
     AuthContext, CertificateCredential, EXPIRY_WARNING_DAYS, FederatedCredential, secrets::SecretKind,
 };
+use entratool::credential::{managed_identity, secrets};
 use entratool::entra::{self, FederatedClaims};
 use entratool::error::Result;
 use entratool::profile::{self, AuthMethod, Profile};
 use entratool::token::{self, TokenKind, TokenRequest};
+use entratool::toolconfig::{kubeconfig, kuberc};
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
@@ -82,7 +83,48 @@ pub fn run(a: DoctorArgs) -> Result<u8> {
     for p in profiles {
         check_profile(&mut r, p);
     }
+    check_kuberc(&mut r);
     Ok(if r.failures > 0 { 1 } else { 0 })
+}
+
+/// kubectl's credential plugin policy (kuberc), when there is a kuberc: does it
+/// let kubectl run entratool, as this run is installed and as the kubeconfig
+/// names it? If not, the exact allowlist entry.
+fn check_kuberc(r: &mut Report) {
+    let Some(path) = kuberc::path().filter(|p| p.exists()) else { return };
+    let policy = match kuberc::policy(&path) {
+        Ok(p) => p,
+        Err(e) => return r.fail("kubectl's kuberc", &e.report("", "")),
+    };
+    let mut commands: Vec<std::path::PathBuf> = super::args::current_exe().into_iter().collect();
+    for c in kubeconfig_commands() {
+        if !commands.contains(&c) {
+            commands.push(c);
+        }
+    }
+    for command in commands {
+        let what = format!("kubectl's credential plugin policy ({}) and {}", path.display(), command.display());
+        if policy.allows(&command) {
+            r.pass(&format!("{what}: allowed"));
+            continue;
+        }
+        r.fail(
+            &format!("{what}: kubectl refuses to run it (policy {})", policy.name()),
+            &policy.fix_for(&path, &command),
+        );
+    }
+}
+
+/// The entratool commands the default kubeconfig's exec entries name (absolute paths).
+fn kubeconfig_commands() -> Vec<std::path::PathBuf> {
+    let Ok(chosen) = kubeconfig::default_file(None) else { return Vec::new() };
+    let Ok((_, doc)) = kubeconfig::parse(&chosen.path) else { return Vec::new() };
+    let users = doc.get("users").and_then(serde_yaml::Value::as_sequence).cloned().unwrap_or_default();
+    users
+        .iter()
+        .filter_map(|u| u.get("user")?.get("exec")?.get("command")?.as_str().map(std::path::PathBuf::from))
+        .filter(|c| c.is_absolute() && c.file_name().is_some_and(|n| n.to_string_lossy().starts_with("entratool")))
+        .collect()
 }
 
 fn check_private_dir(r: &mut Report, what: &str, dir: Option<&std::path::Path>) {
@@ -119,8 +161,14 @@ fn check_profile(r: &mut Report, p: &Profile) {
         AuthMethod::Certificate => check_certificate(r, p),
         AuthMethod::Secret => check_secret(r, p),
         AuthMethod::WorkloadIdentity | AuthMethod::GithubActions | AuthMethod::AzurePipelines => check_federated(r, p),
-        // The token below is what tells: the endpoint answers (and, for federation, Entra takes its token).
-        AuthMethod::ManagedIdentity | AuthMethod::ManagedIdentityFederation => {}
+        // The token below is what tells whether the endpoint answers.
+        AuthMethod::ManagedIdentity => check_identity_endpoint(r, p),
+        // Step 1 here (the identity's token, its claims to compare with the app's federated
+        // credential); step 2 is the token below.
+        AuthMethod::ManagedIdentityFederation => {
+            check_identity_endpoint(r, p);
+            check_federated(r, p);
+        }
     }
     // A managed identity's token comes from the host, not the authority.
     if p.auth_method() != AuthMethod::ManagedIdentity {
@@ -185,6 +233,16 @@ fn environment_summary() -> String {
 /// The federated token can be had (variables present, file readable, the
 /// CI service answering) and its claims, decoded, are what the app's
 /// federated credential must match. The token itself is never shown.
+/// Which managed identity endpoint this host offers, and which identity the profile asks it for.
+fn check_identity_endpoint(r: &mut Report, p: &Profile) {
+    let endpoint = managed_identity::Endpoint::from_env();
+    let at = match &endpoint {
+        managed_identity::Endpoint::AppService { url, .. } => format!("{url} (IDENTITY_ENDPOINT)"),
+        managed_identity::Endpoint::Imds { host } => host.clone(),
+    };
+    r.pass(&format!("{}: {} from {} at {at}", p.name, managed_identity::Selector::of(p).describe(), endpoint.name()));
+}
+
 fn check_federated(r: &mut Report, p: &Profile) {
     let n = &p.name;
     let token = FederatedCredential::for_profile(p).and_then(|c| c.federated_token(&mut AuthContext::default()));

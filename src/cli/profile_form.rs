@@ -61,8 +61,8 @@ pub struct ProfileFields {
     /// Subscription echoed by the az shim
     #[arg(long, value_name = "GUID")]
     pub subscription_id: Option<String>,
-    /// workload-identity, github-actions, azure-pipelines or managed-identity: a credential with no stored
-    /// secret (certificate and secret follow from --certificate and --secret-stdin)
+    /// workload-identity, github-actions, azure-pipelines, managed-identity or managed-identity-federation: a
+    /// credential with no stored secret (certificate and secret follow from --certificate and --secret-stdin)
     #[arg(long, value_name = "METHOD", value_parser = parse_method)]
     pub auth_method: Option<AuthMethod>,
     /// workload-identity: the federated token file (default: $AZURE_FEDERATED_TOKEN_FILE at run time)
@@ -71,9 +71,22 @@ pub struct ProfileFields {
     /// azure-pipelines: the service connection (default: $AZURESUBSCRIPTION_SERVICE_CONNECTION_ID at run time)
     #[arg(long, value_name = "ID")]
     pub service_connection_id: Option<String>,
-    /// managed-identity: the client ID of a user-assigned identity (default: the system-assigned one)
-    #[arg(long, value_name = "GUID")]
+    /// managed-identity(-federation): the client ID of a user-assigned identity (default: the system-assigned one)
+    #[arg(long, value_name = "GUID", conflicts_with_all = ["managed_identity_object_id", "managed_identity_resource_id"])]
     pub managed_identity_client_id: Option<String>,
+    /// managed-identity(-federation): the object (principal) ID of a user-assigned identity
+    #[arg(long, value_name = "GUID", conflicts_with = "managed_identity_resource_id")]
+    pub managed_identity_object_id: Option<String>,
+    /// managed-identity(-federation): the ARM resource ID of a user-assigned identity
+    #[arg(long, value_name = "ID")]
+    pub managed_identity_resource_id: Option<String>,
+    /// github-actions, managed-identity-federation: the audience of the federated token (default:
+    /// api://AzureADTokenExchange, or the cloud's own for managed-identity-federation)
+    #[arg(long, value_name = "AUDIENCE")]
+    pub federated_audience: Option<String>,
+    /// Azure Arc: PoP tokens by default for this profile, "u=<ARM ID of the cluster>" (get-token's --pop-claims)
+    #[arg(long, value_name = "CLAIMS")]
+    pub pop_claims: Option<String>,
     /// Make this the default profile
     #[arg(long)]
     pub set_default: bool,
@@ -105,6 +118,10 @@ impl ProfileFields {
             federated_token_file: self.federated_token_file.clone(),
             service_connection_id: self.service_connection_id.clone(),
             managed_identity_client_id: self.managed_identity_client_id.clone(),
+            managed_identity_object_id: self.managed_identity_object_id.clone(),
+            managed_identity_resource_id: self.managed_identity_resource_id.clone(),
+            federated_audience: self.federated_audience.clone(),
+            pop_claims: self.pop_claims.clone(),
             scope: self.scope.clone(),
             cloud: self.cloud.clone(),
             authority_host: self.authority_host.clone(),

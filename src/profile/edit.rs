@@ -19,6 +19,10 @@ pub struct Edit {
     pub federated_token_file: Option<PathBuf>,
     pub service_connection_id: Option<String>,
     pub managed_identity_client_id: Option<String>,
+    pub managed_identity_object_id: Option<String>,
+    pub managed_identity_resource_id: Option<String>,
+    pub federated_audience: Option<String>,
+    pub pop_claims: Option<String>,
     pub scope: Option<String>,
     pub cloud: Option<String>,
     pub authority_host: Option<String>,
@@ -66,8 +70,19 @@ impl Profile {
         if let Some(v) = &e.service_connection_id {
             self.service_connection_id = Some(v.clone());
         }
-        if let Some(v) = &e.managed_identity_client_id {
-            self.managed_identity_client_id = Some(v.clone());
+        // One identity is named at a time: naming one replaces the other two.
+        let named = [&e.managed_identity_client_id, &e.managed_identity_object_id, &e.managed_identity_resource_id];
+        if named.iter().any(|n| n.is_some()) {
+            self.managed_identity_client_id = e.managed_identity_client_id.clone();
+            self.managed_identity_object_id = e.managed_identity_object_id.clone();
+            self.managed_identity_resource_id = e.managed_identity_resource_id.clone();
+        }
+        if let Some(v) = &e.federated_audience {
+            self.federated_audience = Some(v.clone());
+        }
+        if let Some(v) = &e.pop_claims {
+            crate::pop::PopClaims::parse(v, "--pop-claims")?;
+            self.pop_claims = Some(v.clone());
         }
         if let Some(v) = &e.scope {
             self.scope = Some(v.clone());

@@ -47,6 +47,12 @@ impl Profile {
             if let Some(id) = &self.managed_identity_client_id {
                 validate_guid("managed identity client ID", id)?;
             }
+            if let Some(id) = &self.managed_identity_object_id {
+                validate_guid("managed identity object ID", id)?;
+            }
+        }
+        if let Some(claims) = &self.pop_claims {
+            crate::pop::PopClaims::parse(claims, &format!("profile '{}' (popClaims)", self.name))?;
         }
         if let Some(sub) = &self.subscription_id {
             validate_guid("subscription ID", sub)?;

@@ -20,6 +20,7 @@ pub mod docker;
 pub mod gitconfig;
 pub mod kubeconfig;
 pub mod kubelogin;
+pub mod kuberc;
 mod lockfile;
 mod yaml_edit;
 mod yaml_text;

@@ -356,3 +356,22 @@ fn kubelogins_pop_flags_convert_for_service_principals() {
     assert_ok(&kubectl(&w, &kc, Some("arc")));
     assert_eq!(counts.authorized.load(Ordering::SeqCst), 1);
 }
+
+#[test]
+fn a_profiles_pop_claims_make_its_get_token_a_signed_request() {
+    let w = world();
+    w.profile("arc", &[]);
+    let claims = format!("u={ARM}");
+    assert_exit(&w.env.run(&["config", "edit", "-p", "arc", "--pop-claims", "k=v"]), 2);
+    assert_ok(&w.env.run(&["config", "edit", "-p", "arc", "--pop-claims", &claims]));
+    let show = stdout(&w.env.run(&["config", "show", "-p", "arc"]));
+    assert!(show.contains(&format!("PoP claims:      {claims}")), "{show}");
+    let out = w.env.run(&["get-token", "-p", "arc"]);
+    assert_ok(&out);
+    let shr = stdout(&out);
+    assert_eq!(jwt_part(shr.trim(), 0)["typ"], "pop");
+    check_shr(&w.validator, shr.trim(), ARM).expect("Arc's scope by default, the profile's claims");
+    // A flag wins over the profile; a cluster's own claims win over both (see above).
+    let out = w.env.run(&["get-token", "-p", "arc", "--pop-claims", &format!("u={ARM_TWO}")]);
+    check_shr(&w.validator, stdout(&out).trim(), ARM_TWO).expect("the flag's claims");
+}

@@ -18,6 +18,8 @@ mod hardening3;
 mod hostile;
 mod interactive;
 mod keyring;
+mod kuberc;
+mod mi_federation;
 mod msal;
 mod protocols;
 mod rotation;

@@ -2,7 +2,7 @@
 //! arguments, environment and stdin in; exact stdout and exit code out.
 //! Placeholders: {REGISTRY}, {CLIENT} anywhere; in the expected output
 //! <TOKEN>, <EXPIRES_ON>, <EXPIRES_RFC3339>, <EXPIRES_AZ_UTC> (of the case's
-//! `token`) and <JWT> (any JWT).
+//! `token`), <JWT> (any JWT) and <RFC3339> (any UTC time).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,28 +50,33 @@ fn fill(text: &str, f: &Fixture) -> String {
     text.replace("{REGISTRY}", &f.registry.host).replace("{CLIENT}", CLIENT)
 }
 
-/// `expected` with <JWT> holes matches `actual`.
+/// `expected` with <JWT> holes (any JWT) and <RFC3339> holes (any UTC time
+/// `YYYY-MM-DDTHH:MM:SSZ`) matches `actual`.
 fn matches_with_jwts(expected: &str, actual: &str) -> bool {
     let mut rest = actual;
-    let mut pieces = expected.split("<JWT>");
-    let Some(first) = pieces.next() else {
-        return false;
-    };
-    let Some(r) = rest.strip_prefix(first) else {
-        return false;
-    };
-    rest = r;
-    for piece in pieces {
-        let jwt_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(rest.len());
-        if rest[..jwt_len].split('.').count() != 3 {
+    let mut text = expected;
+    loop {
+        let next =
+            [("<JWT>", 0), ("<RFC3339>", 1)].iter().filter_map(|(h, k)| text.find(h).map(|i| (i, h.len(), *k))).min();
+        let Some((at, len, kind)) = next else { return rest == text };
+        let Some(r) = rest.strip_prefix(&text[..at]) else { return false };
+        let hole = if kind == 0 {
+            r.find(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c))).unwrap_or(r.len())
+        } else {
+            20
+        };
+        let Some(value) = r.get(..hole) else { return false };
+        let fits = if kind == 0 {
+            value.split('.').count() == 3
+        } else {
+            chrono::DateTime::parse_from_rfc3339(value).is_ok() && value.ends_with('Z')
+        };
+        if !fits {
             return false;
         }
-        let Some(r) = rest[jwt_len..].strip_prefix(piece) else {
-            return false;
-        };
-        rest = r;
+        rest = &r[hole..];
+        text = &text[at + len..];
     }
-    rest.is_empty()
 }
 
 fn expected_output(case: &Value, f: &Fixture) -> String {
