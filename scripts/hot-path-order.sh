@@ -31,6 +31,10 @@ trace git-store "$work/git.in" "$links/git-credential-entratool" store
 trace git-erase "$work/git-other.in" "$links/git-credential-entratool" erase
 trace docker-store "$work/docker-store.in" "$links/docker-credential-entratool" store
 trace version /dev/null "$bin/entratool" --version
+# Azure Arc's exec plugin: a PoP hit (the key read, one signature). Its first run fetches the PoP token.
+arm=/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/demo
+"$bin/entratool" get-token -p demo --output exec-credential --pop-claims "u=$arm" > /dev/null
+trace pop /dev/null "$bin/entratool" get-token -p demo --output exec-credential --pop-claims "u=$arm"
 # Then a cold fetch (certificate, assertion, TLS, the cache write): after the
 # hits, so it does not spread them apart, but together, so it faults in fewer pages.
 trace cold /dev/null "$bin/entratool" get-token -p demo --force-refresh
