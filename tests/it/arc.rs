@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use serde_json::{Value, json};
 
 use crate::clients::{World, world};
-use crate::common::servers::{ARC_AUD, check_shr, start_arc_api};
+use crate::common::servers::{ARC_AUD, Counts, check_shr, start_arc_api};
 use crate::common::*;
 
 const ARM: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Kubernetes/connectedClusters/arc-one";
@@ -69,26 +69,26 @@ fn python_check(shr: &str, req_cnf: &str) -> Option<Value> {
     Some(serde_json::from_slice(&out.stdout).unwrap())
 }
 
+/// An Arc cluster for ARM, the profile `arc`, and a kubeconfig set up by
+/// `setup kubectl --pop-claims u=<claimed>`.
+fn arc_set_up(claimed: &str) -> (World, std::sync::Arc<Counts>, PathBuf) {
+    let w = world();
+    let (url, counts) = start_arc_api(w.validator.clone(), &w.tls, ARM);
+    w.profile("arc", &[]);
+    let kc = arc_kubeconfig(&w, &[("arc", &url, None)]);
+    let claims = format!("u={claimed}");
+    let kcs = kc.to_str().unwrap();
+    assert_ok(&w.env.run(&["setup", "kubectl", "-p", "arc", "--pop-claims", &claims, "--kubeconfig", kcs]));
+    (w, counts, kc)
+}
+
 #[test]
 fn kubectl_reaches_an_arc_cluster_with_a_fresh_shr_on_every_call() {
     if !require_tool("kubectl") {
         return;
     }
-    let w = world();
-    let (url, counts) = start_arc_api(w.validator.clone(), &w.tls, ARM);
-    w.profile("arc", &[]);
-    let kc = arc_kubeconfig(&w, &[("arc", &url, None)]);
+    let (w, counts, kc) = arc_set_up(ARM);
     let claims = format!("u={ARM}");
-    assert_ok(&w.env.run(&[
-        "setup",
-        "kubectl",
-        "-p",
-        "arc",
-        "--pop-claims",
-        &claims,
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-    ]));
     let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(&kc).unwrap()).unwrap();
     let exec = &doc["users"][0]["user"]["exec"];
     let args: Vec<&str> = exec["args"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
@@ -134,21 +134,7 @@ fn an_arc_cluster_refuses_an_shr_for_another_cluster() {
     if !require_tool("kubectl") {
         return;
     }
-    let w = world();
-    let (url, counts) = start_arc_api(w.validator.clone(), &w.tls, ARM);
-    w.profile("arc", &[]);
-    let kc = arc_kubeconfig(&w, &[("arc", &url, None)]);
-    let wrong = format!("u={ARM_TWO}");
-    assert_ok(&w.env.run(&[
-        "setup",
-        "kubectl",
-        "-p",
-        "arc",
-        "--pop-claims",
-        &wrong,
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-    ]));
+    let (w, counts, kc) = arc_set_up(ARM_TWO);
     let out = kubectl(&w, &kc, None);
     assert!(!out.status.success(), "{}", stdout(&out));
     assert_eq!(counts.authorized.load(Ordering::SeqCst), 0);
