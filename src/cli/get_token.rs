@@ -8,7 +8,7 @@ use super::args::ProfileArg;
 use super::prompt::TerminalPrompt;
 use entratool::credential::TriedCertificate;
 use entratool::error::{Error, Result};
-use entratool::pop::{ARC_SERVER_ID, PopClaims, PopKey};
+use entratool::pop::{ARC_SERVER_ID, PopClaims};
 use entratool::profile::Profile;
 use entratool::protocols::kubectl::{self, ExecInfo};
 use entratool::protocols::{az, plain};
@@ -107,10 +107,6 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
     let interactive_ok = exec_info.as_ref().is_none_or(ExecInfo::allows_prompt);
     let password = if args.password_stdin { Some(read_password()?) } else { None };
     let tried = args.certificate.as_deref().map(|path| TriedCertificate { path, password: password.as_ref() });
-    let pop_key = match pop_claims {
-        Some(_) => Some(PopKey::load_or_create()?),
-        None => None,
-    };
     let request = TokenRequest {
         profile: &profile,
         scope: &scope,
@@ -119,16 +115,12 @@ pub fn run(args: GetTokenArgs) -> Result<()> {
         min_validity: args.min_validity,
         certificate_override: tried,
         prompt: (interactive_ok && !args.silent && super::args::stdin_is_terminal()).then_some(&TerminalPrompt),
-        pop: pop_key.as_ref(),
+        pop: pop_claims.as_ref(),
     };
     let mut warnings = Vec::new();
     let result = token::acquire(&request, &mut warnings);
     entratool::output::warn_all(&warnings, args.silent);
-    let mut t = result?;
-    if let (Some(key), Some(claims)) = (&pop_key, &pop_claims) {
-        // A fresh signed request on every call, cache hits included.
-        t = t.signed_for(key, claims, entratool::clock::now())?;
-    }
+    let t = result?;
     let text = match args.output {
         TokenFormat::Token => plain::token(&t),
         TokenFormat::Json => plain::json(&t, &scope, &profile),

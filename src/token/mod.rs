@@ -7,7 +7,7 @@ pub mod cache;
 
 use crate::credential::{self, AuthContext, Credential, Fetch, Grant, InnerTokens, SecretPrompt, TriedCertificate};
 use crate::error::{Error, Result};
-use crate::pop::PopKey;
+use crate::pop::{PopClaims, PopKey};
 use crate::profile::Profile;
 use cache::{Cache, Entry, EntryKind, Key, Want};
 
@@ -36,9 +36,10 @@ pub struct TokenRequest<'a> {
     pub certificate_override: Option<TriedCertificate<'a>>,
     /// Who may be asked for a missing secret (the plain CLI on a terminal).
     pub prompt: Option<&'a dyn SecretPrompt>,
-    /// A proof-of-possession token bound to this key (Azure Arc), cached
-    /// apart from bearer tokens; certificate and secret profiles only.
-    pub pop: Option<&'a PopKey>,
+    /// A proof-of-possession token for these claims (Azure Arc): bound to the
+    /// PoP key, cached apart from bearer tokens, handed out as a fresh signed
+    /// request; certificate and secret profiles only.
+    pub pop: Option<&'a PopClaims>,
 }
 
 impl<'a> TokenRequest<'a> {
@@ -75,7 +76,7 @@ impl Token {
     /// What a PoP token is handed out as: a fresh signed HTTP request (every
     /// call, cache hits too), valid until the access token expires or
     /// [`SHR_LIFETIME`](crate::pop::SHR_LIFETIME) has passed, whichever comes first.
-    pub fn signed_for(self, key: &PopKey, claims: &crate::pop::PopClaims, now: i64) -> Result<Token> {
+    fn signed_for(self, key: &PopKey, claims: &PopClaims, now: i64) -> Result<Token> {
         let shr = key.signed_request(&self.access_token, claims, now)?;
         let expires_on = self.expires_on.min(now.saturating_add(crate::pop::SHR_LIFETIME));
         Ok(Token { access_token: shr, expires_on, pop: true })
@@ -84,26 +85,39 @@ impl Token {
 
 use crate::clock::now;
 
-/// A profile's credential and the cache key of its access tokens for a scope.
+/// A profile's credential, the PoP key when a PoP token is wanted, and the
+/// cache key of its access tokens for a scope.
 struct Source {
     key: Key,
     credential: Box<dyn Credential>,
+    pop: Option<PopKey>,
 }
 
 impl Source {
-    fn new(req: &TokenRequest, certificate_override: Option<TriedCertificate>) -> Result<Source> {
+    fn new(req: &TokenRequest) -> Result<Source> {
         let (profile, scope) = (req.profile, req.scope);
-        let credential = credential::for_profile(profile, certificate_override)?;
-        let key = match req.pop {
-            None => Key::new(&profile.name, &["access", scope, &credential.identity()?]),
-            Some(pop) => {
-                if !credential.supports_pop() {
-                    return Err(no_pop(profile));
-                }
-                Key::new(&profile.name, &["access", scope, &credential.identity()?, "pop", pop.kid()])
-            }
-        };
-        Ok(Source { key, credential })
+        let credential = credential::for_profile(profile, req.certificate_override)?;
+        let identity = credential.identity()?;
+        if req.pop.is_none() {
+            let key = Key::new(&profile.name, &["access", scope, &identity]);
+            return Ok(Source { key, credential, pop: None });
+        }
+        // Refused before the key is read or made: a profile that cannot use it leaves no key behind.
+        if !credential.supports_pop() {
+            return Err(no_pop(profile));
+        }
+        let pop = PopKey::load_or_create()?;
+        let key = Key::new(&profile.name, &["access", scope, &identity, "pop", pop.kid()]);
+        Ok(Source { key, credential, pop: Some(pop) })
+    }
+
+    /// The token as it is handed out: an access token, or for PoP a fresh signed request carrying it.
+    fn hand_out(&self, req: &TokenRequest, entry: Entry) -> Result<Token> {
+        let token = Token::from(entry);
+        match (&self.pop, req.pop) {
+            (Some(key), Some(claims)) => token.signed_for(key, claims, now()),
+            _ => Ok(token),
+        }
     }
 
     fn acr_key(&self, profile: &Profile, registry: &str) -> Key {
@@ -120,9 +134,10 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
             crate::trace!("scope {}, for an ACR refresh token of {registry}", req.scope)
         }
     }
-    let source = Source::new(req, req.certificate_override)?;
+    let source = Source::new(req)?;
     if req.certificate_override.is_some() {
-        return Ok(Token::from(fetch_access(req, &source, None, warnings)?));
+        let entry = fetch_access(req, &source, None, warnings)?;
+        return source.hand_out(req, entry);
     }
     let cache = Cache::open()?;
     let want = Want { now: now(), min_validity: req.min_validity, force: req.force_refresh };
@@ -139,13 +154,13 @@ pub fn acquire(req: &TokenRequest, warnings: &mut Vec<String>) -> Result<Token> 
             })?
         }
     };
-    Ok(Token::from(entry))
+    source.hand_out(req, entry)
 }
 
 /// Drops what is cached for the request (and, for ACR, the access token it
 /// was traded for), so the next request fetches anew.
 pub fn forget(req: &TokenRequest) -> Result<()> {
-    let source = Source::new(req, None)?;
+    let source = Source::new(req)?;
     let cache = Cache::open()?;
     if let TokenKind::AcrRefresh { registry } = &req.kind {
         cache.remove(&source.acr_key(req.profile, registry))?;
@@ -159,13 +174,13 @@ fn fetch_access(
     inner: Option<&dyn InnerTokens>,
     warnings: &mut Vec<String>,
 ) -> Result<Entry> {
-    let pop = req.pop.map(PopKey::req_cnf);
+    let pop = source.pop.as_ref().map(PopKey::req_cnf);
     let mut ctx = AuthContext { prompt: req.prompt, warnings: Vec::new(), inner, pop };
     let started = now();
     let grant = source.credential.get_token(req.scope, &mut ctx);
     warnings.append(&mut ctx.warnings);
     let grant = grant?;
-    checked(access_entry(&source.key, req, grant, started), started)
+    checked(entra_entry(&source.key, &req.profile.name, req.scope, grant, started), started)
 }
 
 /// A PoP token was asked of a profile whose credential cannot ask for one.
@@ -198,18 +213,7 @@ impl InnerTokens for Inner<'_> {
         let entry = self.cache.get_or_fetch(&key, want, warnings, |_| {
             let started = now();
             let grant = fetch()?;
-            let entry = Entry {
-                key: key.hash.clone(),
-                profile: self.profile.to_string(),
-                kind: EntryKind::Entra,
-                resource: scope.to_string(),
-                credential: grant.label,
-                access_token: grant.access_token,
-                expires_on: started.saturating_add(grant.expires_in),
-                refresh_on: refresh_on(started, grant.expires_in, grant.refresh_in),
-                obtained_on: started,
-            };
-            checked(entry, started)
+            checked(entra_entry(&key, self.profile, scope, grant, started), started)
         })?;
         Ok(Grant {
             expires_in: entry.expires_on.saturating_sub(self.now),
@@ -250,12 +254,13 @@ fn checked(entry: Entry, now: i64) -> Result<Entry> {
     Ok(entry)
 }
 
-fn access_entry(key: &Key, req: &TokenRequest, grant: Grant, started: i64) -> Entry {
+/// The cache entry of a token a credential obtained, fetched from `started` on.
+fn entra_entry(key: &Key, profile: &str, scope: &str, grant: Grant, started: i64) -> Entry {
     Entry {
         key: key.hash.clone(),
-        profile: req.profile.name.clone(),
+        profile: profile.to_string(),
         kind: EntryKind::Entra,
-        resource: req.scope.to_string(),
+        resource: scope.to_string(),
         credential: grant.label,
         access_token: grant.access_token,
         expires_on: started.saturating_add(grant.expires_in),

@@ -212,9 +212,11 @@ fn a_secret_profile_gets_pop_tokens_and_other_methods_are_refused() {
         &["--auth-method", "workload-identity", "--federated-token-file", file.to_str().unwrap()],
     );
     assert_ok(&w.env.run(&create));
+    std::fs::remove_file(pop_key(&w)).unwrap();
     let out = w.env.run(&["get-token", "-p", "wi", "--pop-claims", &claims]);
     assert_exit(&out, 2);
     assert!(stderr(&out).contains("come only from certificate and secret profiles"), "{}", stderr(&out));
+    assert!(!pop_key(&w).exists(), "refused before a PoP key was made");
     // Formats that cannot carry an SHR are refused before any request.
     let out = w.env.run(&["get-token", "-p", "sp", "--pop-claims", &claims, "-o", "az"]);
     assert_exit(&out, 2);
