@@ -246,16 +246,7 @@ fn thumbprint(n: &str, e: &str) -> String {
 /// The key file's text, or None when there is none yet. A link, a FIFO or a
 /// file of another user is an error, never read.
 fn read(path: &Path) -> Result<Option<Vec<u8>>> {
-    match fsutil::read_trusted(path, KEY_FILE_LIMIT, fsutil::Links::Refuse) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(fsutil::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(fsutil::ReadError::Io(e)) => Err(Error::io("read", path, e)),
-        Err(fsutil::ReadError::Untrusted(e)) => Err(e),
-        Err(fsutil::ReadError::NotRegular | fsutil::ReadError::TooLarge(_)) => {
-            Err(Error::config(format!("the PoP key file {} is not a regular file of at most 16 KiB", path.display()))
-                .with_remedy(format!("remove it (a new key is made on the next run): rm {}", path.display())))
-        }
-    }
+    fsutil::read_named(path, KEY_FILE_LIMIT, fsutil::Links::Refuse, true, "the PoP key file")
 }
 
 /// Makes the key file: written whole to a private temporary file, then

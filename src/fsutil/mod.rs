@@ -36,7 +36,7 @@ pub fn readable_by_others(path: &std::path::Path) -> Option<String> {
 
 pub use folders::{cache_dir, config_dir, ensure_private_dir, is_default_config_dir};
 pub use locks::{Lock, lock};
-pub use reads::{Links, ReadError, read_regular, read_trusted};
+pub use reads::{Links, ReadError, read_named, read_regular, read_trusted};
 pub use trust::{check_trusted_folder, trusted_file};
 pub use writes::{
     Replaced, create_private_new, open_append_private, remove_stale_temporaries, replace_file, replace_keeping_link,

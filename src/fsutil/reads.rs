@@ -67,3 +67,28 @@ fn read_checked(path: &Path, limit: u64, links: Links, trust: bool) -> std::resu
     }
     Ok(bytes)
 }
+
+/// A bounded read as the user's error, the file named by `what` (`the
+/// kubeconfig`): its bytes, or `Ok(None)` when it does not exist. `trust`
+/// also applies the ownership and mode rules of a file of ours.
+pub fn read_named(
+    path: &Path,
+    limit: u64,
+    links: Links,
+    trust: bool,
+    what: &str,
+) -> crate::error::Result<Option<Vec<u8>>> {
+    match read_checked(path, limit, links, trust) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(ReadError::Io(e)) => Err(Error::io("read", path, e)),
+        Err(ReadError::NotRegular) => Err(Error::config(format!("{what} {} is not a regular file", path.display()))
+            .with_remedy("a FIFO, device or folder is never read or written: replace it with the file itself")),
+        Err(ReadError::TooLarge(n)) => Err(Error::config(format!(
+            "{what} {} is {n} bytes, larger than any {what} ({limit} at most)",
+            path.display()
+        ))
+        .with_remedy("check what the path names")),
+        Err(ReadError::Untrusted(e)) => Err(e),
+    }
+}

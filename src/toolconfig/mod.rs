@@ -29,7 +29,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::fsutil::{self, Links, ReadError, Replaced};
+use crate::fsutil::{self, Links, Replaced};
 pub use lockfile::TheirLock;
 
 /// What every secret value is shown as.
@@ -39,19 +39,7 @@ pub const HIDDEN: &str = "********";
 /// `limit` bytes (a FIFO or device is an error, not a hang), following a
 /// link as the tool would. `Ok(None)` when it does not exist.
 pub fn read(path: &Path, limit: u64, what: &str) -> Result<Option<Vec<u8>>> {
-    match fsutil::read_regular(path, limit, Links::Follow) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(ReadError::Io(e)) => Err(Error::io("read", path, e)),
-        Err(ReadError::NotRegular) => Err(Error::config(format!("{what} {} is not a regular file", path.display()))
-            .with_remedy("a FIFO, device or folder is never read or written: point at the file itself")),
-        Err(ReadError::TooLarge(n)) => Err(Error::config(format!(
-            "{what} {} is {n} bytes, larger than any {what} ({limit} at most)",
-            path.display()
-        ))
-        .with_remedy("check what the path names")),
-        Err(ReadError::Untrusted(e)) => Err(e),
-    }
+    fsutil::read_named(path, limit, Links::Follow, false, what)
 }
 
 /// A planned change of one file: its bytes now (none: it does not exist

@@ -272,6 +272,24 @@ fn a_malformed_pop_key_is_kept_and_named_and_bad_claims_are_refused() {
     );
     assert_eq!(std::fs::read(pop_key(&w)).unwrap(), b"not a key\n", "never overwritten");
     assert_ok(&w.env.run(&["get-token", "-p", "arc"]));
+    // A planted link is never followed, nor replaced; a FIFO is an error, not a hang.
+    let elsewhere = w.env.path().join("planted.pem");
+    std::fs::write(&elsewhere, "planted\n").unwrap();
+    std::fs::remove_file(pop_key(&w)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, pop_key(&w)).unwrap();
+    let out = w.env.run(&["get-token", "-p", "arc", "--pop-claims", &claims]);
+    assert!(!out.status.success() && stderr(&out).contains("pop-key.pem"), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(pop_key(&w)).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(&elsewhere).unwrap(), b"planted\n");
+    std::fs::remove_file(pop_key(&w)).unwrap();
+    assert!(Command::new("mkfifo").arg(pop_key(&w)).status().unwrap().success());
+    let out = w.env.run(&["get-token", "-p", "arc", "--pop-claims", &claims]);
+    assert_exit(&out, 3);
+    assert!(
+        stderr(&out).contains("the PoP key file") && stderr(&out).contains("is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
 
     for bad in ["k=v", "u=", "nonsense"] {
         let out = w.env.run(&["get-token", "-p", "arc", "--pop-claims", bad]);
