@@ -162,6 +162,7 @@ fn add_key(
         new.cert.leaf().to_der().map_err(|e| Error::credential("cannot encode the certificate").with_source(e))?;
     let key = base64::engine::general_purpose::STANDARD.encode(der);
     let display = format!("entratool {} {}", profile.name, chrono::Utc::now().format("%Y-%m-%d"));
+    let rfc3339 = |t: chrono::DateTime<chrono::Utc>| output::rfc3339_utc(t.timestamp());
     let (start, end) = (rfc3339(new.cert.not_before()), rfc3339(new.cert.not_after()));
     let proof = graph_proof(&current.cert, object_id, crate::clock::now())?;
     let new_key = NewKey { key: &key, display_name: &display, start: &start, end: &end };
@@ -171,10 +172,6 @@ fn add_key(
     })?;
     output::note(&format!("added the new certificate to the app: key {key_id}"));
     Ok(key_id)
-}
-
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Step 8: the old key's id found, then `removeKey` signed by the new certificate.

@@ -67,9 +67,14 @@ pub fn env_files() -> Vec<PathBuf> {
     files
 }
 
+/// `~/.kube`, where kubectl keeps its config and kuberc.
+pub fn kube_dir() -> Option<PathBuf> {
+    directories::BaseDirs::new().map(|b| b.home_dir().join(".kube"))
+}
+
 fn home_config() -> Result<PathBuf> {
-    directories::BaseDirs::new()
-        .map(|b| b.home_dir().join(".kube").join("config"))
+    kube_dir()
+        .map(|d| d.join("config"))
         .ok_or_else(|| Error::config("cannot find your home folder").with_remedy("pass --kubeconfig FILE"))
 }
 

@@ -19,7 +19,7 @@ pub fn path() -> Option<PathBuf> {
     match std::env::var_os("KUBERC") {
         Some(v) if v == "off" => None,
         Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
-        _ => directories::BaseDirs::new().map(|b| b.home_dir().join(".kube").join("kuberc")),
+        _ => super::kubeconfig::kube_dir().map(|d| d.join("kuberc")),
     }
 }
 
