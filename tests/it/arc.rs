@@ -202,6 +202,25 @@ fn a_secret_profile_gets_pop_tokens_and_other_methods_are_refused() {
         chrono::DateTime::parse_from_rfc3339(cred["status"]["expirationTimestamp"].as_str().unwrap()).unwrap();
     let left = expires.timestamp() - chrono::Utc::now().timestamp();
     assert!((280..=300).contains(&left), "{left} s");
+    // A token that ends sooner than that: the SHR ends with it.
+    w.emu.settings(json!({"tokenLifetime": 200}));
+    let out =
+        w.env.run(&["get-token", "-p", "sp", "--pop-claims", &claims, "-o", "exec-credential", "--force-refresh"]);
+    let cred: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(cred["status"]["expirationTimestamp"].as_str().unwrap()).unwrap();
+    let left = expires.timestamp() - chrono::Utc::now().timestamp();
+    assert!((180..=200).contains(&left), "the access token's expiry: {left} s");
+    w.emu.settings(json!({"tokenLifetime": 3599}));
+    // PoP tokens are cached apart from bearer tokens of the same scope: neither serves the other.
+    assert_ok(&w.env.run(&["get-token", "-p", "sp", "--pop-claims", &claims]));
+    let requests = w.emu.token_requests();
+    let bearer = w.env.run(&["get-token", "-p", "sp", "--server-id", ARC_AUD]);
+    assert_ok(&bearer);
+    assert_eq!(w.emu.token_requests(), requests + 1, "a bearer token of its own");
+    assert!(jwt_part(stdout(&bearer).trim(), 1).get("cnf").is_none(), "a bearer token carries no cnf");
+    assert_ok(&w.env.run(&["get-token", "-p", "sp", "--pop-claims", &claims]));
+    assert_eq!(w.emu.token_requests(), requests + 1, "the PoP token still cached, beside the bearer one");
 
     // Workload identity: PoP tokens are for certificate and secret profiles (as kubelogin's spn).
     let file = w.env.path().join("sa-token");

@@ -34,10 +34,8 @@ impl Validator {
     pub fn for_emulator(emu: &Emulator) -> Validator {
         let text = reqwest::blocking::get(format!("{}/common/discovery/v2.0/keys", emu.url)).unwrap().text().unwrap();
         let jwks: Value = serde_json::from_str(&text).unwrap();
-        let k = &jwks["keys"][0];
-        let n = BigNum::from_slice(&URL_SAFE_NO_PAD.decode(k["n"].as_str().unwrap()).unwrap()).unwrap();
-        let e = BigNum::from_slice(&URL_SAFE_NO_PAD.decode(k["e"].as_str().unwrap()).unwrap()).unwrap();
-        Validator { key: PKey::from_rsa(Rsa::from_public_components(n, e).unwrap()).unwrap() }
+        let (key, _) = jwk_key(&jwks["keys"][0]).expect("the emulator's RSA JWK");
+        Validator { key }
     }
 
     /// The claims when the signature is good, `aud` matches and it has not expired.
