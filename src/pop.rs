@@ -87,12 +87,14 @@ impl PopKey {
     /// and only the first is linked into place.
     pub fn load_or_create() -> Result<PopKey> {
         let dir = fsutil::cache_dir()?;
-        fsutil::ensure_private_dir(&dir)?;
         fsutil::check_trusted_folder(&dir)?;
         let path = dir.join(KEY_FILE);
         match read(&path)? {
             Some(pem) => PopKey::from_pem(&pem, path),
-            None => create(&path),
+            None => {
+                fsutil::ensure_private_dir(&dir)?;
+                create(&path)
+            }
         }
     }
 
